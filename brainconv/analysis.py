@@ -1,0 +1,216 @@
+"""Accuracy, latency and spike-count measures of a results dataset (see :mod:`brainconv.results`).
+
+All functions take a results :class:`xarray.Dataset` and return xarray objects or plain Python
+numbers; none needs Brian2.
+"""
+
+import numbers
+
+import numpy as np
+import xarray as xr
+
+from brainconv.errors import ParameterError
+
+_PER = ("neuron", "layer")
+# Absorbs float rounding of a target such as 80.22 / 100, far below the 1 / n_samples resolution.
+_TOLERANCE = 1e-9
+
+
+def predictions_over_time(ds):
+    """Predicted class of each sample after each timestep.
+
+    The prediction at timestep ``t`` is the argmax over classes of the output spikes cumulated
+    over timesteps ``1..t``. Ties go to the lowest class index, so a sample whose output layer
+    has not spiked yet is predicted as class 0: with very few timesteps the accuracy is therefore
+    at chance level (the share of class 0), not zero.
+
+    Parameters
+    ----------
+    ds : xarray.Dataset
+        Results dataset.
+
+    Returns
+    -------
+    xarray.DataArray
+        Class indices, dims ``(sample, time)``.
+    """
+    # int64 so that cumulated int16 counts cannot overflow.
+    cumulative = np.cumsum(ds["output_spikes"].values.astype(np.int64), axis=1)
+    return xr.DataArray(
+        np.argmax(cumulative, axis=2),  # first maximum: ties go to the lowest class index
+        dims=("sample", "time"),
+        coords={"sample": ds["sample"], "time": ds["time"]},
+        name="prediction",
+        attrs={"long_name": "predicted class from spikes up to this timestep", "units": "1"},
+    )
+
+
+def accuracy_over_time(ds):
+    """Fraction of samples predicted correctly after each timestep.
+
+    Parameters
+    ----------
+    ds : xarray.Dataset
+        Results dataset.
+
+    Returns
+    -------
+    xarray.DataArray
+        Accuracy in [0, 1], dim ``time``. See :func:`predictions_over_time` for the tie rule.
+    """
+    correct = predictions_over_time(ds) == ds["label"]
+    accuracy = correct.mean("sample")
+    accuracy.name = "accuracy"
+    accuracy.attrs = {"long_name": "classification accuracy", "units": "1"}
+    return accuracy
+
+
+def _check_target(target):
+    if (isinstance(target, bool) or not isinstance(target, numbers.Real)
+            or not 0 < target <= 1):
+        raise ParameterError(
+            f"target must be an accuracy fraction in (0, 1], got {target!r}; "
+            "give percentages as fractions (80.22 % as 0.8022)."
+        )
+
+
+def time_to_accuracy(ds, target):
+    """First timestep at which the accuracy reaches ``target``.
+
+    Parameters
+    ----------
+    ds : xarray.Dataset
+        Results dataset.
+    target : float
+        Accuracy fraction in (0, 1] (80.22 % is 0.8022).
+
+    Returns
+    -------
+    int or None
+        The 1-based timestep (``time`` coordinate) of the first crossing, or None when the
+        accuracy never reaches ``target`` within the simulated steps.
+
+    Raises
+    ------
+    ParameterError
+        If ``target`` is not in (0, 1].
+    """
+    _check_target(target)
+    accuracy = accuracy_over_time(ds)
+    reached = np.flatnonzero(accuracy.values >= target - _TOLERANCE)
+    return int(accuracy["time"].values[reached[0]]) if reached.size else None
+
+
+def spikes_per_timestep(ds, per="neuron", upto=None):
+    """Average spikes per timestep and per sample of each spiking layer.
+
+    Parameters
+    ----------
+    ds : xarray.Dataset
+        Results dataset.
+    per : {"neuron", "layer"}
+        ``"neuron"`` divides by the layer size (firing rate of an average neuron);
+        ``"layer"`` gives the whole layer's spikes.
+    upto : int, optional
+        Average over the first ``upto`` timesteps only (1 <= upto <= number of steps);
+        default all steps.
+
+    Returns
+    -------
+    xarray.DataArray
+        Dim ``layer``.
+
+    Raises
+    ------
+    ParameterError
+        For an unknown ``per`` or an ``upto`` outside the simulated steps.
+    """
+    if per not in _PER:
+        raise ParameterError(f"per must be one of {_PER}, got {per!r}.")
+    n_steps = ds.sizes["time"]
+    if upto is None:
+        upto = n_steps
+    elif (isinstance(upto, bool) or not isinstance(upto, numbers.Integral)
+          or not 1 <= upto <= n_steps):
+        raise ParameterError(f"upto must be an int in [1, {n_steps}], got {upto!r}.")
+    spikes = ds["layer_spikes"].isel(time=slice(0, int(upto))).sum("time")
+    rate = spikes / (int(upto) * ds.sizes["sample"])
+    if per == "neuron":
+        rate = rate / ds["layer_size"]
+    rate.name = f"spikes_per_timestep_per_{per}"
+    rate.attrs = {"long_name": f"spikes per timestep per {per}, averaged over samples",
+                  "units": f"spikes / timestep / {per}"}
+    return rate
+
+
+def summary(ds, target=None):
+    """Headline numbers of a run as plain Python values (JSON-ready).
+
+    Parameters
+    ----------
+    ds : xarray.Dataset
+        Results dataset.
+    target : float, optional
+        Accuracy fraction in (0, 1] for ``time_to_target``.
+
+    Returns
+    -------
+    dict
+        ``accuracy`` (at the last step), ``steps``, ``n_samples``, ``target``,
+        ``time_to_target`` (None when no target is given or it is never reached) and
+        ``spikes_per_step_per_neuron`` (dict layer name -> float).
+    """
+    if target is not None:
+        _check_target(target)
+    rates = spikes_per_timestep(ds, per="neuron")
+    return {
+        "accuracy": float(accuracy_over_time(ds).values[-1]),
+        "steps": int(ds.sizes["time"]),
+        "n_samples": int(ds.sizes["sample"]),
+        "target": None if target is None else float(target),
+        "time_to_target": None if target is None else time_to_accuracy(ds, target),
+        "spikes_per_step_per_neuron": {str(layer): float(rate) for layer, rate
+                                       in zip(rates["layer"].values, rates.values)},
+    }
+
+
+def plot_accuracy(ds_or_dict, ax=None, label=None):
+    """Plot accuracy (percent) against timesteps.
+
+    Parameters
+    ----------
+    ds_or_dict : xarray.Dataset or dict of str to xarray.Dataset
+        One results dataset, or several keyed by their legend label.
+    ax : matplotlib.axes.Axes, optional
+        Axes to draw on. By default a new :class:`matplotlib.figure.Figure` (not managed by
+        pyplot) is created; pass ``plt.subplots()[1]`` to show the plot interactively.
+    label : str, optional
+        Legend label of a single dataset (use the dict keys for several).
+
+    Returns
+    -------
+    matplotlib.axes.Axes
+        The axes, one line per dataset. ``plt.show()`` is never called.
+    """
+    if isinstance(ds_or_dict, xr.Dataset):
+        curves = {label: ds_or_dict}
+    elif label is not None:
+        raise ParameterError("label is for a single dataset; a dict is labelled by its keys.")
+    else:
+        curves = dict(ds_or_dict)
+    if not curves:
+        raise ParameterError("plot_accuracy needs at least one dataset.")
+    if ax is None:
+        from matplotlib.figure import Figure  # lazy: matplotlib is only needed for plots
+
+        ax = Figure().add_subplot()
+    for name, ds in curves.items():
+        accuracy = accuracy_over_time(ds)
+        ax.plot(accuracy["time"].values, 100 * accuracy.values,
+                label=None if name is None else str(name))
+    ax.set_xlabel("time (timesteps)")
+    ax.set_ylabel("accuracy (%)")
+    ax.set_ylim(0, 100)
+    if any(name is not None for name in curves):
+        ax.legend()
+    return ax

@@ -1,0 +1,192 @@
+"""NetworkSpec → Brian2 objects. The only module that creates Brian2 objects.
+
+Layout for speed (see DESIGN.md): the network is replicated ``batch_size`` times inside each
+``NeuronGroup`` (neuron ``k`` of sample ``s`` has index ``s * size + k``) with block-diagonal
+``Synapses``, and successive batches of samples are fed *in time* within one run: a 2-D
+``TimedArray`` holds each batch's input currents, and a ``run_regularly`` at each batch boundary
+loads them and resets the membrane potentials. One compiled binary thus runs a whole test set.
+
+Schedule: one timestep is one pass through all layers (Think Fast eq. 4). Brian2's default
+order (all groups, all thresholds, all synapses, all resets) would deliver a spike to the next
+layer one ``dt`` late, so layer ``l``'s thresholder is moved into the ``synapses`` slot after the
+pathway that feeds it: groups → threshold 1 → synapses 1→2 → threshold 2 → ... → resets.
+"""
+
+from dataclasses import dataclass
+
+import numpy as np
+
+from .equations import get_model
+
+#: Length of one timestep. The converted networks live on a timestep grid; 1 ms is a label.
+TIMESTEP_MS = 1.0
+
+
+@dataclass
+class BuiltNetwork:
+    """Handles to the Brian2 objects of one built network."""
+
+    network: object
+    currents: list  # TimedArray per layer: (n_batches, batch_size * size) constant currents
+    groups: list
+    synapses: list  # synapses[l - 1] feeds groups[l]
+    output_monitor: object  # SpikeMonitor of the output layer (records i, t)
+    count_monitors: list  # SpikeMonitor(record=False) per hidden layer, for counts
+    rate_monitors: list  # PopulationRateMonitor per layer, for spikes per timestep
+    batch_size: int
+    n_batches: int
+    steps: int
+
+    @property
+    def duration(self):
+        """Total simulated time, as a Brian2 quantity."""
+        import brian2
+
+        return self.n_batches * self.steps * TIMESTEP_MS * brian2.ms
+
+
+def block_diagonal_indices(n_pre, n_post, batch_size):
+    """Pre- and postsynaptic indices of ``batch_size`` copies of a dense ``n_pre × n_post`` layer.
+
+    Synapse order is copy-major, then presynaptic, then postsynaptic, matching
+    ``np.tile(weights.ravel(), batch_size)``.
+    """
+    copy = np.repeat(np.arange(batch_size, dtype=np.int64), n_pre * n_post)
+    pre = np.tile(np.repeat(np.arange(n_pre, dtype=np.int64), n_post), batch_size)
+    post = np.tile(np.arange(n_post, dtype=np.int64), n_pre * batch_size)
+    return copy * n_pre + pre, copy * n_post + post
+
+
+#: Constant current that keeps the padding samples of the last batch silent in every layer.
+PAD_CURRENT = -1e30
+
+
+def layer_values(spec, currents, batch_size):
+    """The numbers a built network needs, keyed by what they set.
+
+    Parameters
+    ----------
+    spec : NetworkSpec
+    currents : ndarray, shape (n_samples, size of layer 1)
+        Input currents ``x @ W0 + b0``.
+    batch_size : int
+
+    Returns
+    -------
+    dict
+        ``("current", l)``: (n_batches, batch_size * size) constant current of layer ``l`` for
+        each batch (input currents for ``l = 0``, the bias otherwise; padding samples get
+        :data:`PAD_CURRENT` so that they never spike); ``("weights", l)``: the replicated
+        weights into layer ``l >= 1``.
+    """
+    n_samples = len(currents)
+    n_batches = -(-n_samples // batch_size)
+    values = {}
+    for index, layer in enumerate(spec.layers):
+        per_sample = np.full((n_batches * batch_size, layer.size), PAD_CURRENT)
+        per_sample[:n_samples] = currents if index == 0 else layer.bias
+        values[("current", index)] = per_sample.reshape(n_batches, batch_size * layer.size)
+        if index > 0:
+            values[("weights", index)] = np.tile(layer.weights.ravel(), batch_size)
+    return values
+
+
+def build_network(spec, steps, batch_size, n_batches, values):
+    """Create the Brian2 network for ``spec`` under the current Brian2 device.
+
+    Parameters
+    ----------
+    spec : NetworkSpec
+    steps : int
+        Timesteps per sample.
+    batch_size : int
+        Samples simulated side by side in each group.
+    n_batches : int
+        Batches run one after the other within one run.
+    values : dict
+        Output of :func:`layer_values` (initial values; standalone runs may replace them
+        through ``run_args``).
+
+    Returns
+    -------
+    BuiltNetwork
+    """
+    import brian2
+
+    dt = TIMESTEP_MS * brian2.ms
+    period = steps * dt
+    groups, synapses, currents, count_monitors, rate_monitors = [], [], [], [], []
+    for index, layer in enumerate(spec.layers):
+        model = get_model(layer.model)
+        group = brian2.NeuronGroup(
+            batch_size * layer.size, model.equations, threshold=model.threshold,
+            reset=model.reset, method=model.method, dt=dt, name=layer.name,
+        )
+        group.theta = layer.threshold
+        current = brian2.TimedArray(values[("current", index)], dt=period,
+                                    name=f"{layer.name}_current")
+        group.namespace["batch_current"] = current
+        group.run_regularly("I = batch_current(t, i)\nv = 0", dt=period, when="start",
+                            name=f"{layer.name}_new_batch")
+        currents.append(current)
+        if index > 0:
+            pre, post = block_diagonal_indices(spec.layers[index - 1].size, layer.size,
+                                               batch_size)
+            pathway = brian2.Synapses(
+                groups[-1], group, "w : 1 (constant)", on_pre="v_post += w", dt=dt,
+                name=f"{layer.name}_synapses",
+            )
+            pathway.connect(i=pre, j=post)
+            pathway.w = values[("weights", index)]
+            # Same-timestep delivery: pathway into layer l, then layer l's threshold.
+            pathway.pre.order = 2 * index - 1
+            group.thresholder["spike"].when = "synapses"
+            group.thresholder["spike"].order = 2 * index
+            synapses.append(pathway)
+        groups.append(group)
+        rate_monitors.append(brian2.PopulationRateMonitor(group, name=f"{layer.name}_rate"))
+        if index < len(spec.layers) - 1:
+            count_monitors.append(
+                brian2.SpikeMonitor(group, record=False, name=f"{layer.name}_counts")
+            )
+    output_monitor = brian2.SpikeMonitor(groups[-1], name="output_spikes")
+    # Monitors read spikes after the last thresholder has run.
+    for monitor in rate_monitors + count_monitors + [output_monitor]:
+        monitor.when = "resets"
+    network = brian2.Network(*groups, *synapses, *count_monitors, *rate_monitors, output_monitor)
+    return BuiltNetwork(network, currents, groups, synapses, output_monitor,
+                        count_monitors, rate_monitors, batch_size, n_batches, steps)
+
+
+def collect(built, spec, n_samples):
+    """Read the monitors of a finished run into plain numpy arrays.
+
+    Returns
+    -------
+    dict
+        Same keys and layout as :func:`brainconv.reference.simulate_reference`.
+    """
+    import brian2
+
+    steps, batch = built.steps, built.batch_size
+    n_out = spec.layers[-1].size
+    index = np.asarray(built.output_monitor.i[:], dtype=np.int64)
+    step = np.rint(np.asarray(built.output_monitor.t[:] / brian2.ms) / TIMESTEP_MS).astype(np.int64)
+    # brian2cuda does not sort monitor output; np.add.at does not need it sorted.
+    sample = (step // steps) * batch + index // n_out
+    output = np.zeros((built.n_batches * batch, steps, n_out), np.int16)
+    np.add.at(output, (sample, step % steps, index % n_out), 1)
+
+    # Padding samples never spike (PAD_CURRENT), so whole-group counts are exact.
+    layer_spikes = np.zeros((len(spec.layers), steps))
+    for layer_index, (layer, monitor) in enumerate(zip(spec.layers, built.rate_monitors)):
+        rate_hz = np.asarray(monitor.rate[:] / brian2.Hz)
+        per_step = np.rint(rate_hz * (batch * layer.size) * TIMESTEP_MS / 1000)
+        layer_spikes[layer_index] = per_step.reshape(built.n_batches, steps).sum(axis=0)
+    counts = [np.asarray(m.count[:]).reshape(batch, -1).sum(axis=0) for m in built.count_monitors]
+    output_counts = output[:n_samples].sum(axis=(0, 1))
+    return {
+        "output_spikes": output[:n_samples],
+        "layer_spikes": layer_spikes,
+        "unit_spike_count": np.concatenate(counts + [output_counts]).astype(float),
+    }

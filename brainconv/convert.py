@@ -1,0 +1,196 @@
+"""ANN → :class:`NetworkSpec`: weight normalization and the immutable network description.
+
+numpy only: nothing here creates a Brian2 object, so conversion is testable on its own and
+every bad input is rejected before a simulation is built.
+
+Conventions (Think Fast §3): pixels enter as constant currents, so the first layer receives
+``x @ W0 + b0`` once per timestep and holds no ``Synapses``; every later layer receives the
+spikes of the layer below through ``Synapses`` with the transferred weights, plus its bias as a
+constant current per timestep. Each layer's weights and bias are multiplied by its threshold so
+that the converted rates do not depend on the threshold chosen.
+"""
+
+from dataclasses import dataclass
+
+import numpy as np
+
+from .ann import ANN
+from .equations import get_model
+from .errors import ParameterError, ShapeError
+
+NORMALIZATIONS = ("percentile", "max", "none")
+
+
+def normalize(ann, data, method="percentile", percentile=99.9):
+    """Rescale an ANN layer by layer so that its activations fit a spiking neuron's range.
+
+    Data-based normalization (Diehl et al. 2015 for ``"max"``, Rueckauer et al. 2017 for
+    ``"percentile"``): with ``lam[l]`` the maximum (or the ``percentile``-th percentile) of the
+    positive activations of layer ``l`` over ``data``, ``W[l] *= lam[l-1] / lam[l]`` and
+    ``b[l] /= lam[l]`` (``lam[-1] = 1`` because pixels lie in [0, 1]). A ReLU network is
+    positively homogeneous, so predictions do not change; afterwards the chosen statistic of
+    every layer's activations equals 1, the rate at which an IF neuron saturates.
+
+    Parameters
+    ----------
+    ann : ANN
+    data : ndarray, shape (n_samples, n_inputs)
+        Calibration inputs, usually a slice of the training set.
+    method : {"percentile", "max", "none"}
+    percentile : float
+        Percentile in (0, 100] used by ``method="percentile"``.
+
+    Returns
+    -------
+    normalized : ANN
+    scales : tuple of float
+        ``lam`` of each layer.
+    """
+    if method not in NORMALIZATIONS:
+        raise ParameterError(
+            f"unknown normalization {method!r}; choose one of {', '.join(NORMALIZATIONS)}"
+        )
+    if not 0 < percentile <= 100:
+        raise ParameterError(
+            f"percentile must be in (0, 100], got {percentile}; 99.9 is the usual choice"
+        )
+    if method == "none":
+        return ann, tuple(1.0 for _ in ann.weights)
+    activations = ann.forward(np.asarray(data, dtype=float), all_layers=True)
+    weights, biases, scales = [], [], []
+    previous = 1.0
+    for index, (w, b, a) in enumerate(zip(ann.weights, ann.biases, activations)):
+        positive = a[a > 0]
+        if positive.size == 0:
+            # A layer that never fires on the calibration data: leave its scale alone.
+            scale = previous
+        elif method == "max":
+            scale = float(positive.max())
+        else:
+            scale = float(np.percentile(positive, percentile))
+        weights.append(w * (previous / scale))
+        biases.append(b / scale)
+        scales.append(scale)
+        previous = scale
+    return ANN(tuple(weights), tuple(biases)), tuple(scales)
+
+
+@dataclass(frozen=True)
+class LayerSpec:
+    """One spiking layer: its model, size, incoming weights, bias and threshold.
+
+    ``weights`` has shape ``(n_below, size)``; for the first layer ``n_below`` is the number
+    of input pixels. Weights and bias are already multiplied by ``threshold``.
+    """
+
+    name: str
+    model: str
+    size: int
+    weights: np.ndarray
+    bias: np.ndarray
+    threshold: float
+
+
+@dataclass(frozen=True)
+class NetworkSpec:
+    """Immutable description of a converted network (numpy arrays, read-only)."""
+
+    input_size: int
+    layers: tuple
+    normalization: str = "none"
+    percentile: float = 100.0
+
+    @property
+    def layer_sizes(self):
+        """Sizes of the spiking layers, first hidden layer to output."""
+        return tuple(layer.size for layer in self.layers)
+
+    @property
+    def architecture(self):
+        """What a compiled simulation depends on (not the weight values)."""
+        return (self.input_size,) + tuple((l.name, l.model, l.size) for l in self.layers)
+
+    def input_currents(self, x):
+        """Constant current per timestep into the first layer, ``x @ W0 + b0``.
+
+        Raises
+        ------
+        ShapeError
+            If ``x`` is not ``(n_samples, input_size)``.
+        ParameterError
+            If ``x`` holds NaN or inf.
+        """
+        x = np.asarray(x, dtype=float)
+        if x.ndim != 2 or x.shape[1] != self.input_size:
+            raise ShapeError(
+                f"input has shape {x.shape}, but the network expects (n_samples, "
+                f"{self.input_size}); flatten images to rows of {self.input_size} values"
+            )
+        if not np.all(np.isfinite(x)):
+            raise ParameterError("input holds NaN or inf values; clean or rescale the data")
+        first = self.layers[0]
+        return x @ first.weights + first.bias
+
+
+def convert(ann, model="if_soft", data=None, normalization="percentile", percentile=99.9,
+            threshold=1.0):
+    """Convert a trained ReLU ANN into a :class:`NetworkSpec`.
+
+    Parameters
+    ----------
+    ann : ANN
+        Trained network; its output layer becomes a spiking layer whose spike counts vote.
+    model : str or sequence of str
+        Neuron model of every layer, or one name per layer (see ``brainconv.equations``).
+    data : ndarray, optional
+        Calibration inputs for data-based normalization (required unless
+        ``normalization="none"``).
+    normalization : {"percentile", "max", "none"}
+    percentile : float
+        Percentile for ``normalization="percentile"`` (99.9 by default, Rueckauer et al.).
+    threshold : float
+        Firing threshold of every layer (> 0).
+
+    Returns
+    -------
+    NetworkSpec
+    """
+    if not isinstance(ann, ANN):
+        raise ParameterError(f"convert() needs a brainconv.ann.ANN, got {type(ann).__name__}")
+    names = [model] * ann.n_layers if isinstance(model, str) else list(model)
+    if len(names) != ann.n_layers:
+        raise ShapeError(
+            f"got {len(names)} model names for an ANN with {ann.n_layers} layers; "
+            "give one name, or one per layer"
+        )
+    models = [get_model(name).name for name in names]
+    threshold = float(threshold)
+    if not (np.isfinite(threshold) and threshold > 0):
+        raise ParameterError(f"threshold must be a positive number, got {threshold}")
+    if normalization != "none" and data is None:
+        raise ParameterError(
+            f"normalization={normalization!r} needs calibration data (data=training images); "
+            "pass data or use normalization='none'"
+        )
+    if data is not None:
+        data = np.asarray(data, dtype=float)
+        if data.ndim != 2 or data.shape[1] != ann.layer_sizes[0]:
+            raise ShapeError(
+                f"calibration data has shape {data.shape}, expected (n_samples, "
+                f"{ann.layer_sizes[0]})"
+            )
+    scaled, _ = normalize(ann, data, normalization, percentile)
+    layers = []
+    for index, (w, b) in enumerate(zip(scaled.weights, scaled.biases)):
+        name = "output" if index == ann.n_layers - 1 else f"hidden{index + 1}"
+        layers.append(
+            LayerSpec(name, models[index], w.shape[1], _readonly(w * threshold),
+                      _readonly(b * threshold), threshold)
+        )
+    return NetworkSpec(ann.layer_sizes[0], tuple(layers), normalization, float(percentile))
+
+
+def _readonly(array):
+    array = np.array(array, dtype=float)
+    array.flags.writeable = False
+    return array

@@ -1,0 +1,324 @@
+"""Results of a spiking simulation as an :class:`xarray.Dataset`, saved as NetCDF.
+
+Layout of a results dataset (:func:`make_dataset`):
+
+==================== =================== =====================================================
+variable             dims                meaning
+==================== =================== =====================================================
+``output_spikes``    sample, time, class spikes of each output neuron in each timestep (int16)
+``label``            sample              true class
+``prediction``       sample              class with most output spikes over the whole run
+``layer_spikes``     layer, time         spikes of each spiking layer, summed over samples
+``unit_spike_count`` neuron              spikes of each neuron, summed over samples and time
+``layer_size``       layer               number of neurons of each spiking layer
+==================== =================== =====================================================
+
+Coordinates: ``sample`` (0..N-1), ``time`` (timestep number 1..T), ``class`` (0..C-1),
+``layer`` (layer names), ``neuron_layer`` and ``neuron_unit`` (dim ``neuron``: the layer each
+neuron belongs to and its index within that layer).
+
+Files are NetCDF3 written with scipy (no netCDF4 dependency), so every integer is stored in at
+most 32 bits and the summed spike totals are stored as float64 (exact up to 2**53).
+"""
+
+import numbers
+import os
+import tempfile
+from pathlib import Path
+
+import numpy as np
+import xarray as xr
+
+from brainconv import __version__
+from brainconv.errors import DataError, ParameterError, ShapeError
+
+#: Global attributes set by :func:`make_dataset`; they replace any passed value.
+RESERVED_ATTRS = ("brainconv_version", "n_samples", "n_steps")
+
+_VARIABLES = ("output_spikes", "label", "prediction", "layer_spikes", "unit_spike_count",
+              "layer_size")
+_INT16_MAX = np.iinfo(np.int16).max
+_INT32 = np.iinfo(np.int32)
+
+
+def _check_shape(name, array, expected, meaning):
+    if array.shape != tuple(expected):
+        raise ShapeError(
+            f"{name} must have shape {meaning} = {tuple(expected)}, got {array.shape}."
+        )
+
+
+def _integral(name, array):
+    """Return ``array`` as int64, refusing NaN, infinities and fractions."""
+    array = np.asarray(array)
+    if array.dtype.kind in "biu":
+        return array.astype(np.int64)
+    if array.dtype.kind != "f" or not np.all(np.isfinite(array) & (array == np.round(array))):
+        raise ParameterError(f"{name} must hold whole numbers, got dtype {array.dtype}.")
+    return array.astype(np.int64)
+
+
+def _counts(name, array):
+    """Return summed spike counts as float64, refusing negative or non-finite values."""
+    array = np.asarray(array, dtype=np.float64)
+    if not np.all(np.isfinite(array)) or np.any(array < 0):
+        raise ParameterError(f"{name} must be finite and non-negative spike counts.")
+    return array
+
+
+def _clean_attrs(attrs):
+    """Check global attributes: only str, int and float survive NetCDF3 unchanged."""
+    clean = {}
+    for key, value in (attrs or {}).items():
+        if not isinstance(key, str) or not key:
+            raise ParameterError(f"attribute names must be non-empty strings, got {key!r}.")
+        if value is None:
+            value = "none"
+        elif isinstance(value, (bool, np.bool_)):
+            value = int(value)
+        elif isinstance(value, numbers.Integral):
+            value = int(value)
+            # NetCDF3 has no 64-bit integers; failing here beats a cryptic error at save time.
+            if not _INT32.min <= value <= _INT32.max:
+                raise ParameterError(
+                    f"attribute {key!r} = {value} does not fit in 32 bits (NetCDF3); "
+                    "pass it as a string."
+                )
+        elif isinstance(value, numbers.Real):
+            value = float(value)
+        elif not isinstance(value, str):
+            raise ParameterError(
+                f"attribute {key!r} has type {type(value).__name__}; only str, int, float, "
+                "bool and None are allowed (e.g. join a list into a string)."
+            )
+        clean[key] = value
+    return clean
+
+
+def _prediction(output_spikes):
+    # np.argmax returns the first maximum, so ties go to the lowest class index.
+    return np.argmax(output_spikes.sum(axis=1), axis=-1).astype(np.int32)
+
+
+def make_dataset(output_spikes, labels, layer_spikes, unit_spike_count, layer_names,
+                 layer_sizes, attrs=None):
+    """Collect the recorded spikes of one simulation into a results dataset.
+
+    Parameters
+    ----------
+    output_spikes : array_like of int, shape (n_sample, n_time, n_class)
+        Spikes emitted by each output neuron in each timestep (may exceed 1 for payload
+        paradigms). Stored as int16, so values must lie in [0, 32767].
+    labels : array_like of int, shape (n_sample,)
+        True class of each sample, in [0, n_class).
+    layer_spikes : array_like, shape (n_layer, n_time)
+        Total spikes of each spiking layer in each timestep, summed over all samples.
+    unit_spike_count : array_like, shape (sum(layer_sizes),)
+        Spike count of each neuron summed over samples and timesteps, the layers concatenated
+        in the order of ``layer_names``.
+    layer_names : sequence of str, length n_layer
+        Unique names of the spiking layers.
+    layer_sizes : sequence of int, length n_layer
+        Number of neurons of each layer.
+    attrs : dict, optional
+        Global attributes (str, int, float; bool is stored as int, None as ``"none"``).
+        ``brainconv_version``, ``n_samples`` and ``n_steps`` are always set here.
+
+    Returns
+    -------
+    xarray.Dataset
+        Layout described in the module docstring. ``prediction`` is the argmax over classes of
+        the total output spikes; ties go to the lowest class index.
+
+    Raises
+    ------
+    ShapeError
+        If the array shapes do not fit together.
+    ParameterError
+        For negative, fractional or out-of-range values, duplicate layer names or bad attributes.
+    """
+    out = _integral("output_spikes", output_spikes)
+    if out.ndim != 3 or 0 in out.shape:
+        raise ShapeError(
+            "output_spikes must have shape (n_sample, n_time, n_class) with no zero-length "
+            f"axis, got {out.shape}."
+        )
+    if out.min() < 0 or out.max() > _INT16_MAX:
+        raise ParameterError(
+            f"output_spikes must lie in [0, {_INT16_MAX}] to be stored as int16, got values in "
+            f"[{out.min()}, {out.max()}]."
+        )
+    n_sample, n_time, n_class = out.shape
+
+    labels = _integral("labels", labels)
+    _check_shape("labels", labels, (n_sample,), "(n_sample,)")
+    if labels.min() < 0 or labels.max() >= n_class:
+        raise ParameterError(
+            f"labels must lie in [0, {n_class - 1}] (n_class = {n_class}), got values in "
+            f"[{labels.min()}, {labels.max()}]."
+        )
+
+    names = [str(name) for name in layer_names]
+    if len(set(names)) != len(names):
+        raise ParameterError(f"layer_names must be unique, got {names}.")
+    sizes = _integral("layer_sizes", layer_sizes)
+    _check_shape("layer_sizes", sizes, (len(names),), "(n_layer,)")
+    if np.any(sizes <= 0):
+        raise ParameterError(f"layer_sizes must be positive, got {sizes.tolist()}.")
+
+    layer_spikes = _counts("layer_spikes", layer_spikes)
+    _check_shape("layer_spikes", layer_spikes, (len(names), n_time), "(n_layer, n_time)")
+    unit_spike_count = _counts("unit_spike_count", unit_spike_count)
+    _check_shape("unit_spike_count", unit_spike_count, (int(sizes.sum()),), "(sum(layer_sizes),)")
+
+    attrs = _clean_attrs(attrs)
+    attrs.update(brainconv_version=__version__, n_samples=n_sample, n_steps=n_time)
+
+    coords = {
+        "sample": ("sample", np.arange(n_sample, dtype=np.int32), {"long_name": "sample index",
+                                                                  "units": "1"}),
+        "time": ("time", np.arange(1, n_time + 1, dtype=np.int32), {"long_name": "timestep",
+                                                                   "units": "timestep"}),
+        "class": ("class", np.arange(n_class, dtype=np.int32), {"long_name": "class index",
+                                                               "units": "1"}),
+        "layer": ("layer", np.array(names, dtype=str), {"long_name": "spiking layer",
+                                                        "units": "1"}),
+        "neuron_layer": ("neuron", np.repeat(np.array(names, dtype=str), sizes),
+                         {"long_name": "layer of the neuron", "units": "1"}),
+        "neuron_unit": ("neuron",
+                        np.concatenate([np.arange(n, dtype=np.int32) for n in sizes]
+                                       or [np.zeros(0, np.int32)]),
+                        {"long_name": "index of the neuron within its layer", "units": "1"}),
+    }
+    data_vars = {
+        "output_spikes": (("sample", "time", "class"), out.astype(np.int16),
+                          {"long_name": "output spikes per timestep", "units": "spikes"}),
+        "label": ("sample", labels.astype(np.int32), {"long_name": "true class", "units": "1"}),
+        "prediction": ("sample", _prediction(out),
+                       {"long_name": "predicted class (most output spikes, ties to lowest)",
+                        "units": "1"}),
+        "layer_spikes": (("layer", "time"), layer_spikes,
+                         {"long_name": "layer spikes per timestep, summed over samples",
+                          "units": "spikes"}),
+        "unit_spike_count": ("neuron", unit_spike_count,
+                             {"long_name": "spikes per neuron, summed over samples and time",
+                              "units": "spikes"}),
+        "layer_size": ("layer", sizes.astype(np.int32),
+                       {"long_name": "neurons per layer", "units": "neurons"}),
+    }
+    return xr.Dataset(data_vars, coords=coords, attrs=attrs)
+
+
+def save_results(ds, path):
+    """Write a results dataset to NetCDF3 atomically.
+
+    The file is written to a temporary name in the destination folder and renamed into place,
+    so an interrupted save never leaves a truncated file at ``path``.
+
+    Parameters
+    ----------
+    ds : xarray.Dataset
+        Results dataset from :func:`make_dataset` or :func:`concat_results`.
+    path : str or os.PathLike
+        Destination file; its folder must exist. An existing file is replaced.
+
+    Returns
+    -------
+    pathlib.Path
+        ``path``.
+    """
+    path = Path(path)
+    fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".part", dir=path.parent)
+    os.close(fd)
+    try:
+        ds.to_netcdf(tmp, engine="scipy", format="NETCDF3_64BIT")
+        # mkstemp creates the file with mode 0600; give it the permissions of a normal file.
+        umask = os.umask(0)
+        os.umask(umask)
+        os.chmod(tmp, 0o666 & ~umask)
+        os.replace(tmp, path)
+    finally:
+        # After a successful os.replace the temp name is gone; otherwise clean it up.
+        if os.path.exists(tmp):
+            os.remove(tmp)
+    return path
+
+
+def load_results(path):
+    """Read a results dataset written by :func:`save_results` fully into memory.
+
+    Parameters
+    ----------
+    path : str or os.PathLike
+        NetCDF file.
+
+    Returns
+    -------
+    xarray.Dataset
+        The dataset; the file is closed. Global attributes are plain Python str/int/float.
+
+    Raises
+    ------
+    DataError
+        If the file is missing, is not readable NetCDF3 or lacks the results variables.
+    """
+    path = Path(path)
+    if not path.is_file():
+        raise DataError(f"results file {path} not found.")
+    try:
+        ds = xr.load_dataset(path, engine="scipy")
+    except Exception as exc:  # scipy raises several types for corrupt files
+        raise DataError(f"cannot read results file {path}: {exc}") from exc
+    missing = [name for name in _VARIABLES if name not in ds]
+    if missing:
+        raise DataError(f"{path} is not a brainconv results file: missing {', '.join(missing)}.")
+    # scipy returns attributes as numpy scalars; give back the plain types that were saved.
+    ds.attrs = {k: v.item() if isinstance(v, np.generic) else v for k, v in ds.attrs.items()}
+    return ds
+
+
+def concat_results(datasets):
+    """Merge results of chunks of one test set, run with the same network and steps.
+
+    Parameters
+    ----------
+    datasets : sequence of xarray.Dataset
+        Chunks in sample order, with the same ``time``, ``class``, ``layer`` and neuron layout.
+
+    Returns
+    -------
+    xarray.Dataset
+        Per-sample variables concatenated along ``sample`` (renumbered from 0);
+        ``layer_spikes`` and ``unit_spike_count`` summed. Global attributes are those on
+        which all chunks agree, with ``n_samples`` set to the total.
+
+    Raises
+    ------
+    ParameterError
+        If ``datasets`` is empty.
+    ShapeError
+        If the chunks differ in time steps, classes, layers or neurons.
+    """
+    datasets = list(datasets)
+    if not datasets:
+        raise ParameterError("concat_results needs at least one dataset.")
+    first = datasets[0]
+    for i, ds in enumerate(datasets[1:], start=1):
+        for name in ("time", "class", "layer", "neuron_layer", "neuron_unit", "layer_size"):
+            if not first[name].equals(ds[name]):
+                raise ShapeError(
+                    f"dataset {i} differs from dataset 0 in {name!r}: "
+                    f"{ds[name].values.tolist()} vs {first[name].values.tolist()}."
+                )
+    per_sample = ["output_spikes", "label", "prediction"]
+    merged = xr.concat([ds[per_sample] for ds in datasets], dim="sample")
+    merged = merged.assign_coords(sample=np.arange(merged.sizes["sample"], dtype=np.int32))
+    merged["sample"].attrs = dict(first["sample"].attrs)
+    for name in ("layer_spikes", "unit_spike_count"):
+        merged[name] = first[name].copy(data=sum(ds[name].values for ds in datasets))
+    merged["layer_size"] = first["layer_size"]
+    merged = merged[list(_VARIABLES)]  # same variable order as make_dataset
+    merged.attrs = {k: v for k, v in first.attrs.items()
+                    if all(k in ds.attrs and ds.attrs[k] == v for ds in datasets)}
+    merged.attrs["n_samples"] = merged.sizes["sample"]
+    return merged

@@ -1,0 +1,195 @@
+"""Run a :class:`NetworkSpec` on a Brian2 device and return an ``xarray.Dataset``.
+
+Devices
+-------
+``"runtime"``
+    Brian2's runtime mode (cython code generation, numpy fallback); fine for small runs.
+``"cpp_standalone"``
+    Generates, compiles and runs a C++ project. The project depends only on the architecture,
+    the number of steps, the batch size and the number of batches, so it is compiled once into a
+    cache directory named by a hash of those; later runs, in this process or another, pass the
+    inputs and weights as ``run_args`` and recompile nothing.
+``"numpy"``
+    The numpy reference simulator (:mod:`brainconv.reference`), same schedule, no Brian2.
+"""
+
+import hashlib
+import os
+import time
+from pathlib import Path
+
+import numpy as np
+
+from . import __version__
+from .build import TIMESTEP_MS, build_network, collect, layer_values
+from .errors import ParameterError, SimulationError
+from .reference import check_steps, simulate_reference
+from .results import make_dataset
+
+DEVICES = ("runtime", "cpp_standalone", "numpy")
+#: Samples per batch: keeps a 784-500-10 batch's synapses and state in a CPU's cache.
+DEFAULT_BATCH_SIZE = 32
+
+
+def cache_root():
+    """Directory holding compiled standalone projects (``$BRAINCONV_CACHE`` or ~/.cache)."""
+    root = os.environ.get("BRAINCONV_CACHE") or Path.home() / ".cache" / "brainconv"
+    return Path(root) / "standalone"
+
+
+class StandaloneProject:
+    """A compiled ``cpp_standalone`` project for one architecture, steps and batch layout.
+
+    Brian2's standalone device is a process-wide singleton, so only the most recently built
+    project can be run; :func:`run_network` keeps it and rebuilds when the layout changes.
+    """
+
+    _current = None
+
+    def __init__(self, spec, steps, batch_size, n_batches, directory=None):
+        import brian2
+        from brian2.devices.device import reset_device
+
+        self.key = self.layout_key(spec, steps, batch_size, n_batches)
+        self.directory = Path(directory) if directory else cache_root() / self.key
+        zeros = np.zeros((n_batches * batch_size, spec.layers[0].size))
+        brian2.set_device("cpp_standalone", build_on_run=False)
+        try:
+            brian2.device.reinit()
+            brian2.device.activate(build_on_run=False)
+            # Placeholders: the real values arrive as run_args, so the project (and its
+            # compiled binary) depends on the layout only.
+            self.built = build_network(spec, steps, batch_size, n_batches,
+                                       layer_values(spec, zeros, batch_size))
+            self.built.network.run(self.built.duration, namespace={})
+            start = time.perf_counter()
+            self.directory.mkdir(parents=True, exist_ok=True)
+            brian2.device.build(directory=str(self.directory), compile=True, run=False,
+                                with_output=False)
+            self.build_seconds = time.perf_counter() - start
+            self.device = brian2.get_device()
+        except Exception as exc:
+            raise SimulationError(
+                f"building the cpp_standalone project in {self.directory} failed: {exc}. "
+                "Check that a C++ compiler is installed (g++), or use device='runtime'."
+            ) from exc
+        finally:
+            reset_device()
+        StandaloneProject._current = self
+
+    @staticmethod
+    def layout_key(spec, steps, batch_size, n_batches):
+        """Hash of everything the generated code depends on."""
+        import brian2
+
+        text = repr((spec.architecture, steps, batch_size, n_batches, TIMESTEP_MS,
+                     brian2.__version__, __version__))
+        return hashlib.sha256(text.encode()).hexdigest()[:16]
+
+    def run(self, spec, values, n_samples):
+        """Run the compiled binary with new inputs and weights; return the raw results."""
+        built = self.built
+        run_args = {}
+        for index, current in enumerate(built.currents):
+            run_args[current] = values[("current", index)]
+        for index, pathway in enumerate(built.synapses, start=1):
+            run_args[pathway.w] = values[("weights", index)]
+        try:
+            self.device.run(directory=str(self.directory), with_output=False,
+                            run_args=run_args)
+            return collect(built, spec, n_samples)
+        except Exception as exc:
+            raise SimulationError(f"running the standalone project {self.directory} failed: "
+                                  f"{exc}") from exc
+        finally:
+            for name in self.device.run_args_arrays:  # run_args files are per-run copies
+                Path(self.directory, "static_arrays", name).unlink(missing_ok=True)
+
+
+def run_network(spec, x, steps, device="cpp_standalone", batch_size=DEFAULT_BATCH_SIZE,
+                directory=None):
+    """Simulate ``spec`` on inputs ``x``; return plain numpy results.
+
+    Returns
+    -------
+    dict
+        ``output_spikes`` (sample, time, class), ``layer_spikes`` (layer, time),
+        ``unit_spike_count`` (neuron), as :func:`brainconv.reference.simulate_reference`.
+    """
+    steps = check_steps(steps)
+    if device not in DEVICES:
+        raise ParameterError(f"unknown device {device!r}; choose one of {', '.join(DEVICES)}")
+    if isinstance(batch_size, bool) or int(batch_size) != batch_size or batch_size < 1:
+        raise ParameterError(f"batch_size must be a positive integer, got {batch_size!r}")
+    currents = spec.input_currents(x)  # validates the input before anything is built
+    if device == "numpy":
+        return simulate_reference(spec, x, steps)
+    batch_size = min(int(batch_size), len(currents))
+    n_batches = -(-len(currents) // batch_size)
+    values = layer_values(spec, currents, batch_size)
+    if device == "runtime":
+        return _run_runtime(spec, steps, batch_size, n_batches, values, len(currents))
+    project = StandaloneProject._current
+    key = StandaloneProject.layout_key(spec, steps, batch_size, n_batches)
+    if project is None or project.key != key or (directory and Path(directory) != project.directory):
+        project = StandaloneProject(spec, steps, batch_size, n_batches, directory)
+    return project.run(spec, values, len(currents))
+
+
+def _run_runtime(spec, steps, batch_size, n_batches, values, n_samples):
+    import brian2
+    from brian2.devices.device import reset_device
+
+    brian2.set_device("runtime")
+    try:
+        built = build_network(spec, steps, batch_size, n_batches, values)
+        built.network.run(built.duration, namespace={})
+        return collect(built, spec, n_samples)
+    except Exception as exc:
+        raise SimulationError(f"the runtime simulation failed: {exc}") from exc
+    finally:
+        reset_device()
+
+
+def simulate(spec, x, labels, steps, device="cpp_standalone", batch_size=DEFAULT_BATCH_SIZE,
+             directory=None, attrs=None):
+    """Simulate ``spec`` on ``x`` and return the results as an ``xarray.Dataset``.
+
+    Parameters
+    ----------
+    spec : NetworkSpec
+    x : ndarray, shape (n_samples, n_inputs)
+    labels : ndarray, shape (n_samples,)
+    steps : int
+        Timesteps per sample.
+    device : {"cpp_standalone", "runtime", "numpy"}
+    batch_size : int
+        Samples simulated side by side (see :mod:`brainconv.build`).
+    directory : str, optional
+        Standalone project directory (default: a cache directory per layout).
+    attrs : dict, optional
+        Extra global attributes (str or number), e.g. dataset name and seed.
+    """
+    import brian2
+    from brian2.devices.device import reset_device
+
+    labels = np.asarray(labels)
+    if labels.shape != (len(np.asarray(x)),):
+        raise ParameterError(
+            f"labels have shape {labels.shape}, expected ({len(np.asarray(x))},): one label per "
+            "input row"
+        )
+    raw = run_network(spec, x, steps, device, batch_size, directory)
+    all_attrs = {
+        "brian2_version": brian2.__version__,
+        "device": device,
+        "model": ",".join(layer.model for layer in spec.layers),
+        "dt": f"{TIMESTEP_MS} ms",
+        "normalization": spec.normalization,
+        "percentile": spec.percentile,
+        "batch_size": int(batch_size),
+        **(attrs or {}),
+    }
+    return make_dataset(raw["output_spikes"], labels, raw["layer_spikes"],
+                        raw["unit_spike_count"], [layer.name for layer in spec.layers],
+                        list(spec.layer_sizes), all_attrs)

@@ -1,0 +1,26 @@
+from setuptools import setup
+
+setup(
+    name="brainconv",
+    version="0.1.0",
+    description="Convert trained ANNs into Brian2 spiking networks: paradigms, compiled "
+    "batch simulation, accuracy/latency/spike trade-offs",
+    python_requires=">=3.10",
+    # equations/ sits at the top level of the repository but ships as brainconv.equations.
+    packages=["brainconv", "brainconv.equations"],
+    package_dir={"brainconv": "brainconv", "brainconv.equations": "equations"},
+    install_requires=[
+        "brian2==2.9.0",
+        "numpy>=1.26,<2.4",  # brian2 2.9.0 uses ndarray.ptp, removed in numpy 2.4
+        "scipy>=1.11",
+        "xarray>=2024.1",
+        "matplotlib>=3.8",
+        "scikit-learn>=1.3",  # embedded default dataset (8x8 digits)
+        "cython>=3.0",  # brian2's runtime code generation target
+    ],
+    extras_require={
+        "test": ["pytest>=7"],
+        "torch": ["torch==2.13.0"],
+    },
+    entry_points={"console_scripts": ["brainconv=brainconv.cli:main"]},
+)
