@@ -11,6 +11,9 @@ A neuron whose potential reaches the threshold ``theta`` emits one spike in that
   ``I > 0`` fires every ``ceil(theta / I)`` steps, so its rate is ``1 / ceil(theta / I)``,
   a staircase below the ReLU.
 
+Both rates hold in exact arithmetic. In floating point, ``k * I`` can land just below
+``theta`` when ``theta / I`` is an integer (``10 * 0.1 < 1``), which costs one more step.
+
 ``dv/dt = I/dt`` is Brian2's way of writing "add ``I`` once per timestep": forward Euler gives
 exactly ``v = v + I`` (the ``dt`` cancels symbolically), so the numpy reference is bit-exact.
 ``I`` is the constant input current per timestep; synapses add their weight to ``v`` directly.

@@ -1,0 +1,104 @@
+"""Brian2 simulations against the numpy reference, the schedule, and input errors."""
+
+import numpy as np
+import pytest
+
+from brainconv.ann import ANN
+from brainconv.convert import convert
+from brainconv.errors import ParameterError, ShapeError
+from brainconv.simulate import run_network, simulate
+
+
+def assert_same_results(a, b):
+    for key in ("output_spikes", "layer_spikes", "unit_spike_count"):
+        np.testing.assert_array_equal(a[key], b[key], err_msg=key)
+
+
+def test_runtime_equals_numpy_reference(small_spec, small_inputs):
+    reference = run_network(small_spec, small_inputs, 30, device="numpy")
+    # batch_size 4 over 10 samples: three batches in time, the last one padded
+    brian = run_network(small_spec, small_inputs, 30, device="runtime", batch_size=4)
+    assert_same_results(brian, reference)
+    assert reference["layer_spikes"].sum() > 0 and reference["output_spikes"].sum() > 0
+
+
+def test_hard_reset_runtime_equals_numpy_reference(small_inputs):
+    from conftest import small_ann
+
+    spec = convert(small_ann(), model="if_hard", normalization="none")
+    assert_same_results(run_network(spec, small_inputs, 20, device="runtime", batch_size=3),
+                        run_network(spec, small_inputs, 20, device="numpy"))
+
+
+def chain(n_layers):
+    """A chain of single neurons with weight 1: a spike crosses every layer at once."""
+    weights = tuple(np.ones((1, 1)) for _ in range(n_layers))
+    return convert(ANN(weights, tuple(np.zeros(1) for _ in range(n_layers))),
+                   normalization="none")
+
+
+@pytest.mark.parametrize("device", ["numpy", "runtime"])
+@pytest.mark.parametrize("n_layers", [2, 4])
+def test_output_can_spike_in_first_timestep(device, n_layers):
+    result = run_network(chain(n_layers), np.ones((1, 1)), 3, device=device)
+    np.testing.assert_array_equal(result["output_spikes"][0, :, 0], [1, 1, 1])
+
+
+@pytest.mark.standalone
+def test_cpp_standalone_equals_numpy_and_reruns_without_rebuilding(
+        small_spec, small_inputs, standalone_dir):
+    from brainconv.simulate import StandaloneProject
+
+    reference = run_network(small_spec, small_inputs, 25, device="numpy")
+    assert_same_results(
+        run_network(small_spec, small_inputs, 25, device="cpp_standalone", batch_size=4),
+        reference)
+    project = StandaloneProject._current
+    assert project.directory.is_relative_to(standalone_dir)
+    # New inputs and new weights of the same architecture reuse the compiled binary.
+    from conftest import small_ann
+
+    other_spec = convert(small_ann(seed=5), normalization="none")
+    other_inputs = small_inputs[::-1].copy()
+    assert_same_results(
+        run_network(other_spec, other_inputs, 25, device="cpp_standalone", batch_size=4),
+        run_network(other_spec, other_inputs, 25, device="numpy"))
+    assert StandaloneProject._current is project
+
+
+@pytest.mark.standalone
+def test_cpp_standalone_first_timestep(standalone_dir):
+    result = run_network(chain(3), np.ones((2, 1)), 2, device="cpp_standalone")
+    np.testing.assert_array_equal(result["output_spikes"][:, :, 0], [[1, 1], [1, 1]])
+
+
+def test_simulate_returns_dataset_with_predictions(small_spec, small_inputs):
+    labels = np.arange(10) % 3
+    ds = simulate(small_spec, small_inputs, labels, 15, device="numpy", attrs={"seed": 0})
+    assert ds.sizes == {"sample": 10, "time": 15, "class": 3, "layer": 3, "neuron": 17}
+    assert ds.attrs["seed"] == 0 and ds.attrs["device"] == "numpy"
+    totals = ds.output_spikes.sum("time").values
+    np.testing.assert_array_equal(ds.prediction.values, totals.argmax(axis=1))
+
+
+@pytest.mark.parametrize("steps", [0, -5, 2.5, True])
+def test_bad_number_of_steps_is_rejected(small_spec, small_inputs, steps):
+    with pytest.raises(ParameterError, match="steps must be a positive integer"):
+        run_network(small_spec, small_inputs, steps, device="numpy")
+
+
+def test_wrong_input_width_is_rejected_before_building(small_spec):
+    with pytest.raises(ShapeError, match=r"expects \(n_samples, 12\)"):
+        run_network(small_spec, np.zeros((3, 784)), 10, device="runtime")
+
+
+def test_unknown_device_and_bad_batch_size(small_spec, small_inputs):
+    with pytest.raises(ParameterError, match="unknown device 'gpu'.*cpp_standalone"):
+        run_network(small_spec, small_inputs, 10, device="gpu")
+    with pytest.raises(ParameterError, match="batch_size must be a positive integer"):
+        run_network(small_spec, small_inputs, 10, device="runtime", batch_size=0)
+
+
+def test_labels_must_match_inputs(small_spec, small_inputs):
+    with pytest.raises(ParameterError, match="one label per input row"):
+        simulate(small_spec, small_inputs, np.zeros(3, int), 10, device="numpy")
