@@ -147,7 +147,7 @@ def _parser():
         p.add_argument("--steps", type=int, default=100)
         p.add_argument("--device", default="cpp_standalone",
                        choices=["cpp_standalone", "runtime", "numpy"])
-        p.add_argument("--batch-size", type=int, default=32)
+        p.add_argument("--batch-size", type=int, default=16)
         p.add_argument("--normalization", default="percentile",
                        choices=["percentile", "max", "none"])
         p.add_argument("--percentile", type=float, default=99.9)

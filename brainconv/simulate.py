@@ -27,8 +27,9 @@ from .reference import check_steps, simulate_reference
 from .results import make_dataset
 
 DEVICES = ("runtime", "cpp_standalone", "numpy")
-#: Samples per batch: keeps a 784-500-10 batch's synapses and state in a CPU's cache.
-DEFAULT_BATCH_SIZE = 32
+#: Samples per batch. Small batches keep a batch's state and synapses in a CPU's L1/L2 cache;
+#: 16 was fastest for 784-500-10 on 2 cores (8: same, 32: +20 %, 128: +60 %).
+DEFAULT_BATCH_SIZE = 16
 
 
 def cache_root():

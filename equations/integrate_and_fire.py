@@ -42,19 +42,25 @@ def hard_reset_rate(current, theta=1.0):
     return np.where(current > 0, 1.0 / np.maximum(period, 1.0), 0.0)
 
 
-def soft_reset_step(v, current, theta=1.0):
-    """One timestep of ``if_soft`` in numpy: integrate, threshold, subtract ``theta``."""
+def soft_reset_step(v, current, spikes, theta=1.0):
+    """One timestep of ``if_soft`` in numpy: integrate, threshold, subtract ``theta``.
+
+    Writes the spikes into ``spikes`` (0/1 in ``v``'s dtype, ready for the next matmul).
+    """
     v += current
-    spikes = v >= theta
-    np.subtract(v, theta, out=v, where=spikes)
+    np.greater_equal(v, theta, out=spikes)
+    v -= spikes * v.dtype.type(theta) if theta != 1 else spikes
     return spikes
 
 
-def hard_reset_step(v, current, theta=1.0):
-    """One timestep of ``if_hard`` in numpy: integrate, threshold, set to zero."""
+def hard_reset_step(v, current, spikes, theta=1.0):
+    """One timestep of ``if_hard`` in numpy: integrate, threshold, set to zero.
+
+    Writes the spikes into ``spikes`` (0/1 in ``v``'s dtype, ready for the next matmul).
+    """
     v += current
-    spikes = v >= theta
-    np.copyto(v, 0.0, where=spikes)
+    np.greater_equal(v, theta, out=spikes)
+    v *= 1 - spikes
     return spikes
 
 

@@ -24,8 +24,10 @@ class NeuronModel:
         Analytic transfer function ``rate(current, **parameters)``: spikes per timestep in the
         long run for a constant input ``current`` per timestep.
     step : callable
-        One timestep in numpy for the reference simulator: ``step(v, current, **parameters)``
-        updates ``v`` in place (integrate, threshold, reset) and returns the boolean spike array.
+        One timestep in numpy for the reference simulator: ``step(v, current, spikes,
+        **parameters)`` updates ``v`` in place (integrate, threshold, reset), writes the spikes
+        emitted in that step into the preallocated ``spikes`` (same dtype and shape as ``v``:
+        0/1, or a payload count) and returns it.
         It must match the Brian2 strings exactly.
     method : str
         Brian2 integration method.

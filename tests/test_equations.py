@@ -47,8 +47,8 @@ def test_simulated_rate_matches_analytic_transfer_function(name):
 @pytest.mark.parametrize("name", sorted(MODELS))
 def test_numpy_step_matches_analytic_rate(name):
     model = get_model(name)
-    v = np.zeros(len(CURRENTS))
-    counts = sum(model.step(v, CURRENTS, **model.parameters).astype(int) for _ in range(400))
+    v, spikes = np.zeros(len(CURRENTS)), np.zeros(len(CURRENTS))
+    counts = sum(model.step(v, CURRENTS, spikes, **model.parameters).copy() for _ in range(400))
     np.testing.assert_allclose(counts, 400 * model.rate(CURRENTS, **model.parameters), atol=1.0)
 
 
