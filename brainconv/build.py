@@ -91,6 +91,25 @@ def layer_values(spec, currents, batch_size):
     return values
 
 
+def _FixedHashClock(dt, name, rank):
+    """A Brian2 ``Clock`` whose hash is ``rank``.
+
+    Brian2 writes clock initialisations into ``main.cpp`` in the iteration order of a set of
+    clocks; with the default (address-based) hash that order changes from process to process,
+    and the cached standalone project would recompile. Two shared clocks with fixed hashes keep
+    the generated code identical.
+    """
+    import brian2
+
+    class FixedHashClock(brian2.Clock):
+        dt = brian2.Clock.__dict__["dt"]  # Brian2 only lets a class's own properties be set
+
+        def __hash__(self):
+            return rank
+
+    return FixedHashClock(dt, name=name)
+
+
 def build_network(spec, steps, batch_size, n_batches, values):
     """Create the Brian2 network for ``spec`` under the current Brian2 device.
 
@@ -115,25 +134,27 @@ def build_network(spec, steps, batch_size, n_batches, values):
 
     dt = TIMESTEP_MS * brian2.ms
     period = steps * dt
+    step_clock = _FixedHashClock(dt, name="step_clock", rank=1)
+    batch_clock = _FixedHashClock(period, name="batch_clock", rank=2)
     groups, synapses, currents, count_monitors, rate_monitors = [], [], [], [], []
     for index, layer in enumerate(spec.layers):
         model = get_model(layer.model)
         group = brian2.NeuronGroup(
             batch_size * layer.size, model.equations, threshold=model.threshold,
-            reset=model.reset, method=model.method, dt=dt, name=layer.name,
+            reset=model.reset, method=model.method, clock=step_clock, name=layer.name,
         )
         group.theta = layer.threshold
         current = brian2.TimedArray(values[("current", index)], dt=period,
                                     name=f"{layer.name}_current")
         group.namespace["batch_current"] = current
-        group.run_regularly("I = batch_current(t, i)\nv = 0", dt=period, when="start",
+        group.run_regularly("I = batch_current(t, i)\nv = 0", clock=batch_clock, when="start",
                             name=f"{layer.name}_new_batch")
         currents.append(current)
         if index > 0:
             pre, post = block_diagonal_indices(spec.layers[index - 1].size, layer.size,
                                                batch_size)
             pathway = brian2.Synapses(
-                groups[-1], group, "w : 1 (constant)", on_pre="v_post += w", dt=dt,
+                groups[-1], group, "w : 1 (constant)", on_pre="v_post += w", clock=step_clock,
                 name=f"{layer.name}_synapses",
             )
             pathway.connect(i=pre, j=post)

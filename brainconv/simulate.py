@@ -13,6 +13,7 @@ Devices
     The numpy reference simulator (:mod:`brainconv.reference`), same schedule, no Brian2.
 """
 
+import gc
 import hashlib
 import os
 import time
@@ -51,12 +52,18 @@ class StandaloneProject:
         import brian2
         from brian2.devices.device import reset_device
 
+        # Brian2 names code objects uniquely among the live ones ("..._codeobject_1" when an
+        # older project is still alive). Freeing the old project keeps the generated code,
+        # and so the compiled objects in the cache, identical from one build to the next.
+        StandaloneProject._current = None
+
         self.key = self.layout_key(spec, steps, batch_size, n_batches)
         self.directory = Path(directory) if directory else cache_root() / self.key
         zeros = np.zeros((n_batches * batch_size, spec.layers[0].size))
         brian2.set_device("cpp_standalone", build_on_run=False)
         try:
             brian2.device.reinit()
+            gc.collect()
             brian2.device.activate(build_on_run=False)
             # Placeholders: the real values arrive as run_args, so the project (and its
             # compiled binary) depends on the layout only.

@@ -102,3 +102,20 @@ def test_unknown_device_and_bad_batch_size(small_spec, small_inputs):
 def test_labels_must_match_inputs(small_spec, small_inputs):
     with pytest.raises(ParameterError, match="one label per input row"):
         simulate(small_spec, small_inputs, np.zeros(3, int), 10, device="numpy")
+
+
+@pytest.mark.standalone
+def test_second_build_of_same_layout_compiles_nothing(small_spec, small_inputs, standalone_dir):
+    from brainconv.simulate import StandaloneProject
+
+    first = StandaloneProject(small_spec, 5, 4, 3)
+    objects = sorted(first.directory.rglob("*.o")) + [first.directory / "main"]
+    stamps = {path: path.stat().st_mtime_ns for path in objects}
+    directory = first.directory
+    del first  # as in a new process, where no older project is alive
+    second = StandaloneProject(small_spec, 5, 4, 3)
+    assert second.directory == directory
+    assert {path: path.stat().st_mtime_ns for path in objects} == stamps
+    result = run_network(small_spec, small_inputs, 5, device="cpp_standalone", batch_size=4)
+    assert StandaloneProject._current is second
+    assert_same_results(result, run_network(small_spec, small_inputs, 5, device="numpy"))

@@ -1,0 +1,34 @@
+"""Shared set-up of the experiments and benchmarks: data location and the trained MNIST ANN."""
+
+import os
+import time
+from pathlib import Path
+
+from brainconv.ann import load_ann, save_ann, train_ann
+from brainconv.data import load_dataset
+
+REPO = Path(__file__).resolve().parent.parent
+#: $BRAINCONV_DATA, else the shared data folder beside the repository.
+DATA_ROOT = Path(os.environ.get("BRAINCONV_DATA") or REPO.parent / "shared" / "data")
+
+
+def mnist(split, dataset="mnist"):
+    """Load a split of MNIST (or Fashion-MNIST) from :data:`DATA_ROOT`."""
+    return load_dataset(dataset, split, DATA_ROOT / dataset)
+
+
+def trained_ann(path, dataset="mnist", seed=0):
+    """Load the ANN saved at ``path``, or train the default 784-500-10 network and save it."""
+    path = Path(path)
+    if path.exists():
+        print(f"using the trained ANN in {path}", flush=True)
+        return load_ann(path)
+    x, y = mnist("train", dataset)
+    print(f"training 784-500-10 on {dataset} (seed {seed}); about half a minute", flush=True)
+    start = time.perf_counter()
+    ann = train_ann(x, y, seed=seed, progress=lambda e, n, loss, acc: print(
+        f"  epoch {e}/{n}: loss {loss:.4f}", flush=True))
+    print(f"trained in {time.perf_counter() - start:.0f} s", flush=True)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    save_ann(ann, path)
+    return ann
