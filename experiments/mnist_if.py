@@ -56,7 +56,8 @@ def main():
         ("timesteps to reach 80.22 %", str(to_target), str(PAPER["timesteps_to_80.22"])),
         ("spikes per timestep per hidden unit (until 80.22 %)",
          f"{float(rates.sel(layer='hidden1')):.3f}", f"{PAPER['spikes_per_timestep']:.2f}"),
-        ("simulation wall time, 10,000 images (s)", f"{seconds:.1f}", "-"),
+        ("simulation wall time, 10,000 images (s; a first run adds the C++ build)",
+         f"{seconds:.1f}", "-"),
     ]
     table = "\n".join(["| quantity | brainconv | Think Fast |", "| --- | ---: | ---: |"]
                       + [f"| {a} | {b} | {c} |" for a, b, c in rows])

@@ -90,7 +90,7 @@ def main():
         start = time.perf_counter()
         project = simulation.StandaloneProject(spec, args.steps, args.batch_size, n_batches)
         first_build = time.perf_counter() - start
-        simulation.StandaloneProject._current = None  # what a new process finds: a built cache
+        del project  # what a new process finds: no live project, a built cache
         start = time.perf_counter()
         project = simulation.StandaloneProject(spec, args.steps, args.batch_size, n_batches)
         cached_build = time.perf_counter() - start
