@@ -17,6 +17,7 @@ from dataclasses import dataclass
 import numpy as np
 
 from .equations import get_model
+from .errors import SimulationError
 
 #: Length of one timestep. The converted networks live on a timestep grid; 1 ms is a label.
 TIMESTEP_MS = 1.0
@@ -138,33 +139,19 @@ def build_network(spec, steps, batch_size, n_batches, values):
     batch_clock = _FixedHashClock(period, name="batch_clock", rank=2)
     groups, synapses, currents, count_monitors, rate_monitors = [], [], [], [], []
     for index, layer in enumerate(spec.layers):
-        model = get_model(layer.model)
-        group = brian2.NeuronGroup(
-            batch_size * layer.size, model.equations, threshold=model.threshold,
-            reset=model.reset, method=model.method, clock=step_clock, name=layer.name,
-        )
-        group.theta = layer.threshold
-        current = brian2.TimedArray(values[("current", index)], dt=period,
-                                    name=f"{layer.name}_current")
-        group.namespace["batch_current"] = current
-        group.run_regularly("I = batch_current(t, i)\nv = 0", clock=batch_clock, when="start",
-                            name=f"{layer.name}_new_batch")
-        currents.append(current)
-        if index > 0:
-            pre, post = block_diagonal_indices(spec.layers[index - 1].size, layer.size,
-                                               batch_size)
-            pathway = brian2.Synapses(
-                groups[-1], group, "w : 1 (constant)", on_pre="v_post += w", clock=step_clock,
-                name=f"{layer.name}_synapses",
-            )
-            pathway.connect(i=pre, j=post)
-            pathway.w = values[("weights", index)]
-            # Same-timestep delivery: pathway into layer l, then layer l's threshold.
-            pathway.pre.order = 2 * index - 1
-            group.thresholder["spike"].when = "synapses"
-            group.thresholder["spike"].order = 2 * index
-            synapses.append(pathway)
+        try:
+            group, current, pathway = _build_layer(
+                spec, index, groups[-1] if groups else None, values, batch_size, step_clock,
+                batch_clock, period)
+        except Exception as exc:
+            raise SimulationError(
+                f"Brian2 could not build layer {layer.name!r} (model {layer.model!r}, "
+                f"{layer.size} neurons x {batch_size} samples): {exc}"
+            ) from exc
         groups.append(group)
+        currents.append(current)
+        if pathway is not None:
+            synapses.append(pathway)
         rate_monitors.append(brian2.PopulationRateMonitor(group, name=f"{layer.name}_rate"))
         if index < len(spec.layers) - 1:
             count_monitors.append(
@@ -177,6 +164,36 @@ def build_network(spec, steps, batch_size, n_batches, values):
     network = brian2.Network(*groups, *synapses, *count_monitors, *rate_monitors, output_monitor)
     return BuiltNetwork(network, currents, groups, synapses, output_monitor,
                         count_monitors, rate_monitors, batch_size, n_batches, steps)
+
+
+def _build_layer(spec, index, below, values, batch_size, step_clock, batch_clock, period):
+    """One layer's NeuronGroup, its batch-current TimedArray and the Synapses feeding it."""
+    import brian2
+
+    layer = spec.layers[index]
+    model = get_model(layer.model)
+    group = brian2.NeuronGroup(
+        batch_size * layer.size, model.equations, threshold=model.threshold,
+        reset=model.reset, method=model.method, clock=step_clock, name=layer.name,
+    )
+    group.theta = layer.threshold
+    current = brian2.TimedArray(values[("current", index)], dt=period,
+                                name=f"{layer.name}_current")
+    group.namespace["batch_current"] = current
+    group.run_regularly("I = batch_current(t, i)\nv = 0", clock=batch_clock, when="start",
+                        name=f"{layer.name}_new_batch")
+    if below is None:
+        return group, current, None
+    pre, post = block_diagonal_indices(spec.layers[index - 1].size, layer.size, batch_size)
+    pathway = brian2.Synapses(below, group, "w : 1 (constant)", on_pre="v_post += w",
+                              clock=step_clock, name=f"{layer.name}_synapses")
+    pathway.connect(i=pre, j=post)
+    pathway.w = values[("weights", index)]
+    # Same-timestep delivery: pathway into layer l, then layer l's threshold.
+    pathway.pre.order = 2 * index - 1
+    group.thresholder["spike"].when = "synapses"
+    group.thresholder["spike"].order = 2 * index
+    return group, current, pathway
 
 
 def collect(built, spec, n_samples):

@@ -67,8 +67,9 @@ class StandaloneProject:
             brian2.device.activate(build_on_run=False)
             # Placeholders: the real values arrive as run_args, so the project (and its
             # compiled binary) depends on the layout only.
-            self.built = build_network(spec, steps, batch_size, n_batches,
-                                       layer_values(spec, zeros, batch_size))
+            placeholders = layer_values(spec, zeros, batch_size)
+            self.value_shapes = {key: value.shape for key, value in placeholders.items()}
+            self.built = build_network(spec, steps, batch_size, n_batches, placeholders)
             self.built.network.run(self.built.duration, namespace={})
             start = time.perf_counter()
             self.directory.mkdir(parents=True, exist_ok=True)
@@ -102,6 +103,15 @@ class StandaloneProject:
             run_args[current] = values[("current", index)]
         for index, pathway in enumerate(built.synapses, start=1):
             run_args[pathway.w] = values[("weights", index)]
+        # The binary only prints an error for a wrong-sized run_args file and then runs on with
+        # the old values, so sizes are checked here.
+        for key, shape in self.value_shapes.items():
+            if np.shape(values[key]) != shape:
+                raise SimulationError(
+                    f"{key[0]} of layer {spec.layers[key[1]].name!r} have shape "
+                    f"{np.shape(values[key])}, the compiled project {self.directory} expects "
+                    f"{shape}; build a project for this layout"
+                )
         try:
             self.device.run(directory=str(self.directory), with_output=False,
                             run_args=run_args)

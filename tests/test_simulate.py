@@ -119,3 +119,24 @@ def test_second_build_of_same_layout_compiles_nothing(small_spec, small_inputs, 
     result = run_network(small_spec, small_inputs, 5, device="cpp_standalone", batch_size=4)
     assert StandaloneProject._current is second
     assert_same_results(result, run_network(small_spec, small_inputs, 5, device="numpy"))
+
+
+@pytest.mark.standalone
+def test_wrong_sized_run_args_are_caught_in_python(small_spec, small_inputs, standalone_dir):
+    from brainconv.build import layer_values
+    from brainconv.errors import SimulationError
+    from brainconv.simulate import StandaloneProject
+
+    project = StandaloneProject(small_spec, 5, 4, 3)
+    values = layer_values(small_spec, small_spec.input_currents(small_inputs[:7]), 4)
+    with pytest.raises(SimulationError, match=r"current of layer 'hidden1' have shape \(2, 32\)"):
+        project.run(small_spec, values, 7)
+
+
+def test_brian2_errors_name_the_layer(small_inputs):
+    from brainconv.errors import SimulationError
+
+    bad = convert(ANN((np.ones((12, 3)),), (np.zeros(3),)), normalization="none")
+    object.__setattr__(bad.layers[0], "name", "not a valid name!")
+    with pytest.raises(SimulationError, match="layer 'not a valid name!'"):
+        run_network(bad, small_inputs, 3, device="runtime")

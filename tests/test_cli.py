@@ -1,0 +1,39 @@
+"""The brainconv command line, end to end on the embedded digits dataset."""
+
+import matplotlib
+
+from brainconv.cli import main
+from brainconv.results import load_results
+
+matplotlib.use("Agg")
+
+
+def test_models_lists_registered_models(capsys):
+    assert main(["models"]) == 0
+    out = capsys.readouterr().out
+    assert "if_soft" in out and "if_hard" in out
+
+
+def test_demo_then_report(tmp_path, capsys):
+    results = tmp_path / "demo" / "results.nc"
+    plot = tmp_path / "acc.png"
+    code = main(["demo", "--epochs", "3", "--hidden", "40", "--device", "numpy", "--steps", "30",
+                 "--out", str(results), "--plot", str(plot), "--target", "0.5"])
+    assert code == 0
+    out = capsys.readouterr().out
+    assert "epoch   3/3" in out and "timesteps to reach 50.00 %" in out
+    ds = load_results(results)
+    assert ds.sizes["time"] == 30 and ds.attrs["dataset"] == "digits"
+    assert plot.stat().st_size > 0 and (tmp_path / "demo" / "ann.npz").exists()
+    # a network that learned something beats chance at the end of the run
+    assert float((ds.prediction == ds.label).mean()) > 0.5
+
+    assert main(["report", str(results), "--target", "1.0"]) == 0
+    assert "timesteps to reach 100.00 %: not reached within 30 steps" in capsys.readouterr().out
+
+
+def test_errors_are_reported_without_traceback(tmp_path, capsys):
+    code = main(["run", "--ann", str(tmp_path / "missing.npz"), "--dataset", "digits"])
+    assert code == 2
+    err = capsys.readouterr().err
+    assert "brainconv run: error:" in err and "missing.npz" in err
