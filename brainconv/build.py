@@ -157,7 +157,9 @@ def build_network(spec, steps, batch_size, n_batches, values):
             count_monitors.append(
                 brian2.SpikeMonitor(group, record=False, name=f"{layer.name}_counts")
             )
-    output_monitor = brian2.SpikeMonitor(groups[-1], name="output_spikes")
+    payload = get_model(spec.layers[-1].model).payload
+    output_monitor = brian2.SpikeMonitor(groups[-1], variables=[payload] if payload else [],
+                                         name="output_spikes")
     # Monitors read spikes after the last thresholder has run.
     for monitor in rate_monitors + count_monitors + [output_monitor]:
         monitor.when = "resets"
@@ -177,22 +179,28 @@ def _build_layer(spec, index, below, values, batch_size, step_clock, batch_clock
         reset=model.reset, method=model.method, clock=step_clock, name=layer.name,
     )
     group.theta = layer.threshold
+    for name, value in layer.parameters:
+        setattr(group, name, value)
     current = brian2.TimedArray(values[("current", index)], dt=period,
                                 name=f"{layer.name}_current")
     group.namespace["batch_current"] = current
     group.run_regularly("I = batch_current(t, i)\nv = 0", clock=batch_clock, when="start",
                         name=f"{layer.name}_new_batch")
+    # Same-timestep delivery, all in the "synapses" slot: threshold and reset of layer l (the
+    # reset computes an accumulator's payload), then the pathway from l to l + 1.
+    group.thresholder["spike"].when = "synapses"
+    group.thresholder["spike"].order = 3 * index
+    group.resetter["spike"].when = "synapses"
+    group.resetter["spike"].order = 3 * index + 1
     if below is None:
         return group, current, None
     pre, post = block_diagonal_indices(spec.layers[index - 1].size, layer.size, batch_size)
-    pathway = brian2.Synapses(below, group, "w : 1 (constant)", on_pre="v_post += w",
+    pathway = brian2.Synapses(below, group, "w : 1 (constant)",
+                              on_pre=get_model(spec.layers[index - 1].model).on_pre,
                               clock=step_clock, name=f"{layer.name}_synapses")
     pathway.connect(i=pre, j=post)
     pathway.w = values[("weights", index)]
-    # Same-timestep delivery: pathway into layer l, then layer l's threshold.
-    pathway.pre.order = 2 * index - 1
-    group.thresholder["spike"].when = "synapses"
-    group.thresholder["spike"].order = 2 * index
+    pathway.pre.order = 3 * index - 1
     return group, current, pathway
 
 
@@ -215,7 +223,10 @@ def collect(built, spec, n_samples):
     shape = (built.n_batches * batch, steps, n_out)
     flat = np.ravel_multi_index(((step // steps) * batch + index // n_out, step % steps,
                                  index % n_out), shape)
-    output = np.bincount(flat, minlength=np.prod(shape)).reshape(shape).astype(np.int16)
+    payload = get_model(spec.layers[-1].model).payload
+    weights = np.asarray(getattr(built.output_monitor, payload)[:]) if payload else None
+    output = np.bincount(flat, weights, minlength=np.prod(shape)).reshape(shape)
+    output = np.rint(output).astype(np.int16)
 
     # Padding samples never spike (PAD_CURRENT), so whole-group counts are exact.
     layer_spikes = np.zeros((len(spec.layers), steps))
@@ -224,7 +235,7 @@ def collect(built, spec, n_samples):
         per_step = np.rint(rate_hz * (batch * layer.size) * TIMESTEP_MS / 1000)
         layer_spikes[layer_index] = per_step.reshape(built.n_batches, steps).sum(axis=0)
     counts = [np.asarray(m.count[:]).reshape(batch, -1).sum(axis=0) for m in built.count_monitors]
-    output_counts = output[:n_samples].sum(axis=(0, 1))
+    output_counts = np.asarray(built.output_monitor.count[:]).reshape(batch, -1).sum(axis=0)
     return {
         "output_spikes": output[:n_samples],
         "layer_spikes": layer_spikes,

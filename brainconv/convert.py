@@ -16,7 +16,7 @@ import numpy as np
 
 from .ann import ANN
 from .equations import get_model
-from .errors import ParameterError, ShapeError
+from .errors import ModelError, ParameterError, ShapeError
 
 NORMALIZATIONS = ("percentile", "max", "none")
 
@@ -89,6 +89,7 @@ class LayerSpec:
     weights: np.ndarray
     bias: np.ndarray
     threshold: float
+    parameters: tuple = ()  # (name, value) pairs of the model's other parameters
 
 
 @dataclass(frozen=True)
@@ -108,7 +109,8 @@ class NetworkSpec:
     @property
     def architecture(self):
         """What a compiled simulation depends on (not the weight values)."""
-        return (self.input_size,) + tuple((l.name, l.model, l.size) for l in self.layers)
+        return (self.input_size,) + tuple((l.name, l.model, l.size, l.parameters)
+                                          for l in self.layers)
 
     def input_currents(self, x):
         """Constant current per timestep into the first layer, ``x @ W0 + b0``.
@@ -133,7 +135,7 @@ class NetworkSpec:
 
 
 def convert(ann, model="if_soft", data=None, normalization="percentile", percentile=99.9,
-            threshold=1.0):
+            threshold=1.0, parameters=None):
     """Convert a trained ReLU ANN into a :class:`NetworkSpec`.
 
     Parameters
@@ -150,6 +152,9 @@ def convert(ann, model="if_soft", data=None, normalization="percentile", percent
         Percentile for ``normalization="percentile"`` (99.9 by default, Rueckauer et al.).
     threshold : float
         Firing threshold of every layer (> 0).
+    parameters : dict, optional
+        Values for the models' other parameters, e.g. ``{"k": 10}`` for accumulators; each
+        layer takes those its model has, and the model's defaults for the rest.
 
     Returns
     -------
@@ -163,7 +168,15 @@ def convert(ann, model="if_soft", data=None, normalization="percentile", percent
             f"got {len(names)} model names for an ANN with {ann.n_layers} layers; "
             "give one name, or one per layer"
         )
-    models = [get_model(name).name for name in names]
+    models = [get_model(name) for name in names]
+    layer_parameters = [_model_parameters(m, parameters or {}) for m in models]
+    unused = set(parameters or {}) - {n for m in models for n in m.parameters}
+    if unused:
+        raise ModelError(
+            f"parameter(s) {sorted(unused)} belong to none of the models "
+            f"{sorted({m.name for m in models})}; their parameters are "
+            f"{sorted({n for m in models for n in m.parameters if n != 'theta'})}"
+        )
     threshold = float(threshold)
     if not (np.isfinite(threshold) and threshold > 0):
         raise ParameterError(f"threshold must be a positive number, got {threshold}")
@@ -184,10 +197,25 @@ def convert(ann, model="if_soft", data=None, normalization="percentile", percent
     for index, (w, b) in enumerate(zip(scaled.weights, scaled.biases)):
         name = "output" if index == ann.n_layers - 1 else f"hidden{index + 1}"
         layers.append(
-            LayerSpec(name, models[index], w.shape[1], _readonly(w * threshold),
-                      _readonly(b * threshold), threshold)
+            LayerSpec(name, models[index].name, w.shape[1], _readonly(w * threshold),
+                      _readonly(b * threshold), threshold, layer_parameters[index])
         )
     return NetworkSpec(ann.layer_sizes[0], tuple(layers), normalization, float(percentile))
+
+
+def _model_parameters(model, overrides):
+    """The model's parameters other than ``theta``, defaults updated by ``overrides``."""
+    values = {name: value for name, value in model.parameters.items() if name != "theta"}
+    values.update({name: overrides[name] for name in values if name in overrides})
+    if "k" in values:
+        k = values["k"]
+        if isinstance(k, bool) or not float(k).is_integer() or k < 1:
+            raise ParameterError(
+                f"k (maximum spikes per timestep of {model.name!r}) must be an integer >= 1, "
+                f"got {k!r}"
+            )
+        values["k"] = int(k)
+    return tuple(sorted(values.items()))
 
 
 def _readonly(array):

@@ -56,8 +56,10 @@ def simulate_reference(spec, x, steps, dtype=np.float64):
             else:
                 drive = spikes @ weights[index] + biases[index]
             spikes = model.step(potentials[index], drive, spike_buffers[index],
-                                theta=layer.threshold)
-            per_unit = spikes.sum(axis=0)  # exact: 0/1 sums far below 2**24
+                                theta=layer.threshold, **dict(layer.parameters))
+            # Power counts events: a payload event is one spike (Think Fast §4.3).
+            events = spikes if model.payload is None else spikes > 0
+            per_unit = events.sum(axis=0, dtype=dtype)  # exact: counts far below 2**24
             counts[index] += per_unit
             layer_spikes[index, t] = per_unit.sum()
         output_spikes[:, t] = spikes

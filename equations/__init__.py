@@ -7,10 +7,11 @@ defines a ``NeuronModel`` and register it in ``MODELS`` below.
 
 from brainconv.errors import ModelError
 
+from .accumulator import ACCUMULATOR
 from .integrate_and_fire import IF_HARD, IF_SOFT
 from .model import NeuronModel
 
-MODELS = {model.name: model for model in (IF_SOFT, IF_HARD)}
+MODELS = {model.name: model for model in (IF_SOFT, IF_HARD, ACCUMULATOR)}
 
 
 def get_model(name):

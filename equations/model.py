@@ -29,6 +29,11 @@ class NeuronModel:
         emitted in that step into the preallocated ``spikes`` (same dtype and shape as ``v``:
         0/1, or a payload count) and returns it.
         It must match the Brian2 strings exactly.
+    on_pre : str
+        Brian2 code a spike of this model runs on the next layer's neuron (``v_post``).
+    payload : str or None
+        Name of the variable holding how many unit spikes one event carries (accumulator
+        neurons); ``None`` for single spikes. Power counts events, classification counts units.
     method : str
         Brian2 integration method.
     citation : str
@@ -42,6 +47,8 @@ class NeuronModel:
     parameters: Mapping[str, float]
     rate: Callable[..., np.ndarray]
     step: Callable[..., np.ndarray]
+    on_pre: str = "v_post += w"
+    payload: str = None
     method: str = "euler"
     citation: str = ""
     description: str = field(default="", compare=False)

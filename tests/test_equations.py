@@ -33,15 +33,20 @@ def test_simulated_rate_matches_analytic_transfer_function(name):
     group.I = CURRENTS
     for parameter, value in model.parameters.items():
         setattr(group, parameter, value)
-    monitor = brian2.SpikeMonitor(group)
+    monitor = brian2.SpikeMonitor(group, variables=[model.payload] if model.payload else [],
+                                  when="end")  # after the reset has computed the payload
     net = brian2.Network(group, monitor)
     net.run(steps * brian2.ms, namespace={})
     expected = steps * model.rate(CURRENTS, **model.parameters)
-    counts = np.asarray(monitor.count[:])
+    if model.payload:  # an event carries `payload` unit spikes
+        counts = np.bincount(monitor.i[:], getattr(monitor, model.payload)[:], len(CURRENTS))
+    else:
+        counts = np.asarray(monitor.count[:])
     np.testing.assert_allclose(counts, expected, atol=1.0)
-    # The non-trivial part of the curve is exercised: some neurons fire, some do not, some
-    # fire on every step.
-    assert counts.min() == 0 and counts.max() == steps and 0 < np.median(counts) < steps
+    # The non-trivial part of the curve is exercised: some neurons are silent, some fire at
+    # fractional rates, some at one or more spikes per step.
+    assert counts.min() == 0 and counts.max() >= steps
+    assert np.any((counts > 0) & (counts < steps))
 
 
 @pytest.mark.parametrize("name", sorted(MODELS))
@@ -60,5 +65,5 @@ def test_soft_and_hard_reset_differ_as_theory_says():
 
 
 def test_unknown_model_lists_known_names():
-    with pytest.raises(ModelError, match=r"unknown neuron model 'lif_typo'.*if_hard, if_soft"):
+    with pytest.raises(ModelError, match=r"unknown neuron model .lif_typo.*accumulator, if_hard, if_soft"):
         get_model("lif_typo")

@@ -140,3 +140,55 @@ def test_brian2_errors_name_the_layer(small_inputs):
     object.__setattr__(bad.layers[0], "name", "not a valid name!")
     with pytest.raises(SimulationError, match="layer 'not a valid name!'"):
         run_network(bad, small_inputs, 3, device="runtime")
+
+
+def accumulator_spec(k=3):
+    from conftest import small_ann
+
+    # Inputs up to 4 and weights up to 2 give membrane potentials of several thresholds, so
+    # payloads above 1 and clipping at k both occur.
+    ann = small_ann()
+    ann = ANN(tuple(4 * w for w in ann.weights), ann.biases)
+    return convert(ann, model="accumulator", normalization="none", parameters={"k": k})
+
+
+def test_accumulator_payloads_runtime_equal_numpy(small_inputs):
+    spec = accumulator_spec()
+    reference = run_network(spec, 4 * small_inputs, 12, device="numpy")
+    assert reference["output_spikes"].max() == 3  # clipped at k = 3
+    assert reference["output_spikes"].sum() > reference["layer_spikes"][-1].sum()  # payloads
+    assert_same_results(
+        run_network(spec, 4 * small_inputs, 12, device="runtime", batch_size=4), reference)
+
+
+@pytest.mark.standalone
+def test_accumulator_payloads_cpp_standalone_equal_numpy(small_inputs, standalone_dir):
+    spec = accumulator_spec()
+    assert_same_results(
+        run_network(spec, 4 * small_inputs, 12, device="cpp_standalone", batch_size=4),
+        run_network(spec, 4 * small_inputs, 12, device="numpy"))
+
+
+def test_accumulator_answers_in_first_timestep():
+    weights = (np.ones((1, 1)), np.ones((1, 1)))
+    spec = convert(ANN(weights, (np.zeros(1), np.zeros(1))), model="accumulator",
+                   normalization="none", parameters={"k": 100})
+    result = run_network(spec, np.full((1, 1), 7.0), 2, device="runtime")
+    np.testing.assert_array_equal(result["output_spikes"][0, :, 0], [7, 7])
+    np.testing.assert_array_equal(result["layer_spikes"], [[1, 1], [1, 1]])  # one event each
+
+
+@pytest.mark.parametrize("k", [0, 2.5, -1])
+def test_bad_k_is_rejected(k):
+    from conftest import small_ann
+
+    with pytest.raises(ParameterError, match="k .maximum spikes per timestep.*integer >= 1"):
+        convert(small_ann(), model="accumulator", normalization="none", parameters={"k": k})
+
+
+def test_parameter_of_no_model_is_rejected():
+    from conftest import small_ann
+    from brainconv.errors import ModelError
+
+    with pytest.raises(ModelError, match=r"parameter\(s\) \['k'\] belong to none of the models"):
+        convert(small_ann(), model="if_soft", normalization="none", parameters={"k": 5})
