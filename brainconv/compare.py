@@ -1,0 +1,167 @@
+"""Run several spiking paradigms on one ANN and rank them on accuracy, time and spikes.
+
+Think Fast's point is that the paradigm is a user's choice between accuracy, inference time and
+spikes ("time control"). :func:`compare` converts the same ANN into every paradigm in
+:data:`PARADIGMS` (or a chosen subset), simulates each on the same test images, and returns one
+row per paradigm; :func:`pareto_optimal` marks the paradigms no other paradigm beats on all
+three counts, and :func:`plot_pareto` draws the trade-off.
+"""
+
+from dataclasses import dataclass, field
+
+import numpy as np
+import xarray as xr
+
+from .analysis import accuracy_over_time, spikes_per_timestep, time_to_accuracy
+from .convert import convert
+from .errors import ParameterError
+from .simulate import DEFAULT_BATCH_SIZE, simulate
+
+
+@dataclass(frozen=True)
+class Paradigm:
+    """How to convert an ANN into one spiking paradigm (arguments of :func:`convert`)."""
+
+    model: str
+    normalization: str = "percentile"
+    parameters: dict = field(default_factory=dict)
+    description: str = ""
+
+
+#: The registered paradigms; each new model in ``equations/`` should add its entry here.
+PARADIGMS = {
+    "rate_soft": Paradigm("if_soft", description="non-leaky IF rate code, reset by subtraction"),
+    "rate_hard": Paradigm("if_hard", description="non-leaky IF rate code, reset to zero"),
+    "accumulator": Paradigm("accumulator", "none", {"k": 100},
+                            "non-leaky accumulator, up to 100 spikes per step, raw weights"),
+}
+
+
+def compare(ann, calibration, x, labels, steps, target, paradigms=None,
+            device="cpp_standalone", batch_size=DEFAULT_BATCH_SIZE, progress=None):
+    """Simulate ``ann`` in each paradigm and collect the trade-off numbers.
+
+    Parameters
+    ----------
+    ann : ANN
+    calibration : ndarray
+        Training inputs for data-based normalization.
+    x, labels : ndarray
+        Test inputs and labels.
+    steps : int
+        Timesteps per sample.
+    target : float
+        Accuracy in (0, 1] for "timesteps to reach the target" (Think Fast used the leaky rate
+        code's 0.8022).
+    paradigms : sequence of str, optional
+        Names from :data:`PARADIGMS`; default all.
+    progress : callable, optional
+        Called as ``progress(name)`` before each simulation.
+
+    Returns
+    -------
+    xarray.Dataset
+        Dims ``paradigm`` and ``time``: ``accuracy`` (at the last step), ``time_to_target``
+        (NaN where never reached), ``spikes_per_step`` (first hidden layer, per neuron, over the
+        steps to the target or all steps), ``accuracy_over_time`` and ``pareto_optimal``. The
+        ANN itself is the row ``ann`` (one "timestep", one value per unit per step).
+    """
+    names = list(PARADIGMS) if paradigms is None else list(paradigms)
+    unknown = [name for name in names if name not in PARADIGMS]
+    if unknown or not names:
+        raise ParameterError(f"unknown or no paradigms {unknown}; known: {', '.join(PARADIGMS)}")
+    rows = {"ann": (ann.accuracy(x, labels), 1.0, 1.0, np.full(steps, ann.accuracy(x, labels)))}
+    for name in names:
+        paradigm = PARADIGMS[name]
+        if progress:
+            progress(name)
+        spec = convert(ann, model=paradigm.model, data=calibration,
+                       normalization=paradigm.normalization, parameters=paradigm.parameters)
+        ds = simulate(spec, x, labels, steps, device=device, batch_size=batch_size)
+        reached = time_to_accuracy(ds, target)
+        rate = spikes_per_timestep(ds, upto=reached or steps).isel(layer=0)
+        curve = accuracy_over_time(ds).values
+        rows[name] = (float(curve[-1]), np.nan if reached is None else float(reached),
+                      float(rate), curve)
+    accuracy, reached, spikes, curves = (np.array([row[i] for row in rows.values()])
+                                         for i in range(4))
+    result = xr.Dataset(
+        {
+            "accuracy": ("paradigm", accuracy, {"long_name": f"accuracy after {steps} steps",
+                                                "units": "1"}),
+            "time_to_target": ("paradigm", reached, {
+                "long_name": f"timesteps to reach accuracy {target}", "units": "timestep"}),
+            "spikes_per_step": ("paradigm", spikes, {
+                "long_name": "first hidden layer spikes per timestep per neuron, up to the "
+                             "target", "units": "spikes / timestep / neuron"}),
+            "accuracy_over_time": (("paradigm", "time"), curves, {
+                "long_name": "accuracy", "units": "1"}),
+        },
+        coords={"paradigm": list(rows), "time": np.arange(1, steps + 1)},
+        attrs={"target": float(target), "steps": int(steps), "n_samples": int(len(x)),
+               "device": device},
+    )
+    result["pareto_optimal"] = ("paradigm", pareto_optimal(accuracy, reached, spikes),
+                                {"long_name": "no other paradigm is at least as good on all "
+                                 "of accuracy, time to target and spikes, and better on one",
+                                 "units": "1"})
+    return result
+
+
+def pareto_optimal(accuracy, time_to_target, spikes):
+    """Mask of the points no other point dominates (higher accuracy, fewer steps and spikes).
+
+    A point that never reaches the target (NaN time) counts as infinitely slow.
+    """
+    scores = np.column_stack([-np.asarray(accuracy, float),
+                              np.nan_to_num(np.asarray(time_to_target, float), nan=np.inf),
+                              np.asarray(spikes, float)])
+    better_or_equal = (scores[:, None, :] <= scores[None, :, :]).all(axis=2)
+    strictly_better = (scores[:, None, :] < scores[None, :, :]).any(axis=2)
+    dominated = (better_or_equal & strictly_better).any(axis=0)
+    return (~dominated).astype(np.int8)
+
+
+def ranking_table(result):
+    """Markdown table of ``compare``'s result, Pareto-optimal paradigms first."""
+    order = sorted(result["paradigm"].values, key=lambda name: (
+        -int(result["pareto_optimal"].sel(paradigm=name)),
+        -float(result["accuracy"].sel(paradigm=name))))
+    target = 100 * result.attrs["target"]
+    lines = [f"| paradigm | accuracy % | timesteps to {target:.2f} % | spikes/step/unit | Pareto |",
+             "| --- | ---: | ---: | ---: | :---: |"]
+    for name in order:
+        row = result.sel(paradigm=name)
+        reached = float(row["time_to_target"])
+        lines.append(f"| {name} | {100 * float(row['accuracy']):.2f} | "
+                     f"{'never' if np.isnan(reached) else int(reached)} | "
+                     f"{float(row['spikes_per_step']):.3f} | "
+                     f"{'yes' if int(row['pareto_optimal']) else ''} |")
+    return "\n".join(lines)
+
+
+def plot_pareto(result, ax=None):
+    """Scatter: timesteps to target vs spikes per step, colour = accuracy; Pareto set ringed.
+
+    Returns the axes; never calls ``plt.show()``.
+    """
+    if ax is None:
+        from matplotlib.figure import Figure
+
+        ax = Figure(figsize=(6, 4.5)).add_subplot()
+    reached = result["time_to_target"].values
+    steps = result.attrs["steps"]
+    shown = np.where(np.isnan(reached), steps * 1.2, reached)  # never reached: past the end
+    points = ax.scatter(shown, result["spikes_per_step"].values,
+                        c=100 * result["accuracy"].values, cmap="viridis", s=60, zorder=3)
+    optimal = result["pareto_optimal"].values.astype(bool)
+    ax.scatter(shown[optimal], result["spikes_per_step"].values[optimal], s=180,
+               facecolors="none", edgecolors="red", label="Pareto-optimal", zorder=2)
+    for name, px, py in zip(result["paradigm"].values, shown, result["spikes_per_step"].values):
+        ax.annotate(str(name), (px, py), textcoords="offset points", xytext=(5, 5), fontsize=8)
+    ax.set_xscale("log")
+    ax.set_xlabel(f"timesteps to reach {100 * result.attrs['target']:.2f} % (log)")
+    ax.set_ylabel("spikes per timestep per unit")
+    ax.figure.colorbar(points, ax=ax, label="accuracy (%)")
+    ax.legend(loc="best", fontsize=8)
+    return ax
