@@ -15,6 +15,7 @@ pathway that feeds it: groups → threshold 1 → synapses 1→2 → threshold 2
 from dataclasses import dataclass
 
 import numpy as np
+import scipy.sparse
 
 from .equations import get_model
 from .errors import SimulationError
@@ -46,16 +47,29 @@ class BuiltNetwork:
         return self.n_batches * self.steps * TIMESTEP_MS * brian2.ms
 
 
-def block_diagonal_indices(n_pre, n_post, batch_size):
-    """Pre- and postsynaptic indices of ``batch_size`` copies of a dense ``n_pre × n_post`` layer.
+def connections(weights):
+    """``(pre, post, w)`` of a layer's weight matrix ``(n_below, size)``, in row-major order.
 
-    Synapse order is copy-major, then presynaptic, then postsynaptic, matching
-    ``np.tile(weights.ravel(), batch_size)``.
+    A dense array gives every entry (a fully connected layer); a ``scipy.sparse`` matrix gives
+    its stored entries (a convolution, for instance).
     """
-    copy = np.repeat(np.arange(batch_size, dtype=np.int64), n_pre * n_post)
-    pre = np.tile(np.repeat(np.arange(n_pre, dtype=np.int64), n_post), batch_size)
-    post = np.tile(np.arange(n_post, dtype=np.int64), n_pre * batch_size)
-    return copy * n_pre + pre, copy * n_post + post
+    if scipy.sparse.issparse(weights):
+        coo = weights.tocoo()
+        order = np.lexsort((coo.col, coo.row))
+        return (coo.row[order].astype(np.int64), coo.col[order].astype(np.int64),
+                coo.data[order].astype(float))
+    n_pre, n_post = weights.shape
+    return (np.repeat(np.arange(n_pre, dtype=np.int64), n_post),
+            np.tile(np.arange(n_post, dtype=np.int64), n_pre), np.asarray(weights).ravel())
+
+
+def replicate(pre, post, n_pre, n_post, batch_size):
+    """Indices of ``batch_size`` block-diagonal copies of a layer's connections.
+
+    Copy-major order, matching ``np.tile(w, batch_size)``.
+    """
+    copy = np.repeat(np.arange(batch_size, dtype=np.int64), len(pre))
+    return np.tile(pre, batch_size) + copy * n_pre, np.tile(post, batch_size) + copy * n_post
 
 
 #: Constant current that keeps the padding samples of the last batch silent in every layer.
@@ -88,7 +102,7 @@ def layer_values(spec, currents, batch_size):
         per_sample[:n_samples] = currents if index == 0 else layer.bias
         values[("current", index)] = per_sample.reshape(n_batches, batch_size * layer.size)
         if index > 0:
-            values[("weights", index)] = np.tile(layer.weights.ravel(), batch_size)
+            values[("weights", index)] = np.tile(connections(layer.weights)[2], batch_size)
     return values
 
 
@@ -194,7 +208,8 @@ def _build_layer(spec, index, below, values, batch_size, step_clock, batch_clock
     group.resetter["spike"].order = 3 * index + 1
     if below is None:
         return group, current, None
-    pre, post = block_diagonal_indices(spec.layers[index - 1].size, layer.size, batch_size)
+    pre, post, _ = connections(layer.weights)
+    pre, post = replicate(pre, post, spec.layers[index - 1].size, layer.size, batch_size)
     pathway = brian2.Synapses(below, group, "w : 1 (constant)",
                               on_pre=get_model(spec.layers[index - 1].model).on_pre,
                               clock=step_clock, name=f"{layer.name}_synapses")

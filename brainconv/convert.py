@@ -79,8 +79,9 @@ def normalize(ann, data, method="percentile", percentile=99.9):
 class LayerSpec:
     """One spiking layer: its model, size, incoming weights, bias and threshold.
 
-    ``weights`` has shape ``(n_below, size)``; for the first layer ``n_below`` is the number
-    of input pixels. Weights and bias are already multiplied by ``threshold``.
+    ``weights`` has shape ``(n_below, size)``: a dense array for a fully connected layer or a
+    ``scipy.sparse`` matrix (a convolution); for the first layer ``n_below`` is the number of
+    input values. Weights and bias are already multiplied by ``threshold``.
     """
 
     name: str
@@ -131,7 +132,7 @@ class NetworkSpec:
         if not np.all(np.isfinite(x)):
             raise ParameterError("input holds NaN or inf values; clean or rescale the data")
         first = self.layers[0]
-        return x @ first.weights + first.bias
+        return np.asarray(x @ first.weights) + first.bias
 
 
 def convert(ann, model="if_soft", data=None, normalization="percentile", percentile=99.9,

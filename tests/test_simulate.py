@@ -192,3 +192,30 @@ def test_parameter_of_no_model_is_rejected():
 
     with pytest.raises(ModelError, match=r"parameter\(s\) \['k'\] belong to none of the models"):
         convert(small_ann(), model="if_soft", normalization="none", parameters={"k": 5})
+
+
+def sparse_conv_spec():
+    """Conv (1x6x6 -> 2x4x4, k=3) then dense to 3 outputs, with dyadic weights."""
+    import scipy.sparse
+
+    from brainconv.convert import LayerSpec, NetworkSpec
+    from brainconv.layers import conv2d_connectivity
+    from conftest import dyadic
+
+    rng = np.random.default_rng(7)
+    pre, post, w = conv2d_connectivity((1, 6, 6), dyadic(rng, (2, 1, 3, 3), 1.0))
+    conv = scipy.sparse.csr_matrix((w, (pre, post)), shape=(36, 32))
+    # A sparse second layer too: a random half of a 32 x 3 dense layer.
+    dense = dyadic(rng, (32, 3), 1.0) * (rng.random((32, 3)) < 0.5)
+    return NetworkSpec(36, (
+        LayerSpec("conv", "if_soft", 32, conv, dyadic(rng, (32,), 0.125), 1.0),
+        LayerSpec("output", "if_soft", 3, scipy.sparse.csr_matrix(dense),
+                  0.125 + dyadic(rng, (3,), 0.125), 1.0)))
+
+
+def test_sparse_connectivity_runtime_equals_numpy():
+    spec = sparse_conv_spec()
+    x = np.round(np.random.default_rng(2).uniform(0, 1, (5, 36)) * 64) / 64
+    reference = run_network(spec, x, 15, device="numpy")
+    assert reference["output_spikes"].sum() > 0 and reference["layer_spikes"][0].sum() > 0
+    assert_same_results(run_network(spec, x, 15, device="runtime", batch_size=2), reference)
