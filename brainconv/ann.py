@@ -1,24 +1,47 @@
-"""A small fully connected ReLU network (the ANN side of the conversion) and its trainer.
+"""A small fully connected network (the ANN side of the conversion) and its trainer.
 
-An :class:`ANN` is a stack of dense layers ``a_l = relu(a_{l-1} @ W_l + b_l)``; the last layer
+An :class:`ANN` is a stack of dense layers ``a_l = f(a_{l-1} @ W_l + b_l)``; the last layer
 is linear (its pre-activations are the class scores). This is the network family that
-rate-based ANN→SNN conversion maps onto integrate-and-fire neurons: ReLU activations become
+rate-based ANN→SNN conversion maps onto integrate-and-fire neurons: hidden activations become
 firing rates, biases become constant input currents.
+
+The hidden activation ``f`` is ReLU by default. Think Fast §3.4 ("custom gradients") trains
+each spiking paradigm's ANN with that paradigm's own transfer function and gradient; those are
+the entries of :data:`ACTIVATIONS` (``V_in`` is the pre-activation ``z``, ``R`` the leak rate
+constant, ``R = 1`` non-leaky, and ``V_th`` the threshold, ``v_th`` here)::
+
+    "relu"         f = max(z, 0)                        f' = 1 if z > 0       eq. 10
+                   if_soft / if_hard rate neurons, ION, LEN
+    "rate"         f = z / R      (z >= v_th, else 0)   f' = 1 / R            eq. 11 / 12
+                   (leaky) rate-coded LIF neurons
+    "accumulator"  f = z**2 / (2R) (z >= v_th, else 0)  f' = z / R            eq. 14 / 13
+                   (leaky) accumulator neurons
+
+With the defaults ``R = 1, v_th = 0``, ``"rate"`` is exactly ReLU. The activation and its
+parameters travel with the network (:attr:`ANN.activation`, :attr:`ANN.activation_params`):
+:meth:`ANN.forward` applies them and :func:`save_ann` stores them.
 
 File format
 -----------
 :func:`save_ann` writes, and :func:`load_ann` reads, a NumPy ``.npz`` archive (as produced by
 ``numpy.savez``; no pickled objects) with these arrays, for an ``L``-layer network::
 
-    format_version   integer scalar, currently 1
+    format_version   integer scalar, currently 2 (version 1 files are still read)
     W0, W1, ..., W{L-1}   weights, float, shape (n_in, n_out)   -- input @ W, NOT (n_out, n_in)
     b0, b1, ..., b{L-1}   biases, float, shape (n_out,)
+    activation               string scalar, a key of ACTIVATIONS, e.g. "rate"   (version 2)
+    activation_param_names   1-D string array, e.g. ["R", "v_th"]               (version 2,
+    activation_param_values  1-D float array of the same length, e.g. [10., 0.]  optional)
 
-Layer ``l`` computes ``a_l = relu(a_{l-1} @ W_l + b_l)`` and the last layer has no ReLU, so
-``W{l}.shape[1] == W{l+1}.shape[0]``. A network trained elsewhere can be brought in by writing
-this file; for example, from a PyTorch ``nn.Linear`` (whose ``weight`` is ``(n_out, n_in)``)::
+Layer ``l`` computes ``a_l = f(a_{l-1} @ W_l + b_l)`` and the last layer has no activation, so
+``W{l}.shape[1] == W{l+1}.shape[0]``. ``save_ann`` always writes version 2 with all three
+activation keys (every parameter of the activation, defaults included). In a hand-written
+version 2 file the two ``activation_param_*`` keys may be left out together, which gives the
+activation's default parameters. A version 1 file has no ``activation*`` keys and is read as a
+ReLU network. A network trained elsewhere can be brought in by writing this file; for example,
+from a PyTorch ``nn.Linear`` (whose ``weight`` is ``(n_out, n_in)``)::
 
-    np.savez("net.npz", format_version=1,
+    np.savez("net.npz", format_version=2, activation="relu",
              W0=lin0.weight.detach().numpy().T, b0=lin0.bias.detach().numpy(),
              W1=lin1.weight.detach().numpy().T, b1=lin1.bias.detach().numpy())
 """
@@ -34,14 +57,215 @@ import numpy as np
 
 from brainconv.errors import DataError, ParameterError, ShapeError
 
-__all__ = ["ANN", "train_ann", "save_ann", "load_ann", "FORMAT_VERSION", "ACTIVATIONS"]
+__all__ = [
+    "ANN",
+    "Activation",
+    "ACTIVATIONS",
+    "FORMAT_VERSION",
+    "normalize_activation_params",
+    "load_ann",
+    "save_ann",
+    "train_ann",
+]
 
-FORMAT_VERSION = 1
+FORMAT_VERSION = 2
+
+# --------------------------------------------------------------------------------------------
+# Activations (Think Fast §3.4, custom gradients)
+# --------------------------------------------------------------------------------------------
+
+
+def _where(mask: np.ndarray, values: np.ndarray) -> np.ndarray:
+    """``values`` where ``mask``, else 0, in ``values``' dtype (float32 stays float32)."""
+    return np.where(mask, values, np.zeros((), values.dtype))
+
+
+def _relu(z: np.ndarray) -> np.ndarray:
+    """ReLU, ``max(z, 0)``: the transfer function whose gradient is Think Fast eq. 10."""
+    return np.maximum(z, np.zeros((), z.dtype))
+
+
+def _relu_grad(z: np.ndarray, a: np.ndarray) -> np.ndarray:
+    """Think Fast eq. 10 with ``V_th = 0``: 1 where ``z > 0``, else 0 (0 at the kink itself)."""
+    return (z > 0).astype(z.dtype)
+
+
+def _rate(z: np.ndarray, R: float = 1.0, v_th: float = 0.0) -> np.ndarray:
+    """Think Fast eq. 11 with ``t = 1``: firing rate ``z / R`` where ``z >= v_th``, else 0."""
+    return _where(z >= v_th, z / R)
+
+
+def _rate_grad(z: np.ndarray, a: np.ndarray, R: float = 1.0, v_th: float = 0.0) -> np.ndarray:
+    """Think Fast eq. 12 with ``t = 1``: ``1 / R`` where ``z >= v_th``, else 0."""
+    return (z >= v_th).astype(z.dtype) / R
+
+
+def _accumulator(z: np.ndarray, R: float = 1.0, v_th: float = 0.0) -> np.ndarray:
+    """Think Fast eq. 14: spikes per step ``z**2 / (2 R)`` where ``z >= v_th``, else 0."""
+    return _where(z >= v_th, z * z / (2.0 * R))
+
+
+def _accumulator_grad(
+    z: np.ndarray, a: np.ndarray, R: float = 1.0, v_th: float = 0.0
+) -> np.ndarray:
+    """Think Fast eq. 13: ``z / R`` where ``z >= v_th``, else 0."""
+    return _where(z >= v_th, z / R)
+
+
+@dataclass(frozen=True)
+class Activation:
+    """A hidden-layer activation: transfer function, its gradient and its parameters.
+
+    Attributes
+    ----------
+    name : str
+        Key in :data:`ACTIVATIONS`.
+    f : callable
+        ``f(z, **params) -> a``, elementwise; returns a new array of ``z``'s dtype.
+    df : callable
+        ``df(z, a, **params) -> da/dz`` with ``a = f(z, **params)``, elementwise, same dtype.
+    defaults : tuple of (str, float)
+        Every parameter the activation takes with its default value, sorted by name.
+    learning_rate : float
+        Base of :func:`train_ann`'s default initial learning rate, which is this times ``R``
+        (see :meth:`default_learning_rate`).
+    equations : str
+        The Think Fast equations ``f`` and ``df`` implement.
+    models : str
+        The brainconv neuron models a network trained with it is meant to be converted to.
+    """
+
+    name: str
+    f: Callable[..., np.ndarray]
+    df: Callable[..., np.ndarray]
+    defaults: tuple[tuple[str, float], ...]
+    learning_rate: float
+    equations: str
+    models: str
+
+    def default_learning_rate(self, params=None) -> float:
+        """:func:`train_ann`'s default learning rate: ``learning_rate * R`` (``R`` = 1 if absent).
+
+        ``R`` divides both the hidden output and its gradient, so with plain SGD a leaky network
+        would learn about ``R`` times slower at the same step size (Think Fast's ``R = 10``
+        rate code reaches only 89 % on sklearn digits at 0.05 instead of 98 % at 0.5).
+        """
+        return self.learning_rate * dict(normalize_activation_params(self.name, params)).get(
+            "R", 1.0
+        )
+
+
+#: Hidden activations, name -> :class:`Activation`. ``R`` (the leak rate constant, ``>= 1``;
+#: 1 is non-leaky, Think Fast's leaky neurons use 10) and ``v_th`` (the threshold, ``>= 0``)
+#: follow Think Fast §3.4. Default learning rate of :func:`train_ann`: ``0.05 * R`` for all
+#: three (``R = 1`` for ReLU). The accumulator's quadratic output ``z**2 / (2R)`` and growing
+#: gradient ``z / R`` feed back on each other: it trains stably at ``0.05 * R`` on MNIST and
+#: sklearn digits, but ten times higher its hidden units die (57 % on digits where ReLU still
+#: gets 98 %), and far higher it overflows, which :func:`train_ann` reports as a
+#: ParameterError at the first non-finite batch loss.
+ACTIVATIONS: dict[str, Activation] = {
+    "relu": Activation(
+        name="relu",
+        f=_relu,
+        df=_relu_grad,
+        defaults=(),
+        learning_rate=0.05,
+        equations="a = max(z, 0); da/dz = 1 if z > 0 else 0 (eq. 10 with V_th = 0)",
+        models="if_soft and if_hard rate neurons, ION (interfering offset neurons), LEN",
+    ),
+    "rate": Activation(
+        name="rate",
+        f=_rate,
+        df=_rate_grad,
+        defaults=(("R", 1.0), ("v_th", 0.0)),
+        learning_rate=0.05,
+        equations="a = z / R (eq. 11), da/dz = 1 / R (eq. 12), t = 1; both 0 below v_th",
+        models="leaky (R > 1) or non-leaky (R = 1) rate-coded LIF/IF neurons",
+    ),
+    "accumulator": Activation(
+        name="accumulator",
+        f=_accumulator,
+        df=_accumulator_grad,
+        defaults=(("R", 1.0), ("v_th", 0.0)),
+        learning_rate=0.05,
+        equations="a = z**2 / (2 R) (eq. 14), da/dz = z / R (eq. 13); both 0 below v_th",
+        models="accumulator neurons (several spikes per step), leaky (R > 1) or not (R = 1)",
+    ),
+}
+
+
+def _get_activation(name) -> Activation:
+    if not isinstance(name, str) or name not in ACTIVATIONS:
+        raise ParameterError(
+            f"unknown activation {name!r}; choose one of {', '.join(sorted(ACTIVATIONS))}"
+        )
+    return ACTIVATIONS[name]
+
+
+def normalize_activation_params(name: str, params=None) -> tuple[tuple[str, float], ...]:
+    """Validate the parameters of activation ``name`` and fill in the defaults.
+
+    Parameters
+    ----------
+    name : str
+        A key of :data:`ACTIVATIONS`.
+    params : mapping or iterable of (str, number) pairs, optional
+        Parameters to set, e.g. ``{"R": 10}``; the others keep their defaults.
+
+    Returns
+    -------
+    tuple of (str, float)
+        Every parameter of the activation, sorted by name, e.g.
+        ``(("R", 10.0), ("v_th", 0.0))``; ``()`` for ``"relu"``.
+
+    Raises
+    ------
+    ParameterError
+        For an unknown activation or parameter name, a value that is not a finite real number,
+        ``R < 1`` or ``v_th < 0``.
+    """
+    act = _get_activation(name)
+    if params is None:
+        params = ()
+    try:
+        given = dict(params.items() if hasattr(params, "items") else params)
+    except (TypeError, ValueError) as exc:
+        raise ParameterError(
+            f"activation_params must be a mapping or (name, value) pairs, got {params!r}"
+        ) from exc
+    values = dict(act.defaults)
+    unknown = sorted(str(k) for k in given if k not in values)
+    if unknown:
+        allowed = ", ".join(values) if values else "none"
+        raise ParameterError(
+            f"activation {name!r} has no parameter(s) {unknown}; its parameters are: {allowed}"
+        )
+    for key, value in given.items():
+        real = (int, float, np.integer, np.floating)
+        if isinstance(value, (bool, np.bool_)) or not isinstance(value, real):
+            raise ParameterError(
+                f"activation parameter {key} must be a real number, got {value!r}"
+            )
+        value = float(value)
+        if not np.isfinite(value):
+            raise ParameterError(f"activation parameter {key} must be finite, got {value}")
+        values[key] = value
+    if "R" in values and values["R"] < 1:
+        raise ParameterError(
+            f"R must be >= 1 (the leak rate constant: 1 is non-leaky, Think Fast's leaky "
+            f"neurons use 10), got R={values['R']}"
+        )
+    if "v_th" in values and values["v_th"] < 0:
+        raise ParameterError(
+            f"v_th must be >= 0 (below the threshold the neuron is silent; a negative one "
+            f"would give negative rates), got v_th={values['v_th']}"
+        )
+    return tuple(sorted(values.items()))
 
 
 @dataclass(frozen=True, eq=False)  # eq=False: tuple-of-arrays equality would be ambiguous
 class ANN:
-    """A trained dense ReLU network.
+    """A trained dense network (ReLU hidden layers unless ``activation`` says otherwise).
 
     Parameters
     ----------
@@ -49,6 +273,14 @@ class ANN:
         One ``(n_in, n_out)`` matrix per layer; layer ``l`` computes ``a_prev @ weights[l]``.
     biases : tuple of ndarray
         One ``(n_out,)`` vector per layer.
+    activation : str, optional
+        Hidden-layer activation, a key of :data:`ACTIVATIONS`: ``"relu"`` (default),
+        ``"rate"`` or ``"accumulator"``. The output layer is always linear.
+    activation_params : mapping or tuple of (str, number) pairs, optional
+        The activation's parameters, e.g. ``{"R": 10}``. Stored as the full, sorted tuple of
+        ``(name, float)`` pairs with defaults filled in (see
+        :func:`normalize_activation_params`), so
+        ``ANN(..., activation="rate").activation_params == (("R", 1.0), ("v_th", 0.0))``.
 
     Raises
     ------
@@ -56,7 +288,8 @@ class ANN:
         If there is no layer, a weight is not 2-D, a bias is not 1-D, consecutive layers do not
         chain, or a bias length differs from its layer's output width.
     ParameterError
-        If any weight or bias is NaN or infinite.
+        If any weight or bias is NaN or infinite, the activation is unknown or its parameters
+        are invalid (e.g. ``R < 1``).
 
     Notes
     -----
@@ -66,8 +299,12 @@ class ANN:
 
     weights: tuple[np.ndarray, ...]
     biases: tuple[np.ndarray, ...]
+    activation: str = "relu"
+    activation_params: tuple[tuple[str, float], ...] = ()
 
     def __post_init__(self) -> None:
+        params = normalize_activation_params(self.activation, self.activation_params)
+        object.__setattr__(self, "activation_params", params)
         weights = tuple(_frozen_float64(w) for w in self.weights)
         biases = tuple(_frozen_float64(b) for b in self.biases)
         if len(weights) == 0:
@@ -119,6 +356,11 @@ class ANN:
         """Number of weight layers (input layer not counted)."""
         return len(self.weights)
 
+    @property
+    def activation_kwargs(self) -> dict[str, float]:
+        """:attr:`activation_params` as a dict, e.g. ``{"R": 10.0, "v_th": 0.0}``."""
+        return dict(self.activation_params)
+
     def forward(self, x: np.ndarray, all_layers: bool = False):
         """Run the network on a batch.
 
@@ -133,8 +375,9 @@ class ANN:
         -------
         ndarray or list of ndarray
             The ``(N, n_out)`` class scores (pre-activation of the last layer), or, with
-            ``all_layers=True``, a list of ``n_layers`` arrays: the ReLU outputs of each hidden
-            layer followed by the class scores.
+            ``all_layers=True``, a list of ``n_layers`` arrays: the activation outputs of each
+            hidden layer (ReLU, rate or accumulator, see :attr:`activation`) followed by the
+            class scores.
 
         Raises
         ------
@@ -148,11 +391,12 @@ class ANN:
                 f"input must have shape (N, {n_in}), got {a.shape}; "
                 "flatten images to rows, e.g. x.reshape(len(x), -1)"
             )
+        f, params = ACTIVATIONS[self.activation].f, self.activation_kwargs
         outs = []
         for l, (w, b) in enumerate(zip(self.weights, self.biases)):
             a = a @ w + b
             if l < self.n_layers - 1:
-                a = np.maximum(a, 0.0)
+                a = f(a, **params)
             outs.append(a)
         return outs if all_layers else outs[-1]
 
@@ -188,31 +432,12 @@ def _frozen_float64(a) -> np.ndarray:
 # --------------------------------------------------------------------------------------------
 
 
-def _relu(z: np.ndarray) -> np.ndarray:
-    return np.maximum(z, 0, out=z)  # in place: z is a scratch pre-activation
-
-
-def _relu_grad(a: np.ndarray) -> np.ndarray:
-    return (a > 0).astype(a.dtype)
-
-
-_ArrayFn = Callable[[np.ndarray], np.ndarray]
-
-#: Hidden-layer activations for training: name -> (f(z), f'(z) computed from a = f(z)).
-#: ``f`` may overwrite ``z``. The gradient receives the activation output so z need not be kept.
-#: Only ReLU is needed for rate conversion (and :meth:`ANN.forward` always applies ReLU); other
-#: conversion paradigms can add their own pair here, e.g. a clipped ReLU for TTFS coding.
-ACTIVATIONS: dict[str, tuple[_ArrayFn, _ArrayFn]] = {
-    "relu": (_relu, _relu_grad),
-}
-
-
 def train_ann(
     images: np.ndarray,
     labels: np.ndarray,
     hidden: Sequence[int] = (500,),
     epochs: int = 20,
-    learning_rate: float = 0.05,
+    learning_rate: float | None = None,
     momentum: float = 0.9,
     batch_size: int = 64,
     weight_decay: float = 1e-4,
@@ -220,8 +445,14 @@ def train_ann(
     progress: Callable[[int, int, float, float], None] | None = None,
     activation: str = "relu",
     n_classes: int | None = None,
+    activation_params=None,
 ) -> ANN:
     """Train a dense network with softmax cross-entropy and SGD with momentum.
+
+    The hidden layers use ``activation`` and back-propagate through its own gradient (Think
+    Fast §3.4, custom gradients): ``"relu"`` (eq. 10), ``"rate"`` (eq. 11 / 12) or
+    ``"accumulator"`` (eq. 14 / 13); see :data:`ACTIVATIONS`. The returned network carries the
+    activation and its parameters, so its :meth:`ANN.forward` is the function that was trained.
 
     Weights are He-initialised and the data are shuffled each epoch, both from
     ``np.random.default_rng(seed)``, so a seed fully determines the result. The learning rate
@@ -239,7 +470,8 @@ def train_ann(
     epochs : int, optional
         Passes over the training data.
     learning_rate : float, optional
-        Initial learning rate.
+        Initial learning rate; default ``0.05 * R`` (0.05 for ``"relu"`` and for ``R = 1``,
+        0.5 for Think Fast's leaky ``R = 10``), see :meth:`Activation.default_learning_rate`.
     momentum : float, optional
         Momentum coefficient in ``[0, 1)``.
     batch_size : int, optional
@@ -255,6 +487,9 @@ def train_ann(
         Hidden activation, a key of :data:`ACTIVATIONS`.
     n_classes : int, optional
         Number of classes; default ``labels.max() + 1``.
+    activation_params : mapping or iterable of (str, number) pairs, optional
+        Parameters of ``activation``, e.g. ``{"R": 10}`` for a leaky rate code; unset ones take
+        their defaults (``R = 1``, ``v_th = 0``). See :func:`normalize_activation_params`.
 
     Returns
     -------
@@ -266,17 +501,18 @@ def train_ann(
     ShapeError
         If ``images`` is not 2-D or ``labels`` does not have one entry per image.
     ParameterError
-        If a hyper-parameter is out of range, the inputs are not finite, the labels are not
-        integers in ``0 .. n_classes - 1``, or training diverges.
+        If a hyper-parameter is out of range, the activation is unknown or its parameters are
+        invalid (e.g. ``R < 1``), the inputs are not finite, the labels are not integers in
+        ``0 .. n_classes - 1``, or training diverges.
     """
+    params = normalize_activation_params(activation, activation_params)
+    spec = ACTIVATIONS[activation]
+    act, act_grad, kwargs = spec.f, spec.df, dict(params)
+    if learning_rate is None:
+        learning_rate = spec.default_learning_rate(params)
     x_all, y_all, n_classes = _check_training_data(images, labels, n_classes)
     hidden = tuple(hidden)
     _check_hyperparameters(hidden, epochs, learning_rate, momentum, batch_size, weight_decay)
-    if activation not in ACTIVATIONS:
-        raise ParameterError(
-            f"unknown activation {activation!r}; choose one of {sorted(ACTIVATIONS)}"
-        )
-    act, act_grad = ACTIVATIONS[activation]
     hidden, epochs, batch_size = tuple(int(h) for h in hidden), int(epochs), int(batch_size)
 
     rng = np.random.default_rng(seed)
@@ -301,11 +537,14 @@ def train_ann(
             idx = order[start : start + batch_size]
             xb, yb = x_all[idx], y_all[idx]
             rows = np.arange(len(idx))
-            acts = [xb]
+            acts, zs = [xb], []  # layer inputs/outputs, hidden pre-activations
             for l in range(n_layers):
                 z = acts[-1] @ ws[l]
                 z += bs[l]
-                acts.append(act(z) if l < n_layers - 1 else z)
+                if l < n_layers - 1:
+                    zs.append(z)
+                    z = act(z, **kwargs)
+                acts.append(z)
             scores = acts[-1]
             n_correct += int(np.count_nonzero(scores.argmax(axis=1) == yb))
             # Softmax cross-entropy, shifted by the row max for numerical stability.
@@ -316,7 +555,14 @@ def train_ann(
             np.maximum(scores, -30.0, out=scores)
             probs = np.exp(scores)
             probs /= probs.sum(axis=1, keepdims=True)
-            loss_sum += -float(np.sum(np.log(probs[rows, yb] + 1e-30)))
+            batch_loss = -float(np.sum(np.log(probs[rows, yb] + 1e-30)))
+            if not np.isfinite(batch_loss):
+                # Checked per batch: once a score overflows, every later step is NaN anyway.
+                raise ParameterError(
+                    f"training diverged at epoch {epoch + 1}, batch at sample {start} (loss "
+                    f"{batch_loss}); lower learning_rate (now {learning_rate})"
+                )
+            loss_sum += batch_loss
             delta = probs
             delta[rows, yb] -= 1.0
             delta /= len(idx)
@@ -324,7 +570,7 @@ def train_ann(
                 grad_w = acts[l].T @ delta
                 grad_b = delta.sum(axis=0)
                 if l > 0:
-                    delta = (delta @ ws[l].T) * act_grad(acts[l])
+                    delta = (delta @ ws[l].T) * act_grad(zs[l - 1], acts[l], **kwargs)
                 grad_w += weight_decay * ws[l]
                 # PyTorch-style momentum: v = m v + g; w -= lr v.
                 vw[l] *= momentum
@@ -342,7 +588,9 @@ def train_ann(
         if progress is not None:
             progress(epoch + 1, epochs, loss, n_correct / n)
 
-    return ANN(weights=tuple(ws), biases=tuple(bs))
+    return ANN(
+        weights=tuple(ws), biases=tuple(bs), activation=activation, activation_params=params
+    )
 
 
 def _check_training_data(images, labels, n_classes):
@@ -409,7 +657,16 @@ def save_ann(ann: ANN, path: str | os.PathLike) -> None:
     as given (no ``.npz`` suffix is appended).
     """
     path = os.fspath(path)
-    arrays = {"format_version": np.array(FORMAT_VERSION)}
+    names = [name for name, _ in ann.activation_params]
+    arrays = {
+        "format_version": np.array(FORMAT_VERSION),
+        "activation": np.array(ann.activation, dtype=np.str_),
+        # dtype given explicitly so that an empty list (relu) is still a string array.
+        "activation_param_names": np.array(names, dtype="<U32" if not names else np.str_),
+        "activation_param_values": np.array(
+            [value for _, value in ann.activation_params], dtype=np.float64
+        ),
+    }
     for l, (w, b) in enumerate(zip(ann.weights, ann.biases)):
         arrays[f"W{l}"] = w
         arrays[f"b{l}"] = b
@@ -428,13 +685,18 @@ def save_ann(ann: ANN, path: str | os.PathLike) -> None:
 def load_ann(path: str | os.PathLike) -> ANN:
     """Read a network written by :func:`save_ann` (or by hand, see the module docstring).
 
+    Version 2 files carry the hidden activation and its parameters; version 1 files (written
+    before activations were stored) are read as ReLU networks.
+
     Raises
     ------
     DataError
-        If the file is missing or unreadable, lacks ``format_version``/``W0``/a bias, has a gap
-        in the layer numbering, or has an unsupported ``format_version``.
+        If the file is missing or unreadable, lacks ``format_version``/``W0``/a bias/(version
+        2) ``activation``, has a gap in the layer numbering, malformed activation keys, or an
+        unsupported ``format_version``.
     ShapeError, ParameterError
-        If the stored arrays do not form a valid :class:`ANN`.
+        If the stored arrays do not form a valid :class:`ANN` (including an unknown activation
+        or invalid activation parameters).
     """
     path = os.fspath(path)
     if not os.path.isfile(path):
@@ -446,13 +708,21 @@ def load_ann(path: str | os.PathLike) -> ANN:
         raise DataError(f"ANN file {path!r} is not a readable .npz archive: {exc}") from exc
 
     if "format_version" not in data:
-        raise DataError(f"ANN file {path!r} is missing key 'format_version' (expected 1)")
+        raise DataError(
+            f"ANN file {path!r} is missing key 'format_version' (expected {FORMAT_VERSION})"
+        )
     version = data["format_version"]
-    if version.shape != () or int(version) != FORMAT_VERSION:
+    if (
+        version.shape != ()
+        or not np.issubdtype(version.dtype, np.integer)
+        or int(version) not in (1, FORMAT_VERSION)
+    ):
         raise DataError(
             f"ANN file {path!r} has format_version {version!r}; this brainconv reads "
-            f"version {FORMAT_VERSION}"
+            f"versions 1 and {FORMAT_VERSION}"
         )
+    version = int(version)
+    activation, params = _read_activation(data, version, path)
     n_layers = 0
     while f"W{n_layers}" in data:
         n_layers += 1
@@ -462,6 +732,7 @@ def load_ann(path: str | os.PathLike) -> ANN:
         if f"b{l}" not in data:
             raise DataError(f"ANN file {path!r} is missing key 'b{l}' (bias of layer {l})")
     expected = {"format_version"} | {f"{k}{l}" for l in range(n_layers) for k in "Wb"}
+    expected |= set(_ACTIVATION_KEYS) if version >= 2 else set()
     extra = sorted(set(data) - expected)
     if extra:
         raise DataError(
@@ -471,6 +742,56 @@ def load_ann(path: str | os.PathLike) -> ANN:
     weights = tuple(data[f"W{l}"] for l in range(n_layers))
     biases = tuple(data[f"b{l}"] for l in range(n_layers))
     try:
-        return ANN(weights=weights, biases=biases)
+        return ANN(
+            weights=weights, biases=biases, activation=activation, activation_params=params
+        )
     except (ShapeError, ParameterError) as exc:
         raise type(exc)(f"ANN file {path!r}: {exc}") from exc
+
+
+_ACTIVATION_KEYS = ("activation", "activation_param_names", "activation_param_values")
+
+
+def _read_activation(data: dict, version: int, path: str):
+    """Return ``(activation, params)`` from a loaded archive; version 1 means ReLU."""
+    if version == 1:
+        present = [key for key in _ACTIVATION_KEYS if key in data]
+        if present:
+            raise DataError(
+                f"ANN file {path!r} has format_version 1 but activation keys {present}; "
+                f"write format_version={FORMAT_VERSION} to store an activation"
+            )
+        return "relu", ()
+    if "activation" not in data:
+        raise DataError(
+            f"ANN file {path!r} (format_version {version}) is missing key 'activation', "
+            f"e.g. activation='relu'; one of {', '.join(sorted(ACTIVATIONS))}"
+        )
+    name = data["activation"]
+    if name.shape != () or name.dtype.kind != "U":
+        raise DataError(
+            f"ANN file {path!r}: 'activation' must be a string scalar, got {name!r}"
+        )
+    has_names = "activation_param_names" in data
+    if has_names != ("activation_param_values" in data):
+        raise DataError(
+            f"ANN file {path!r}: give both 'activation_param_names' and "
+            "'activation_param_values' or neither"
+        )
+    if not has_names:
+        return str(name), ()
+    names, values = data["activation_param_names"], data["activation_param_values"]
+    if (
+        names.ndim != 1
+        or values.shape != names.shape
+        or (names.size and names.dtype.kind != "U")
+        or (values.size and values.dtype.kind not in "iuf")
+    ):
+        raise DataError(
+            f"ANN file {path!r}: 'activation_param_names' must be a 1-D string array and "
+            f"'activation_param_values' a number array of the same length; got "
+            f"{names!r} and {values!r}"
+        )
+    if len(set(names.tolist())) != len(names):
+        raise DataError(f"ANN file {path!r}: duplicate activation parameter names {names!r}")
+    return str(name), tuple(zip((str(k) for k in names), (float(v) for v in values)))

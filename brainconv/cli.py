@@ -36,7 +36,9 @@ def train(args):
     _say(f"training {x.shape[1]}-{'-'.join(map(str, args.hidden))}-{y.max() + 1} ANN, "
          f"{args.epochs} epochs, seed {args.seed}")
     start = time.perf_counter()
+    params = None if args.activation == "relu" else {"R": args.R}
     ann = train_ann(x, y, hidden=tuple(args.hidden), epochs=args.epochs, seed=args.seed,
+                    activation=args.activation, activation_params=params,
                     progress=_epoch_progress)
     x_test, y_test = _load(args, "test")
     _say(f"ANN test accuracy {100 * ann.accuracy(x_test, y_test):.2f} % "
@@ -119,6 +121,33 @@ def demo(args):
     return run(args, ann=ann)
 
 
+def compare(args):
+    """Run every paradigm on the ANN; print the ranking; save NetCDF and the Pareto plot."""
+    from .ann import load_ann
+    from .compare import compare as run_compare, plot_pareto, ranking_table
+    from .results import save_results
+
+    ann = load_ann(args.ann)
+    x_train, _ = _load(args, "train")
+    x, y = _load(args, "test")
+    if args.limit:
+        x, y = x[:args.limit], y[:args.limit]
+    result = run_compare(ann, x_train[:args.calibration], x, y, args.steps, args.target,
+                         paradigms=args.paradigms, device=args.device,
+                         batch_size=args.batch_size,
+                         progress=lambda name: _say(f"simulating {name} ({len(x)} samples x "
+                                                    f"{args.steps} steps on {args.device})"))
+    _say(ranking_table(result))
+    Path(args.out).parent.mkdir(parents=True, exist_ok=True)
+    save_results(result, args.out)
+    _say(f"saved {args.out}")
+    if args.plot:
+        ax = plot_pareto(result)
+        ax.figure.savefig(args.plot, dpi=120, bbox_inches="tight")
+        _say(f"saved {args.plot}")
+    return result
+
+
 def models(args):
     """List the registered neuron models."""
     from .equations import MODELS
@@ -141,6 +170,10 @@ def _parser():
     def train_options(p):
         p.add_argument("--hidden", type=int, nargs="+", default=[500])
         p.add_argument("--epochs", type=int, default=20)
+        p.add_argument("--activation", default="relu", choices=["relu", "rate", "accumulator"],
+                       help="hidden activation and gradient (Think Fast eq. 10-14)")
+        p.add_argument("--R", type=float, default=1.0,
+                       help="leak rate constant of the rate/accumulator activations (1: none)")
 
     def run_options(p):
         p.add_argument("--model", default="if_soft", help="neuron model (see `brainconv models`)")
@@ -184,6 +217,15 @@ def _parser():
     run_options(p)
     p.add_argument("--out", default="brainconv-demo/results.nc")
     p.set_defaults(func=demo, plot="brainconv-demo/accuracy.png", target=0.9)
+
+    p = commands.add_parser("compare", help="rank every paradigm on accuracy, time, spikes")
+    data_options(p, "mnist")
+    run_options(p)
+    p.add_argument("--ann", required=True, help=".npz file written by `brainconv train`")
+    p.add_argument("--paradigms", nargs="+", default=None,
+                   help="names from brainconv.compare.PARADIGMS (default: all)")
+    p.add_argument("--out", default="compare.nc")
+    p.set_defaults(func=compare, target=0.8022)
 
     p = commands.add_parser("models", help="list the neuron models")
     p.set_defaults(func=models)

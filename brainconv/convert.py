@@ -72,7 +72,8 @@ def normalize(ann, data, method="percentile", percentile=99.9):
         biases.append(b / scale)
         scales.append(scale)
         previous = scale
-    return ANN(tuple(weights), tuple(biases)), tuple(scales)
+    return (ANN(tuple(weights), tuple(biases), ann.activation, ann.activation_params),
+            tuple(scales))
 
 
 @dataclass(frozen=True)

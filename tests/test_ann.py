@@ -1,19 +1,27 @@
-"""Tests for brainconv.ann: validation, forward pass, training, save/load."""
+"""Tests for brainconv.ann: validation, activations, forward pass, training, save/load."""
 
 import numpy as np
 import pytest
 
-from brainconv.ann import ANN, load_ann, save_ann, train_ann
+from brainconv.ann import (
+    ACTIVATIONS,
+    ANN,
+    FORMAT_VERSION,
+    load_ann,
+    normalize_activation_params,
+    save_ann,
+    train_ann,
+)
 from brainconv.errors import BrainconvError, DataError, ParameterError, ShapeError
 
 
-def tiny_ann():
+def tiny_ann(**activation):
     # 2 inputs -> 3 hidden -> 2 outputs, small enough to check by hand.
     w0 = np.array([[1.0, -1.0, 0.5], [2.0, 1.0, -1.0]])
     b0 = np.array([0.0, 0.5, -0.25])
     w1 = np.array([[1.0, 0.0], [0.0, 1.0], [-1.0, 2.0]])
     b1 = np.array([0.1, -0.1])
-    return ANN(weights=(w0, w1), biases=(b0, b1))
+    return ANN(weights=(w0, w1), biases=(b0, b1), **activation)
 
 
 @pytest.fixture(scope="module")
@@ -86,6 +94,111 @@ def test_arrays_are_float64_readonly_copies():
     assert ann.weights[0][0, 0] == 1.0
 
 
+# ---------------------------------------------------------------- activations (Think Fast §3.4)
+
+#: (name, params) covering every activation, defaults and non-default R / threshold.
+ACTIVATION_CASES = [
+    ("relu", {}),
+    ("rate", {}),
+    ("rate", {"R": 2.0, "v_th": 0.3}),
+    ("accumulator", {}),
+    ("accumulator", {"R": 10, "v_th": 0.5}),
+]
+
+
+@pytest.mark.parametrize("name, params", ACTIVATION_CASES)
+@pytest.mark.parametrize("dtype", [np.float64, np.float32])
+def test_gradient_matches_finite_difference(name, params, dtype):
+    act = ACTIVATIONS[name]
+    kwargs = dict(normalize_activation_params(name, params))
+    v_th = kwargs.get("v_th", 0.0)
+    z = np.random.default_rng(0).uniform(-3.0, 3.0, 2000)
+    z = z[np.abs(z - v_th) > 1e-3]  # away from the kink / jump at the threshold
+    h = 1e-6
+    numeric = (act.f(z + h, **kwargs) - act.f(z - h, **kwargs)) / (2 * h)
+    zc = z.astype(dtype)
+    a = act.f(zc, **kwargs)
+    grad = act.df(zc, a, **kwargs)
+    assert a.dtype == dtype and grad.dtype == dtype  # float32 training stays float32
+    np.testing.assert_allclose(grad, numeric, rtol=1e-5, atol=1e-6)
+    assert np.any(grad > 0) and np.any(grad == 0)  # both sides of the threshold were sampled
+
+
+def test_activation_formulas():
+    z = np.array([-1.0, 0.0, 0.25, 0.5, 2.0])
+    np.testing.assert_array_equal(ACTIVATIONS["relu"].f(z), [0, 0, 0.25, 0.5, 2.0])
+    np.testing.assert_array_equal(ACTIVATIONS["relu"].df(z, None), [0, 0, 1, 1, 1])
+    # eq. 11 / 12, threshold 0.5: rate z / R and gradient 1 / R from the threshold up.
+    np.testing.assert_array_equal(ACTIVATIONS["rate"].f(z, R=2.0, v_th=0.5), [0, 0, 0, 0.25, 1])
+    np.testing.assert_array_equal(ACTIVATIONS["rate"].df(z, None, R=2.0, v_th=0.5),
+                                  [0, 0, 0, 0.5, 0.5])
+    # eq. 14 / 13: z**2 / (2R) and z / R.
+    np.testing.assert_array_equal(ACTIVATIONS["accumulator"].f(z, R=4.0),
+                                  [0, 0, 0.0078125, 0.03125, 0.5])
+    np.testing.assert_array_equal(ACTIVATIONS["accumulator"].df(z, None, R=4.0),
+                                  [0, 0, 0.0625, 0.125, 0.5])
+    # R = 1, v_th = 0 rate is ReLU.
+    z = np.random.default_rng(1).standard_normal(100)
+    np.testing.assert_array_equal(ACTIVATIONS["rate"].f(z), ACTIVATIONS["relu"].f(z))
+
+
+def test_activation_docs_name_equations_and_models():
+    assert "eq. 10" in ACTIVATIONS["relu"].equations and "ION" in ACTIVATIONS["relu"].models
+    assert "eq. 11" in ACTIVATIONS["rate"].equations and "rate" in ACTIVATIONS["rate"].models
+    assert "eq. 13" in ACTIVATIONS["accumulator"].equations
+    assert "eq. 14" in ACTIVATIONS["accumulator"].equations
+    assert "eq. 12" in ACTIVATIONS["rate"].equations
+    assert "accumulator" in ACTIVATIONS["accumulator"].models
+
+
+def test_activation_params_are_normalized():
+    assert normalize_activation_params("relu") == ()
+    assert normalize_activation_params("rate", {"R": 10}) == (("R", 10.0), ("v_th", 0.0))
+    assert normalize_activation_params("accumulator", [("v_th", 1), ("R", 2)]) == (
+        ("R", 2.0), ("v_th", 1.0))
+    ann = tiny_ann(activation="rate", activation_params={"R": 10})
+    assert ann.activation == "rate"
+    assert ann.activation_params == (("R", 10.0), ("v_th", 0.0))
+    assert ann.activation_kwargs == {"R": 10.0, "v_th": 0.0}
+    assert all(type(v) is float for _, v in ann.activation_params)
+    hash(ann.activation_params)
+    assert tiny_ann().activation == "relu" and tiny_ann().activation_params == ()
+    with pytest.raises(AttributeError):  # frozen
+        ann.activation = "relu"
+
+
+def test_activation_default_learning_rate():
+    assert ACTIVATIONS["relu"].default_learning_rate() == 0.05
+    assert ACTIVATIONS["rate"].default_learning_rate() == 0.05
+    assert ACTIVATIONS["rate"].default_learning_rate({"R": 10}) == pytest.approx(0.5)
+    assert ACTIVATIONS["accumulator"].default_learning_rate({"R": 10}) == pytest.approx(0.5)
+
+
+@pytest.mark.parametrize(
+    "name, params, message",
+    [
+        ("tanh", None, r"unknown activation 'tanh'; choose one of accumulator, rate, relu"),
+        ("rate", {"R": 0.5}, r"R must be >= 1 .*got R=0\.5"),
+        ("accumulator", {"R": 0}, r"R must be >= 1 .*got R=0\.0"),
+        ("rate", {"v_th": -0.1}, r"v_th must be >= 0"),
+        ("rate", {"tau": 2.0}, r"activation 'rate' has no parameter\(s\) \['tau'\]; "
+                               r"its parameters are: R, v_th"),
+        ("relu", {"R": 2.0}, r"activation 'relu' has no parameter.*are: none"),
+        ("rate", {"R": np.nan}, r"R must be finite"),
+        ("rate", {"R": "10"}, r"R must be a real number"),
+        ("rate", {"R": np.complex128(2)}, r"R must be a real number"),
+        ("rate", {"R": True}, r"R must be a real number"),
+    ],
+)
+def test_bad_activation(name, params, message):
+    with pytest.raises(ParameterError, match=message):
+        tiny_ann(activation=name, activation_params=params or ())
+    with pytest.raises(ParameterError, match=message):
+        train_ann(np.zeros((4, 2)), np.array([0, 1, 0, 1]), activation=name,
+                  activation_params=params)
+
+
+
 # ---------------------------------------------------------------- forward
 
 
@@ -107,6 +220,37 @@ def test_forward_by_hand():
 def test_last_layer_is_linear():
     ann = ANN(weights=(np.array([[-1.0]]),), biases=(np.array([-1.0]),))
     np.testing.assert_allclose(ann.forward(np.array([[2.0]])), [[-3.0]])
+
+
+@pytest.mark.parametrize(
+    "activation, hidden_expected, out_expected",
+    [
+        # z0 = [[3, 0.5, -0.75], [0, 2, -1.25]] as in test_forward_by_hand.
+        # rate, R = 2: relu / 2 -> h = [[1.5, 0.25, 0], [0, 1, 0]]
+        (dict(activation="rate", activation_params={"R": 2}),
+         [[1.5, 0.25, 0.0], [0.0, 1.0, 0.0]], [[1.6, 0.15], [0.1, 0.9]]),
+        # rate, threshold 1: 0.5 and 0 are below it -> h = [[3, 0, 0], [0, 2, 0]]
+        (dict(activation="rate", activation_params={"v_th": 1.0}),
+         [[3.0, 0.0, 0.0], [0.0, 2.0, 0.0]], [[3.1, -0.1], [0.1, 1.9]]),
+        # accumulator, R = 1: z**2 / 2 -> h = [[4.5, 0.125, 0], [0, 2, 0]]
+        (dict(activation="accumulator"),
+         [[4.5, 0.125, 0.0], [0.0, 2.0, 0.0]], [[4.6, 0.025], [0.1, 1.9]]),
+    ],
+)
+def test_forward_with_activation_by_hand(activation, hidden_expected, out_expected):
+    ann = tiny_ann(**activation)
+    x = np.array([[1.0, 1.0], [-1.0, 0.5]])
+    hidden, out = ann.forward(x, all_layers=True)
+    np.testing.assert_allclose(hidden, hidden_expected)
+    np.testing.assert_allclose(out, out_expected)  # output layer stays linear
+
+
+def test_rate_r2_is_half_relu():
+    x = np.random.default_rng(2).standard_normal((20, 2))
+    relu_hidden = tiny_ann().forward(x, all_layers=True)[0]
+    rate_hidden = tiny_ann(activation="rate", activation_params={"R": 2}).forward(
+        x, all_layers=True)[0]
+    np.testing.assert_allclose(rate_hidden, relu_hidden / 2)
 
 
 def test_accuracy_label_length():
@@ -147,6 +291,40 @@ def test_training_separable_two_hidden_layers():
     ann = train_ann(x, y, hidden=(8, 8), epochs=30, batch_size=20)
     assert ann.layer_sizes == (2, 8, 8, 2)
     assert ann.accuracy(x, y) >= 0.97
+
+
+@pytest.mark.parametrize("name, params", [("rate", {"R": 1}), ("rate", {"R": 10}),
+                                          ("accumulator", {"R": 1}),
+                                          ("accumulator", {"R": 10})])
+def test_training_custom_gradient_on_digits(digits, name, params):
+    # Think Fast §3.4: each paradigm's ANN trained with its own activation and gradient.
+    x_tr, y_tr, x_te, y_te = digits
+    kwargs = dict(hidden=(64,), epochs=20, activation=name, activation_params=params, seed=1)
+    ann = train_ann(x_tr, y_tr, **kwargs)
+    assert ann.activation == name
+    assert ann.activation_kwargs == {"R": float(params["R"]), "v_th": 0.0}
+    assert ann.accuracy(x_te, y_te) >= 0.9
+    again = train_ann(x_tr, y_tr, **kwargs)
+    for a, b in zip(ann.weights + ann.biases, again.weights + again.biases):
+        np.testing.assert_array_equal(a, b)
+
+
+def test_training_rate_r1_matches_relu(digits):
+    x_tr, y_tr, _, _ = digits
+    relu = train_ann(x_tr, y_tr, hidden=(32,), epochs=3)
+    rate = train_ann(x_tr, y_tr, hidden=(32,), epochs=3, activation="rate")
+    for a, b in zip(relu.weights + relu.biases, rate.weights + rate.biases):
+        np.testing.assert_allclose(a, b, rtol=1e-6, atol=1e-7)
+
+
+def test_training_divergence_is_reported(digits):
+    x_tr, y_tr, _, _ = digits
+    with np.errstate(all="ignore"), pytest.raises(
+        ParameterError, match=r"training diverged at epoch 1, batch at sample \d+ .*lower "
+                              r"learning_rate \(now 10000"
+    ):
+        train_ann(x_tr, y_tr, hidden=(64,), epochs=2, activation="accumulator",
+                  learning_rate=1e4)
 
 
 @pytest.mark.parametrize(
@@ -199,7 +377,28 @@ def test_save_load_round_trip(tmp_path):
     assert loaded.layer_sizes == ann.layer_sizes
     for a, b in zip(ann.weights + ann.biases, loaded.weights + loaded.biases):
         np.testing.assert_array_equal(a, b)
+    assert loaded.activation == "relu" and loaded.activation_params == ()
     save_ann(ann, path)  # overwriting is fine
+
+
+@pytest.mark.parametrize("name, params", [("rate", {"R": 10, "v_th": 0.25}),
+                                          ("accumulator", {"R": 3}), ("relu", None)])
+def test_save_load_round_trip_activation(tmp_path, name, params):
+    ann = tiny_ann(activation=name, activation_params=params or ())
+    path = tmp_path / "net.npz"
+    save_ann(ann, path)
+    with np.load(path, allow_pickle=False) as npz:  # the documented keys, no pickles
+        assert int(npz["format_version"]) == FORMAT_VERSION == 2
+        assert str(npz["activation"]) == name
+        assert npz["activation_param_names"].dtype.kind == "U"
+        assert list(npz["activation_param_names"]) == [k for k, _ in ann.activation_params]
+        np.testing.assert_array_equal(npz["activation_param_values"],
+                                      [v for _, v in ann.activation_params])
+    loaded = load_ann(path)
+    assert loaded.activation == name
+    assert loaded.activation_params == ann.activation_params
+    x = np.random.default_rng(0).standard_normal((10, 2))
+    np.testing.assert_array_equal(loaded.forward(x), ann.forward(x))
 
 
 def test_load_hand_written_file(tmp_path):
@@ -207,6 +406,58 @@ def test_load_hand_written_file(tmp_path):
     path = tmp_path / "other.npz"
     np.savez(path, format_version=1, W0=np.ones((3, 2), np.float32), b0=np.zeros(2))
     assert load_ann(path).layer_sizes == (3, 2)
+    assert load_ann(path).activation == "relu"  # version 1 files are ReLU networks
+    # Version 2, parameters left out: the activation's defaults.
+    np.savez(path, format_version=2, activation="accumulator", W0=np.ones((3, 2)),
+             b0=np.zeros(2))
+    assert load_ann(path).activation_params == (("R", 1.0), ("v_th", 0.0))
+    np.savez(path, format_version=2, activation="rate", activation_param_names=["R"],
+             activation_param_values=[10], W0=np.ones((3, 2)), b0=np.zeros(2))
+    assert load_ann(path).activation_kwargs == {"R": 10.0, "v_th": 0.0}
+
+
+def test_load_version_1_trained_file(tmp_path, digits):
+    # A file saved before activations were stored (format_version 1) loads as a ReLU net.
+    x_tr, y_tr, x_te, _ = digits
+    ann = train_ann(x_tr, y_tr, hidden=(16,), epochs=1)
+    path = tmp_path / "v1.npz"
+    np.savez(path, format_version=1, W0=ann.weights[0], b0=ann.biases[0],
+             W1=ann.weights[1], b1=ann.biases[1])
+    loaded = load_ann(path)
+    assert loaded.activation == "relu"
+    np.testing.assert_array_equal(loaded.forward(x_te), ann.forward(x_te))
+
+
+def test_load_bad_activation_keys(tmp_path):
+    path = tmp_path / "act.npz"
+    layer = dict(W0=np.ones((3, 2)), b0=np.zeros(2))
+    np.savez(path, format_version=2, **layer)
+    with pytest.raises(DataError, match=r"act\.npz.*format_version 2.*missing key 'activation'"):
+        load_ann(path)
+    np.savez(path, format_version=1, activation="rate", **layer)
+    with pytest.raises(DataError, match=r"format_version 1 but activation keys \['activation'\]"):
+        load_ann(path)
+    np.savez(path, format_version=3, activation="relu", **layer)
+    with pytest.raises(DataError, match=r"format_version.*reads versions 1 and 2"):
+        load_ann(path)
+    np.savez(path, format_version=2, activation="relu", activation_param_names=["R"], **layer)
+    with pytest.raises(DataError, match="'activation_param_names' and 'activation_param_values' "
+                                        "or neither"):
+        load_ann(path)
+    np.savez(path, format_version=2, activation="rate", activation_param_names=["R", "v_th"],
+             activation_param_values=[1.0], **layer)
+    with pytest.raises(DataError, match="same length"):
+        load_ann(path)
+    np.savez(path, format_version=2, activation=np.array(["rate", "relu"]), **layer)
+    with pytest.raises(DataError, match="'activation' must be a string scalar"):
+        load_ann(path)
+    np.savez(path, format_version=2, activation="swish", **layer)
+    with pytest.raises(ParameterError, match=r"act\.npz.*unknown activation 'swish'"):
+        load_ann(path)
+    np.savez(path, format_version=2, activation="rate", activation_param_names=["R"],
+             activation_param_values=[0.1], **layer)
+    with pytest.raises(ParameterError, match=r"act\.npz.*R must be >= 1"):
+        load_ann(path)
 
 
 def test_load_missing_key(tmp_path):

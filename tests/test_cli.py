@@ -1,6 +1,7 @@
 """The brainconv command line, end to end on the embedded digits dataset."""
 
 import matplotlib
+import xarray as xr
 
 from brainconv.cli import main
 from brainconv.results import load_results
@@ -30,6 +31,14 @@ def test_demo_then_report(tmp_path, capsys):
 
     assert main(["report", str(results), "--target", "1.0"]) == 0
     assert "timesteps to reach 100.00 %: not reached within 30 steps" in capsys.readouterr().out
+
+    compared = tmp_path / "compare.nc"
+    assert main(["compare", "--ann", str(tmp_path / "demo" / "ann.npz"), "--dataset", "digits",
+                 "--device", "numpy", "--steps", "20", "--target", "0.5", "--limit", "60",
+                 "--out", str(compared), "--plot", str(tmp_path / "pareto.png")]) == 0
+    out = capsys.readouterr().out
+    assert "| paradigm | accuracy % | timesteps to 50.00 % |" in out and "| accumulator |" in out
+    assert xr.load_dataset(compared, engine="scipy")["accuracy"].sizes["paradigm"] == 4
 
 
 def test_errors_are_reported_without_traceback(tmp_path, capsys):
