@@ -26,24 +26,41 @@ File format
 :func:`save_ann` writes, and :func:`load_ann` reads, a NumPy ``.npz`` archive (as produced by
 ``numpy.savez``; no pickled objects) with these arrays, for an ``L``-layer network::
 
-    format_version   integer scalar, currently 2 (version 1 files are still read)
+    format_version   integer scalar, 2 or 3 (version 1 files are still read)
     W0, W1, ..., W{L-1}   weights, float, shape (n_in, n_out)   -- input @ W, NOT (n_out, n_in)
     b0, b1, ..., b{L-1}   biases, float, shape (n_out,)
-    activation               string scalar, a key of ACTIVATIONS, e.g. "rate"   (version 2)
-    activation_param_names   1-D string array, e.g. ["R", "v_th"]               (version 2,
+    activation               string scalar, a key of ACTIVATIONS, e.g. "rate"   (version >= 2)
+    activation_param_names   1-D string array, e.g. ["R", "v_th"]               (version >= 2,
     activation_param_values  1-D float array of the same length, e.g. [10., 0.]  optional)
 
+A layer whose weights are sparse (a convolution, see :mod:`brainconv.torch_import`) is stored,
+instead of ``W{l}``, as the four arrays of its CSR matrix (version 3 only)::
+
+    W{l}_data      float, the stored entries, shape (nnz,)
+    W{l}_indices   integer, the column (output unit) of each entry, shape (nnz,)
+    W{l}_indptr    integer, row (input unit) ``i`` holds entries indptr[i]:indptr[i+1],
+                   shape (n_in + 1,)
+    W{l}_shape     integer, (n_in, n_out)
+
+i.e. ``scipy.sparse.csr_matrix((data, indices, indptr), shape=shape)``, the same ``(n_in,
+n_out)`` orientation as a dense ``W{l}``. Dense and sparse layers may be mixed.
+
 Layer ``l`` computes ``a_l = f(a_{l-1} @ W_l + b_l)`` and the last layer has no activation, so
-``W{l}.shape[1] == W{l+1}.shape[0]``. ``save_ann`` always writes version 2 with all three
-activation keys (every parameter of the activation, defaults included). In a hand-written
-version 2 file the two ``activation_param_*`` keys may be left out together, which gives the
-activation's default parameters. A version 1 file has no ``activation*`` keys and is read as a
-ReLU network. A network trained elsewhere can be brought in by writing this file; for example,
-from a PyTorch ``nn.Linear`` (whose ``weight`` is ``(n_out, n_in)``)::
+``W{l}.shape[1] == W{l+1}.shape[0]``. ``save_ann`` writes version 3 when some layer is sparse
+and version 2 otherwise (so an all-dense file stays readable by older brainconv releases, and
+an older release rejects a sparse file by its version instead of misreading it); it always
+writes all three activation keys (every parameter of the activation, defaults included). In a
+hand-written version 2 or 3 file the two ``activation_param_*`` keys may be left out together,
+which gives the activation's default parameters. A version 1 file has no ``activation*`` keys
+and is read as a ReLU network. A network trained elsewhere can be brought in by writing this
+file; for example, from a PyTorch ``nn.Linear`` (whose ``weight`` is ``(n_out, n_in)``)::
 
     np.savez("net.npz", format_version=2, activation="relu",
              W0=lin0.weight.detach().numpy().T, b0=lin0.bias.detach().numpy(),
              W1=lin1.weight.detach().numpy().T, b1=lin1.bias.detach().numpy())
+
+or, for a PyTorch ``nn.Sequential`` of ``Conv2d``/``Linear``/``ReLU``/``AvgPool2d``/... layers,
+with :func:`brainconv.torch_import.from_torch` (needs PyTorch installed).
 """
 
 from __future__ import annotations
@@ -54,6 +71,7 @@ from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 
 import numpy as np
+import scipy.sparse
 
 from brainconv.errors import DataError, ParameterError, ShapeError
 
@@ -68,7 +86,9 @@ __all__ = [
     "train_ann",
 ]
 
-FORMAT_VERSION = 2
+#: Newest ``.npz`` format version :func:`load_ann` reads; :func:`save_ann` writes it only when
+#: a layer is sparse (see the module docstring).
+FORMAT_VERSION = 3
 
 # --------------------------------------------------------------------------------------------
 # Activations (Think Fast §3.4, custom gradients)
@@ -265,12 +285,15 @@ def normalize_activation_params(name: str, params=None) -> tuple[tuple[str, floa
 
 @dataclass(frozen=True, eq=False)  # eq=False: tuple-of-arrays equality would be ambiguous
 class ANN:
-    """A trained dense network (ReLU hidden layers unless ``activation`` says otherwise).
+    """A trained feed-forward network (ReLU hidden layers unless ``activation`` says otherwise).
 
     Parameters
     ----------
-    weights : tuple of ndarray
+    weights : tuple of ndarray or scipy.sparse matrix
         One ``(n_in, n_out)`` matrix per layer; layer ``l`` computes ``a_prev @ weights[l]``.
+        A layer may be dense (an ndarray, a fully connected layer) or any ``scipy.sparse``
+        matrix or array (e.g. a convolution, see :mod:`brainconv.torch_import`); sparse layers
+        are stored as ``scipy.sparse.csr_matrix``.
     biases : tuple of ndarray
         One ``(n_out,)`` vector per layer.
     activation : str, optional
@@ -294,7 +317,10 @@ class ANN:
     Notes
     -----
     The arrays are copied to read-only, C-contiguous float64 so that a converted spiking network
-    can never silently disagree with the ANN it came from.
+    can never silently disagree with the ANN it came from. A sparse layer is copied to a
+    float64 ``csr_matrix`` in canonical form (sorted indices, duplicates summed) whose ``data``,
+    ``indices`` and ``indptr`` are read-only; entries stored as explicit zeros are kept (they
+    are part of a convolution's structure). Only stored entries are checked for NaN and inf.
     """
 
     weights: tuple[np.ndarray, ...]
@@ -305,7 +331,7 @@ class ANN:
     def __post_init__(self) -> None:
         params = normalize_activation_params(self.activation, self.activation_params)
         object.__setattr__(self, "activation_params", params)
-        weights = tuple(_frozen_float64(w) for w in self.weights)
+        weights = tuple(_frozen_weight(w) for w in self.weights)
         biases = tuple(_frozen_float64(b) for b in self.biases)
         if len(weights) == 0:
             raise ShapeError("ANN needs at least one layer; got an empty weights tuple")
@@ -326,7 +352,8 @@ class ANN:
                     f"layer {l}: bias has length {b.shape[0]} but weights {w.shape} have "
                     f"{w.shape[1]} outputs; the bias length must equal W.shape[1]"
                 )
-            for name, arr in (("weights", w), ("bias", b)):
+            for name, arr in (("weights", w.data if scipy.sparse.issparse(w) else w),
+                              ("bias", b)):
                 n_nan = int(np.count_nonzero(np.isnan(arr)))
                 n_inf = int(np.count_nonzero(np.isinf(arr)))
                 if n_nan or n_inf:
@@ -394,7 +421,7 @@ class ANN:
         f, params = ACTIVATIONS[self.activation].f, self.activation_kwargs
         outs = []
         for l, (w, b) in enumerate(zip(self.weights, self.biases)):
-            a = a @ w + b
+            a = np.asarray(a @ w) + b  # asarray: ``@`` with a sparse matrix may not give ndarray
             if l < self.n_layers - 1:
                 a = f(a, **params)
             outs.append(a)
@@ -425,6 +452,23 @@ def _frozen_float64(a) -> np.ndarray:
     arr = np.array(a, dtype=np.float64, order="C", copy=True)
     arr.setflags(write=False)
     return arr
+
+
+def _frozen_weight(w):
+    """A dense weight as :func:`_frozen_float64`; a sparse one as a read-only float64 CSR copy.
+
+    A sparse input that is not 2-D (scipy's 1-D sparse arrays) is returned unchanged so that
+    the shape check in :class:`ANN` rejects it with the usual message.
+    """
+    if not scipy.sparse.issparse(w):
+        return _frozen_float64(w)
+    if w.ndim != 2:
+        return w
+    csr = scipy.sparse.csr_matrix(w, dtype=np.float64, copy=True)
+    csr.sum_duplicates()  # canonical form: nothing below ever needs to sort it in place
+    for arr in (csr.data, csr.indices, csr.indptr):
+        arr.setflags(write=False)
+    return csr
 
 
 # --------------------------------------------------------------------------------------------
@@ -499,7 +543,8 @@ def train_ann(
     Raises
     ------
     ShapeError
-        If ``images`` is not 2-D or ``labels`` does not have one entry per image.
+        If ``images`` is not a dense 2-D array (a ``scipy.sparse`` matrix is refused: this
+        trains dense layers) or ``labels`` does not have one entry per image.
     ParameterError
         If a hyper-parameter is out of range, the activation is unknown or its parameters are
         invalid (e.g. ``R < 1``), the inputs are not finite, the labels are not integers in
@@ -594,6 +639,11 @@ def train_ann(
 
 
 def _check_training_data(images, labels, n_classes):
+    if scipy.sparse.issparse(images):
+        raise ShapeError(
+            "train_ann needs dense images (it trains dense layers); convert a sparse matrix "
+            "with images.toarray()"
+        )
     x = np.asarray(images)
     if x.ndim != 2:
         raise ShapeError(
@@ -652,14 +702,17 @@ def _check_hyperparameters(hidden, epochs, learning_rate, momentum, batch_size, 
 def save_ann(ann: ANN, path: str | os.PathLike) -> None:
     """Write ``ann`` to ``path`` in the ``.npz`` format described in the module docstring.
 
-    The file is written to a temporary file in the same directory and then renamed over
-    ``path``, so a crash never leaves a half-written network behind. ``path`` is used exactly
-    as given (no ``.npz`` suffix is appended).
+    Dense layers are stored as ``W{l}``, sparse ones as ``W{l}_data``, ``W{l}_indices``,
+    ``W{l}_indptr`` and ``W{l}_shape`` (CSR). The file is format version 3 if some layer is
+    sparse and version 2 otherwise. It is written to a temporary file in the same directory and
+    then renamed over ``path``, so a crash never leaves a half-written network behind. ``path``
+    is used exactly as given (no ``.npz`` suffix is appended).
     """
     path = os.fspath(path)
     names = [name for name, _ in ann.activation_params]
+    any_sparse = any(scipy.sparse.issparse(w) for w in ann.weights)
     arrays = {
-        "format_version": np.array(FORMAT_VERSION),
+        "format_version": np.array(FORMAT_VERSION if any_sparse else 2),
         "activation": np.array(ann.activation, dtype=np.str_),
         # dtype given explicitly so that an empty list (relu) is still a string array.
         "activation_param_names": np.array(names, dtype="<U32" if not names else np.str_),
@@ -668,7 +721,13 @@ def save_ann(ann: ANN, path: str | os.PathLike) -> None:
         ),
     }
     for l, (w, b) in enumerate(zip(ann.weights, ann.biases)):
-        arrays[f"W{l}"] = w
+        if scipy.sparse.issparse(w):
+            arrays[f"W{l}_data"] = w.data
+            arrays[f"W{l}_indices"] = w.indices
+            arrays[f"W{l}_indptr"] = w.indptr
+            arrays[f"W{l}_shape"] = np.array(w.shape, dtype=np.int64)
+        else:
+            arrays[f"W{l}"] = w
         arrays[f"b{l}"] = b
     directory = os.path.dirname(os.path.abspath(path))
     fd, tmp = tempfile.mkstemp(dir=directory, prefix=".tmp-", suffix=".npz")
@@ -685,15 +744,18 @@ def save_ann(ann: ANN, path: str | os.PathLike) -> None:
 def load_ann(path: str | os.PathLike) -> ANN:
     """Read a network written by :func:`save_ann` (or by hand, see the module docstring).
 
-    Version 2 files carry the hidden activation and its parameters; version 1 files (written
-    before activations were stored) are read as ReLU networks.
+    Version 2 and 3 files carry the hidden activation and its parameters; version 1 files
+    (written before activations were stored) are read as ReLU networks. Version 3 files may
+    hold sparse (CSR) layers, which load as ``scipy.sparse.csr_matrix``.
 
     Raises
     ------
     DataError
         If the file is missing or unreadable, lacks ``format_version``/``W0``/a bias/(version
-        2) ``activation``, has a gap in the layer numbering, malformed activation keys, or an
-        unsupported ``format_version``.
+        2 and 3) ``activation``, has a gap in the layer numbering, malformed activation keys,
+        sparse-layer keys that are incomplete, given together with ``W{l}``, found in a file
+        older than version 3, or do not form a valid CSR matrix, or an unsupported
+        ``format_version``.
     ShapeError, ParameterError
         If the stored arrays do not form a valid :class:`ANN` (including an unknown activation
         or invalid activation parameters).
@@ -715,31 +777,43 @@ def load_ann(path: str | os.PathLike) -> ANN:
     if (
         version.shape != ()
         or not np.issubdtype(version.dtype, np.integer)
-        or int(version) not in (1, FORMAT_VERSION)
+        or not 1 <= int(version) <= FORMAT_VERSION
     ):
         raise DataError(
             f"ANN file {path!r} has format_version {version!r}; this brainconv reads "
-            f"versions 1 and {FORMAT_VERSION}"
+            f"versions 1 to {FORMAT_VERSION}"
         )
     version = int(version)
     activation, params = _read_activation(data, version, path)
     n_layers = 0
-    while f"W{n_layers}" in data:
+    while f"W{n_layers}" in data or f"W{n_layers}_data" in data:
         n_layers += 1
     if n_layers == 0:
         raise DataError(f"ANN file {path!r} is missing key 'W0' (no layers found)")
+    expected = {"format_version"} | set(_ACTIVATION_KEYS if version >= 2 else ())
+    weights = []
     for l in range(n_layers):
         if f"b{l}" not in data:
             raise DataError(f"ANN file {path!r} is missing key 'b{l}' (bias of layer {l})")
-    expected = {"format_version"} | {f"{k}{l}" for l in range(n_layers) for k in "Wb"}
-    expected |= set(_ACTIVATION_KEYS) if version >= 2 else set()
+        expected.add(f"b{l}")
+        if f"W{l}" in data:
+            expected.add(f"W{l}")
+            weights.append(data[f"W{l}"])
+        else:
+            keys = [f"W{l}{suffix}" for suffix in _SPARSE_SUFFIXES]
+            expected.update(keys)
+            weights.append(_read_sparse(data, l, version, path))
     extra = sorted(set(data) - expected)
     if extra:
+        both = [f"W{l}" for l in range(n_layers)
+                if f"W{l}" in data and any(f"W{l}{x}" in data for x in _SPARSE_SUFFIXES)]
+        hint = (f"; layer(s) {both} are stored both dense (W{{l}}) and sparse "
+                "(W{l}_data, ...): keep one") if both else ""
         raise DataError(
             f"ANN file {path!r} has unexpected keys {extra} after {n_layers} layers; "
-            f"layers must be numbered W0..W{{L-1}}, b0..b{{L-1}} without gaps"
+            f"layers must be numbered W0..W{{L-1}}, b0..b{{L-1}} without gaps{hint}"
         )
-    weights = tuple(data[f"W{l}"] for l in range(n_layers))
+    weights = tuple(weights)
     biases = tuple(data[f"b{l}"] for l in range(n_layers))
     try:
         return ANN(
@@ -750,6 +824,41 @@ def load_ann(path: str | os.PathLike) -> ANN:
 
 
 _ACTIVATION_KEYS = ("activation", "activation_param_names", "activation_param_values")
+_SPARSE_SUFFIXES = ("_data", "_indices", "_indptr", "_shape")
+
+
+def _read_sparse(data: dict, l: int, version: int, path: str):
+    """The CSR weight matrix of layer ``l`` from its four ``W{l}_*`` arrays."""
+    keys = [f"W{l}{suffix}" for suffix in _SPARSE_SUFFIXES]
+    if version < 3:
+        raise DataError(
+            f"ANN file {path!r} has format_version {version} but sparse layer keys "
+            f"({keys[0]}, ...); sparse layers need format_version=3"
+        )
+    missing = [key for key in keys if key not in data]
+    if missing:
+        raise DataError(
+            f"ANN file {path!r} is missing key(s) {missing} of sparse layer {l}; a sparse "
+            f"layer needs all of {keys} (a CSR matrix)"
+        )
+    values, indices, indptr, shape = (data[key] for key in keys)
+    problem = None
+    if shape.shape != (2,) or shape.dtype.kind not in "iu" or np.any(shape < 0):
+        problem = f"{keys[3]} must be two non-negative integers (n_in, n_out), got {shape!r}"
+    elif values.ndim != 1 or values.dtype.kind not in "iuf":
+        problem = f"{keys[0]} must be a 1-D number array, got {values.dtype} {values.shape}"
+    elif any(a.ndim != 1 or a.dtype.kind not in "iu" for a in (indices, indptr)):
+        problem = f"{keys[1]} and {keys[2]} must be 1-D integer arrays"
+    if problem is None:
+        try:
+            matrix = scipy.sparse.csr_matrix(
+                (values, indices, indptr), shape=tuple(int(n) for n in shape)
+            )
+            matrix.check_format(full_check=True)
+            return matrix
+        except (ValueError, TypeError) as exc:
+            problem = str(exc)
+    raise DataError(f"ANN file {path!r}: sparse layer {l} is not a valid CSR matrix: {problem}")
 
 
 def _read_activation(data: dict, version: int, path: str):

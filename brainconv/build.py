@@ -149,7 +149,8 @@ def build_network(spec, steps, batch_size, n_batches, values):
 
     dt = TIMESTEP_MS * brian2.ms
     period = steps * dt
-    step_clock = _FixedHashClock(dt, name="step_clock", rank=1)
+    # Named "defaultclock": brian2cuda's synapse template refers to that clock by name.
+    step_clock = _FixedHashClock(dt, name="defaultclock", rank=1)
     batch_clock = _FixedHashClock(period, name="batch_clock", rank=2)
     groups, synapses, currents, count_monitors, rate_monitors = [], [], [], [], []
     for index, layer in enumerate(spec.layers):

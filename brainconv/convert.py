@@ -13,6 +13,7 @@ that the converted rates do not depend on the threshold chosen.
 from dataclasses import dataclass
 
 import numpy as np
+import scipy.sparse
 
 from .ann import ANN
 from .equations import get_model
@@ -221,6 +222,8 @@ def _model_parameters(model, overrides):
 
 
 def _readonly(array):
+    if scipy.sparse.issparse(array):  # a convolution's unrolled weights
+        return scipy.sparse.csr_matrix(array, dtype=float)
     array = np.array(array, dtype=float)
     array.flags.writeable = False
     return array

@@ -2,6 +2,7 @@
 
 import numpy as np
 import pytest
+import scipy.sparse
 
 from brainconv.ann import (
     ACTIVATIONS,
@@ -388,7 +389,9 @@ def test_save_load_round_trip_activation(tmp_path, name, params):
     path = tmp_path / "net.npz"
     save_ann(ann, path)
     with np.load(path, allow_pickle=False) as npz:  # the documented keys, no pickles
-        assert int(npz["format_version"]) == FORMAT_VERSION == 2
+        # All-dense networks are written as version 2 (readable by older releases).
+        assert int(npz["format_version"]) == 2
+        assert FORMAT_VERSION == 3
         assert str(npz["activation"]) == name
         assert npz["activation_param_names"].dtype.kind == "U"
         assert list(npz["activation_param_names"]) == [k for k, _ in ann.activation_params]
@@ -437,8 +440,11 @@ def test_load_bad_activation_keys(tmp_path):
     np.savez(path, format_version=1, activation="rate", **layer)
     with pytest.raises(DataError, match=r"format_version 1 but activation keys \['activation'\]"):
         load_ann(path)
-    np.savez(path, format_version=3, activation="relu", **layer)
-    with pytest.raises(DataError, match=r"format_version.*reads versions 1 and 2"):
+    np.savez(path, format_version=4, activation="relu", **layer)
+    with pytest.raises(DataError, match=r"format_version.*reads versions 1 to 3"):
+        load_ann(path)
+    np.savez(path, format_version=0, activation="relu", **layer)
+    with pytest.raises(DataError, match=r"format_version.*reads versions 1 to 3"):
         load_ann(path)
     np.savez(path, format_version=2, activation="relu", activation_param_names=["R"], **layer)
     with pytest.raises(DataError, match="'activation_param_names' and 'activation_param_values' "
@@ -487,3 +493,131 @@ def test_load_invalid_network_names_file(tmp_path):
     np.savez(path, format_version=1, W0=np.full((2, 2), np.nan), b0=np.zeros(2))
     with pytest.raises(ParameterError, match=r"nan\.npz.*layer 0: weights contain 4"):
         load_ann(path)
+
+
+# ---------------------------------------------------------------- sparse weights
+
+
+def sparse_ann():
+    # 6 inputs -> 4 hidden (sparse, with an explicit zero kept) -> 2 outputs (dense).
+    rows = np.array([0, 1, 2, 3, 4, 5, 5, 0])
+    cols = np.array([0, 1, 2, 3, 0, 1, 3, 2])
+    vals = np.array([1.0, -2.0, 0.5, 0.0, 1.5, 0.25, -1.0, 3.0])
+    w0 = scipy.sparse.coo_matrix((vals, (rows, cols)), shape=(6, 4))
+    w1 = np.arange(8.0).reshape(4, 2) - 3
+    return ANN(weights=(w0, w1), biases=(np.full(4, 0.1), np.array([0.0, -0.5])))
+
+
+def test_sparse_weights_stored_as_readonly_csr():
+    ann = sparse_ann()
+    w = ann.weights[0]
+    assert isinstance(w, scipy.sparse.csr_matrix) and w.dtype == np.float64
+    assert w.has_canonical_format and w.nnz == 8  # the explicit zero is kept
+    assert ann.layer_sizes == (6, 4, 2)
+    for arr in (w.data, w.indices, w.indptr):
+        assert not arr.flags.writeable
+    with pytest.raises(ValueError):
+        w.data[0] = 5.0
+    # Copied: changing the input afterwards does not change the network.
+    source = scipy.sparse.csr_matrix(np.eye(3))
+    net = ANN(weights=(source,), biases=(np.zeros(3),))
+    source.data[:] = 7.0
+    assert net.weights[0][0, 0] == 1.0
+
+
+def test_sparse_forward_matches_dense():
+    ann = sparse_ann()
+    dense = ANN(weights=(ann.weights[0].toarray(), ann.weights[1]), biases=ann.biases)
+    x = np.random.default_rng(0).standard_normal((7, 6))
+    out = ann.forward(x)
+    assert type(out) is np.ndarray and out.shape == (7, 2)
+    np.testing.assert_allclose(out, dense.forward(x), rtol=1e-12, atol=1e-12)
+    for a, b in zip(ann.forward(x, all_layers=True), dense.forward(x, all_layers=True)):
+        assert type(a) is np.ndarray
+        np.testing.assert_allclose(a, b, rtol=1e-12, atol=1e-12)
+    # Other sparse formats and scipy's sparse arrays are accepted too.
+    for fmt in (scipy.sparse.csc_matrix, scipy.sparse.lil_matrix, scipy.sparse.csr_array):
+        net = ANN(weights=(fmt(ann.weights[0]), ann.weights[1]), biases=ann.biases)
+        assert isinstance(net.weights[0], scipy.sparse.csr_matrix)
+        np.testing.assert_allclose(net.forward(x), out, rtol=1e-12, atol=1e-12)
+
+
+def test_sparse_nan_and_inf():
+    w = scipy.sparse.csr_matrix(np.array([[1.0, 0.0], [0.0, np.nan], [np.inf, 0.0]]))
+    with pytest.raises(ParameterError,
+                       match=r"layer 0: weights contain 2 non-finite.*1 NaN, 1 inf"):
+        ANN(weights=(w,), biases=(np.zeros(2),))
+
+
+def test_sparse_shape_checks():
+    w = scipy.sparse.csr_matrix((4, 3))
+    with pytest.raises(ShapeError, match=r"layers 0 and 1 do not chain.*\(4, 3\).*\(5, 2\)"):
+        ANN(weights=(w, scipy.sparse.csr_matrix((5, 2))), biases=(np.zeros(3), np.zeros(2)))
+    with pytest.raises(ShapeError, match=r"layer 0: bias has length 4 .* 3 outputs"):
+        ANN(weights=(w,), biases=(np.zeros(4),))
+    one_d = scipy.sparse.coo_array(np.array([1.0, 0.0, 2.0]))
+    with pytest.raises(ShapeError, match="layer 0: weights must be 2-D"):
+        ANN(weights=(one_d,), biases=(np.zeros(3),))
+    with pytest.raises(ShapeError, match=r"input must have shape \(N, 4\)"):
+        ANN(weights=(w,), biases=(np.zeros(3),)).forward(np.ones((2, 3)))
+
+
+def test_sparse_save_load_round_trip(tmp_path):
+    ann = ANN(weights=sparse_ann().weights, biases=sparse_ann().biases, activation="rate",
+              activation_params={"R": 4})
+    path = tmp_path / "sparse.npz"
+    save_ann(ann, path)
+    with np.load(path, allow_pickle=False) as npz:
+        assert int(npz["format_version"]) == FORMAT_VERSION == 3
+        assert {"W0_data", "W0_indices", "W0_indptr", "W0_shape", "W1"} <= set(npz.files)
+        assert "W0" not in npz.files and "W1_data" not in npz.files
+        np.testing.assert_array_equal(npz["W0_shape"], [6, 4])
+    loaded = load_ann(path)
+    w, v = ann.weights[0], loaded.weights[0]
+    assert isinstance(v, scipy.sparse.csr_matrix) and v.shape == w.shape
+    for attr in ("data", "indices", "indptr"):
+        np.testing.assert_array_equal(getattr(v, attr), getattr(w, attr))
+    assert not v.data.flags.writeable
+    np.testing.assert_array_equal(loaded.weights[1], ann.weights[1])
+    assert loaded.activation == "rate" and loaded.activation_params == ann.activation_params
+    x = np.random.default_rng(1).standard_normal((5, 6))
+    np.testing.assert_array_equal(loaded.forward(x), ann.forward(x))
+
+
+def test_load_bad_sparse_keys(tmp_path):
+    path = tmp_path / "sp.npz"
+    csr = scipy.sparse.csr_matrix(np.array([[1.0, 0.0], [0.0, 2.0], [3.0, 0.0]]))
+    layer = dict(W0_data=csr.data, W0_indices=csr.indices, W0_indptr=csr.indptr,
+                 W0_shape=np.array([3, 2]), b0=np.zeros(2))
+    np.savez(path, format_version=3, activation="relu", **layer)
+    assert load_ann(path).layer_sizes == (3, 2)
+    np.savez(path, format_version=2, activation="relu", **layer)
+    with pytest.raises(DataError, match=r"format_version 2 but sparse layer keys.*version=3"):
+        load_ann(path)
+    partial = {k: v for k, v in layer.items() if k != "W0_indptr"}
+    np.savez(path, format_version=3, activation="relu", **partial)
+    with pytest.raises(DataError, match=r"missing key\(s\) \['W0_indptr'\] of sparse layer 0"):
+        load_ann(path)
+    np.savez(path, format_version=3, activation="relu", W0=np.ones((3, 2)), **layer)
+    with pytest.raises(DataError, match=r"unexpected keys.*\['W0'\] are stored both dense"):
+        load_ann(path)
+    np.savez(path, format_version=3, activation="relu", **dict(layer, W0_shape=np.array([3])))
+    with pytest.raises(DataError, match="W0_shape must be two non-negative integers"):
+        load_ann(path)
+    bad = dict(layer, W0_indices=np.array([0, 5, 0], dtype=np.int32))
+    np.savez(path, format_version=3, activation="relu", **bad)
+    with pytest.raises(DataError, match="sparse layer 0 is not a valid CSR matrix"):
+        load_ann(path)
+    np.savez(path, format_version=3, activation="relu",
+             **dict(layer, W0_data=np.array([1.0, np.nan, 3.0])))
+    with pytest.raises(ParameterError, match=r"sp\.npz.*layer 0: weights contain 1 non-finite"):
+        load_ann(path)
+    np.savez(path, format_version=3, activation="relu", W1_data=csr.data, **layer)
+    with pytest.raises(DataError, match="missing key 'b1'"):
+        load_ann(path)
+
+
+def test_train_ann_refuses_sparse_images():
+    x = scipy.sparse.csr_matrix(np.eye(4))
+    with pytest.raises(ShapeError, match=r"dense images.*toarray\(\)"):
+        train_ann(x, np.array([0, 1, 0, 1]), hidden=(2,), epochs=1)
