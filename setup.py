@@ -21,6 +21,9 @@ setup(
     extras_require={
         "test": ["pytest>=7"],
         "torch": ["torch==2.13.0"],
+        # brian2cuda itself must be installed with --no-deps (it pins an older brian2):
+        # pip install --no-deps brian2cuda==1.0a7
+        "gpu": ["nvidia-curand>=10.4,<10.5"],
     },
     entry_points={"console_scripts": ["brainconv=brainconv.cli:main"]},
 )

@@ -9,6 +9,9 @@ Devices
     the number of steps, the batch size and the number of batches, so it is compiled once into a
     cache directory named by a hash of those; later runs, in this process or another, pass the
     inputs and weights as ``run_args`` and recompile nothing.
+``"cuda_standalone"``
+    The same project generated for NVIDIA GPUs by brian2cuda (see :mod:`brainconv.gpu`); its
+    spike monitors are not sorted, which :func:`brainconv.build.collect` does not need.
 ``"numpy"``
     The numpy reference simulator (:mod:`brainconv.reference`), same schedule, no Brian2.
 """
@@ -27,7 +30,7 @@ from .errors import ParameterError, SimulationError
 from .reference import check_steps, simulate_reference
 from .results import make_dataset
 
-DEVICES = ("runtime", "cpp_standalone", "numpy")
+DEVICES = ("runtime", "cpp_standalone", "cuda_standalone", "numpy")
 #: Samples per batch. Small batches keep a batch's state and synapses in a CPU's L1/L2 cache;
 #: 16 was fastest for 784-500-10 on 2 cores (8: same, 32: +20 %, 128: +60 %).
 DEFAULT_BATCH_SIZE = 16
@@ -48,7 +51,8 @@ class StandaloneProject:
 
     _current = None
 
-    def __init__(self, spec, steps, batch_size, n_batches, directory=None):
+    def __init__(self, spec, steps, batch_size, n_batches, directory=None,
+                 device="cpp_standalone", run=True):
         import brian2
         from brian2.devices.device import reset_device
 
@@ -57,10 +61,14 @@ class StandaloneProject:
         # and so the compiled objects in the cache, identical from one build to the next.
         StandaloneProject._current = None
 
-        self.key = self.layout_key(spec, steps, batch_size, n_batches)
+        if device == "cuda_standalone":
+            from .gpu import configure_cuda
+
+            configure_cuda()
+        self.key = self.layout_key(spec, steps, batch_size, n_batches, device)
         self.directory = Path(directory) if directory else cache_root() / self.key
         zeros = np.zeros((n_batches * batch_size, spec.layers[0].size))
-        brian2.set_device("cpp_standalone", build_on_run=False)
+        brian2.set_device(device, build_on_run=False)
         try:
             brian2.device.reinit()
             gc.collect()
@@ -75,24 +83,27 @@ class StandaloneProject:
             self.directory.mkdir(parents=True, exist_ok=True)
             brian2.device.build(directory=str(self.directory), compile=True, run=False,
                                 with_output=False)
+            if not run:  # compile-only check (e.g. CUDA code on a machine without a GPU)
+                return
             self.build_seconds = time.perf_counter() - start
             self.device = brian2.get_device()
         except Exception as exc:
             raise SimulationError(
-                f"building the cpp_standalone project in {self.directory} failed: {exc}. "
-                "Check that a C++ compiler is installed (g++), or use device='runtime'."
+                f"building the {device} project in {self.directory} failed: {exc}. Check that "
+                "a C++ compiler (g++; nvcc for CUDA) is installed, or use device='runtime'."
             ) from exc
         finally:
             reset_device()
         StandaloneProject._current = self
 
     @staticmethod
-    def layout_key(spec, steps, batch_size, n_batches):
+    def layout_key(spec, steps, batch_size, n_batches, device="cpp_standalone"):
         """Hash of everything the generated code depends on."""
         import brian2
 
         text = repr((spec.architecture, steps, batch_size, n_batches, TIMESTEP_MS,
-                     brian2.__version__, __version__))
+                     brian2.__version__, __version__)
+                    + ((device,) if device != "cpp_standalone" else ()))
         return hashlib.sha256(text.encode()).hexdigest()[:16]
 
     def run(self, spec, values, n_samples):
@@ -148,9 +159,9 @@ def run_network(spec, x, steps, device="cpp_standalone", batch_size=DEFAULT_BATC
     if device == "runtime":
         return _run_runtime(spec, steps, batch_size, n_batches, values, len(currents))
     project = StandaloneProject._current
-    key = StandaloneProject.layout_key(spec, steps, batch_size, n_batches)
+    key = StandaloneProject.layout_key(spec, steps, batch_size, n_batches, device)
     if project is None or project.key != key or (directory and Path(directory) != project.directory):
-        project = StandaloneProject(spec, steps, batch_size, n_batches, directory)
+        project = StandaloneProject(spec, steps, batch_size, n_batches, directory, device)
     return project.run(spec, values, len(currents))
 
 

@@ -1,0 +1,94 @@
+"""Brian2CUDA set-up: preferences for the ``cuda_standalone`` device.
+
+brian2cuda 1.0a7 pins an older brian2 but works installed with ``pip install --no-deps
+brian2cuda==1.0a7`` beside brian2 2.9.0, given C++17 for nvcc and g++ and the cuRAND headers and
+library from the PyPI package ``nvidia-curand`` (``pip install brainconv[gpu]`` installs both
+but brian2cuda itself, which needs ``--no-deps``). On a machine without a GPU the project can still
+be generated and compiled (``detect_gpus = False`` plus an explicit compute capability), which the
+``cuda_compile`` tests do.
+"""
+
+import os
+from pathlib import Path
+
+from .errors import SimulationError
+
+
+def curand_dir():
+    """Folder of the ``nvidia-curand`` wheel (``include/`` and ``lib/``), or None."""
+    try:
+        import nvidia
+    except ImportError:
+        return None
+    for root in nvidia.__path__:
+        for name in ("cu13", "cu12", "curand"):
+            candidate = Path(root) / name
+            if (candidate / "include" / "curand.h").exists():
+                return candidate
+    return None
+
+
+def gpu_available():
+    """True when brian2cuda imports and ``nvidia-smi`` lists a GPU."""
+    import shutil
+    import subprocess
+
+    try:
+        import brian2cuda  # noqa: F401
+    except ImportError:
+        return False
+    smi = shutil.which("nvidia-smi")
+    if not smi:
+        return False
+    result = subprocess.run([smi, "-L"], capture_output=True, text=True, check=False)
+    return result.returncode == 0 and "GPU" in result.stdout
+
+
+def configure_cuda(compute_capability=None, gpu_id=0):
+    """Set Brian2 preferences so that ``cuda_standalone`` builds with this toolchain.
+
+    Parameters
+    ----------
+    compute_capability : float, optional
+        Target architecture (9.0 for H100/H200). Given, GPU detection is switched off, so the
+        project compiles on a machine without a GPU; omitted, brian2cuda detects the GPU.
+    gpu_id : int
+        GPU to run on.
+
+    Raises
+    ------
+    SimulationError
+        If brian2cuda or the cuRAND package is missing (the message says how to install them).
+    """
+    try:
+        import brian2cuda  # noqa: F401  (registers the cuda_standalone device)
+    except ImportError as exc:
+        raise SimulationError(
+            "device 'cuda_standalone' needs brian2cuda: pip install --no-deps "
+            "brian2cuda==1.0a7 'nvidia-curand>=10.4,<10.5'"
+        ) from exc
+    from brian2 import prefs
+
+    curand = curand_dir()
+    if curand is None:
+        raise SimulationError("brian2cuda needs cuRAND: pip install 'nvidia-curand>=10.4,<10.5'")
+    # nvcc links with -lcurand, but the wheel ships only libcurand.so.10.
+    links = Path(os.environ.get("BRAINCONV_CACHE") or Path.home() / ".cache" / "brainconv")
+    links = links / "curand-link"
+    links.mkdir(parents=True, exist_ok=True)
+    if not (links / "libcurand.so").exists():
+        (links / "libcurand.so").symlink_to(curand / "lib" / "libcurand.so.10")
+    backend = prefs.devices.cuda_standalone.cuda_backend
+    if compute_capability is not None:
+        backend.detect_gpus = False
+        backend.compute_capability = float(compute_capability)
+    backend.gpu_id = int(gpu_id)
+    for flag in ("-std=c++17", f"-I{curand / 'include'}"):
+        if flag not in backend.extra_compile_args_nvcc:
+            backend.extra_compile_args_nvcc += [flag]
+    if "-std=c++17" not in prefs.codegen.cpp.extra_compile_args_gcc:
+        prefs.codegen.cpp.extra_compile_args_gcc += ["-std=c++17"]
+    for pref, value in (("include_dirs", str(curand / "include")), ("library_dirs", str(links)),
+                        ("runtime_library_dirs", str(curand / "lib"))):
+        if value not in prefs.codegen.cpp[pref]:
+            prefs.codegen.cpp[pref] = prefs.codegen.cpp[pref] + [value]

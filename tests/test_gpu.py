@@ -1,0 +1,39 @@
+"""The cuda_standalone path: a compile-only check without a GPU, a real run with one."""
+
+import numpy as np
+import pytest
+
+from brainconv.gpu import gpu_available
+
+brian2cuda = pytest.importorskip("brian2cuda", reason="brian2cuda is not installed")
+
+
+def small_cnn_spec():
+    from test_simulate import sparse_conv_spec
+
+    return sparse_conv_spec()
+
+
+@pytest.mark.cuda_compile
+def test_cuda_project_of_small_cnn_compiles_without_gpu(standalone_dir):
+    """Generates and compiles (nvcc) the CUDA project; several minutes on 2 cores."""
+    from brainconv.gpu import configure_cuda
+    from brainconv.simulate import StandaloneProject
+
+    configure_cuda(compute_capability=9.0)
+    project = StandaloneProject(small_cnn_spec(), 5, 4, 2, device="cuda_standalone", run=False)
+    assert (project.directory / "main").exists()
+    assert any(project.directory.rglob("*.cu"))
+
+
+@pytest.mark.gpu
+@pytest.mark.skipif(not gpu_available(), reason="needs an NVIDIA GPU")
+def test_cuda_standalone_equals_numpy_reference(standalone_dir):
+    from brainconv.simulate import run_network
+
+    spec = small_cnn_spec()
+    x = np.round(np.random.default_rng(2).uniform(0, 1, (5, 36)) * 64) / 64
+    reference = run_network(spec, x, 15, device="numpy")
+    result = run_network(spec, x, 15, device="cuda_standalone", batch_size=2)
+    for key in reference:
+        np.testing.assert_array_equal(result[key], reference[key], err_msg=key)
