@@ -44,7 +44,7 @@ def train(torch, x, y, epochs, seed):
     for epoch in range(epochs):
         order = torch.randperm(len(images), generator=generator)
         for param_group in optimizer.param_groups:  # step decay keeps the last epochs calm
-            param_group["lr"] = 1e-3 * (0.3 ** (epoch // 2))
+            param_group["lr"] = 1e-3 * (0.5 ** (epoch // 3))
         for start in range(0, len(images), 64):
             batch = order[start:start + 64]
             optimizer.zero_grad()
@@ -57,7 +57,7 @@ def train(torch, x, y, epochs, seed):
 
 def main():
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--epochs", type=int, default=5)
+    parser.add_argument("--epochs", type=int, default=10)
     parser.add_argument("--steps", type=int, default=100)
     parser.add_argument("--samples", type=int, default=10000)
     parser.add_argument("--device", default="cpp_standalone")
