@@ -36,6 +36,55 @@ DEVICES = ("runtime", "cpp_standalone", "cuda_standalone", "numpy")
 DEFAULT_BATCH_SIZE = 16
 
 
+#: Memory of a standalone synapse (indices, weight, spike-queue and bookkeeping entries).
+BYTES_PER_SYNAPSE = 65
+#: Memory of a standalone neuron with its TimedArray current per batch (generous).
+BYTES_PER_NEURON = 64
+
+
+def choose_batch_size(spec, n_samples, device="cpp_standalone", memory_bytes=None):
+    """Samples to replicate per group: cache-sized on a CPU, as many as fit on a GPU.
+
+    Parameters
+    ----------
+    spec : NetworkSpec
+    n_samples : int
+    device : str
+    memory_bytes : int, optional
+        Memory to fill; default a quarter of the GPU's memory (``nvidia-smi``) for
+        ``cuda_standalone`` and 2 GiB otherwise.
+
+    Returns
+    -------
+    int
+        ``DEFAULT_BATCH_SIZE`` (or fewer if memory is short) on a CPU; on a GPU the largest
+        batch whose synapses and neurons fit into ``memory_bytes``; never more than
+        ``n_samples`` and never less than 1.
+    """
+    synapses = sum(_stored_entries(layer.weights) for layer in spec.layers[1:])
+    per_sample = BYTES_PER_SYNAPSE * synapses + BYTES_PER_NEURON * sum(spec.layer_sizes)
+    if memory_bytes is None:
+        memory_bytes = _gpu_memory_bytes() // 4 if device == "cuda_standalone" else 2**31
+    fits = max(1, int(memory_bytes // per_sample))
+    wanted = fits if device == "cuda_standalone" else min(DEFAULT_BATCH_SIZE, fits)
+    return max(1, min(wanted, int(n_samples)))
+
+
+def _stored_entries(weights):
+    return weights.nnz if hasattr(weights, "nnz") else weights.size
+
+
+def _gpu_memory_bytes():
+    import subprocess
+
+    try:
+        out = subprocess.run(["nvidia-smi", "--query-gpu=memory.total", "--format=csv,noheader,"
+                              "nounits"], capture_output=True, text=True, check=True).stdout
+        return int(out.split()[0]) * 2**20
+    except (OSError, subprocess.CalledProcessError, ValueError, IndexError):
+        return 8 * 2**30  # a modest GPU when the query fails
+
+
 def cache_root():
     """Directory holding compiled standalone projects (``$BRAINCONV_CACHE`` or ~/.cache)."""
     root = os.environ.get("BRAINCONV_CACHE") or Path.home() / ".cache" / "brainconv"
@@ -148,9 +197,11 @@ def run_network(spec, x, steps, device="cpp_standalone", batch_size=DEFAULT_BATC
     steps = check_steps(steps)
     if device not in DEVICES:
         raise ParameterError(f"unknown device {device!r}; choose one of {', '.join(DEVICES)}")
-    if isinstance(batch_size, bool) or int(batch_size) != batch_size or batch_size < 1:
-        raise ParameterError(f"batch_size must be a positive integer, got {batch_size!r}")
     currents = spec.input_currents(x)  # validates the input before anything is built
+    if batch_size is None:
+        batch_size = choose_batch_size(spec, len(currents), device)
+    if isinstance(batch_size, bool) or int(batch_size) != batch_size or batch_size < 1:
+        raise ParameterError(f"batch_size must be a positive integer or None, got {batch_size!r}")
     if device == "numpy":
         return simulate_reference(spec, x, steps)
     batch_size = min(int(batch_size), len(currents))
@@ -192,8 +243,9 @@ def simulate(spec, x, labels, steps, device="cpp_standalone", batch_size=DEFAULT
     steps : int
         Timesteps per sample.
     device : {"cpp_standalone", "runtime", "numpy"}
-    batch_size : int
-        Samples simulated side by side (see :mod:`brainconv.build`).
+    batch_size : int or None
+        Samples simulated side by side (see :mod:`brainconv.build`); None chooses it from the
+        synapse count and the device's memory (:func:`choose_batch_size`).
     directory : str, optional
         Standalone project directory (default: a cache directory per layout).
     attrs : dict, optional
@@ -208,6 +260,8 @@ def simulate(spec, x, labels, steps, device="cpp_standalone", batch_size=DEFAULT
             f"labels have shape {labels.shape}, expected ({len(np.asarray(x))},): one label per "
             "input row"
         )
+    if batch_size is None:
+        batch_size = choose_batch_size(spec, len(labels), device)
     raw = run_network(spec, x, steps, device, batch_size, directory)
     all_attrs = {
         "brian2_version": brian2.__version__,

@@ -219,3 +219,15 @@ def test_sparse_connectivity_runtime_equals_numpy():
     reference = run_network(spec, x, 15, device="numpy")
     assert reference["output_spikes"].sum() > 0 and reference["layer_spikes"][0].sum() > 0
     assert_same_results(run_network(spec, x, 15, device="runtime", batch_size=2), reference)
+
+
+def test_batch_size_follows_synapse_count_and_memory(small_spec):
+    from brainconv.simulate import BYTES_PER_NEURON, BYTES_PER_SYNAPSE, choose_batch_size
+
+    # 12-8-6-3: synapses per sample 8*6 + 6*3 = 66 (the first layer is input currents)
+    per_sample = BYTES_PER_SYNAPSE * 66 + BYTES_PER_NEURON * 17
+    assert choose_batch_size(small_spec, 10**6, "cuda_standalone", 1000 * per_sample) == 1000
+    assert choose_batch_size(small_spec, 50, "cuda_standalone", 1000 * per_sample) == 50
+    assert choose_batch_size(small_spec, 10**6, "cpp_standalone", 1000 * per_sample) == 16
+    assert choose_batch_size(small_spec, 10**6, "cpp_standalone", 3 * per_sample) == 3
+    assert choose_batch_size(small_spec, 10**6, "cuda_standalone", 10) == 1
