@@ -65,8 +65,8 @@ def run(args, ann=None):
                    percentile=args.percentile)
     _say(f"converted to {args.model}: layers {spec.layer_sizes}, normalization "
          f"{args.normalization} on {len(calibration)} training images")
-    _say(f"simulating {len(x)} samples x {args.steps} timesteps on {args.device} "
-         f"(batch size {args.batch_size}); a first standalone build compiles C++ (~20 s)")
+    _say(f"simulating {len(x)} samples x {args.steps} timesteps on {args.device}; a first "
+         "standalone build compiles C++ (~20 s)")
     start = time.perf_counter()
     ds = simulate(spec, x, y, args.steps, device=args.device, batch_size=args.batch_size,
                   attrs={"dataset": args.dataset, "seed": args.seed,
@@ -180,7 +180,9 @@ def _parser():
         p.add_argument("--steps", type=int, default=100)
         p.add_argument("--device", default="cpp_standalone",
                        choices=["cpp_standalone", "runtime", "numpy"])
-        p.add_argument("--batch-size", type=int, default=16)
+        p.add_argument("--batch-size", type=int, default=None,
+                       help="samples simulated side by side (default: chosen from the synapse "
+                       "count and memory)")
         p.add_argument("--normalization", default="percentile",
                        choices=["percentile", "max", "none"])
         p.add_argument("--percentile", type=float, default=99.9)

@@ -15,7 +15,7 @@ import xarray as xr
 from .analysis import accuracy_over_time, spikes_per_timestep, time_to_accuracy
 from .convert import convert
 from .errors import ParameterError
-from .simulate import DEFAULT_BATCH_SIZE, simulate
+from .simulate import simulate
 
 
 @dataclass(frozen=True)
@@ -38,7 +38,7 @@ PARADIGMS = {
 
 
 def compare(ann, calibration, x, labels, steps, target, paradigms=None,
-            device="cpp_standalone", batch_size=DEFAULT_BATCH_SIZE, progress=None):
+            device="cpp_standalone", batch_size=None, progress=None):
     """Simulate ``ann`` in each paradigm and collect the trade-off numbers.
 
     Parameters

@@ -231,3 +231,17 @@ def test_batch_size_follows_synapse_count_and_memory(small_spec):
     assert choose_batch_size(small_spec, 10**6, "cpp_standalone", 1000 * per_sample) == 16
     assert choose_batch_size(small_spec, 10**6, "cpp_standalone", 3 * per_sample) == 3
     assert choose_batch_size(small_spec, 10**6, "cuda_standalone", 10) == 1
+
+
+def test_cpu_batch_size_shrinks_for_large_layers():
+    import scipy.sparse
+
+    from brainconv.convert import LayerSpec, NetworkSpec
+    from brainconv.simulate import CPU_SYNAPSE_BUDGET, choose_batch_size
+
+    n = int(np.sqrt(CPU_SYNAPSE_BUDGET / 2)) + 1  # a dense n x n layer: just over budget / 2
+    layer = LayerSpec("hidden1", "if_soft", n, np.zeros((4, n)), np.zeros(n), 1.0)
+    big = LayerSpec("output", "if_soft", n, scipy.sparse.random(n, n, density=1.0), np.zeros(n),
+                    1.0)
+    spec = NetworkSpec(4, (layer, big))
+    assert choose_batch_size(spec, 1000, "cpp_standalone", 2**40) == 1
