@@ -245,3 +245,11 @@ def test_cpu_batch_size_shrinks_for_large_layers():
                     1.0)
     spec = NetworkSpec(4, (layer, big))
     assert choose_batch_size(spec, 1000, "cpp_standalone", 2**40) == 1
+
+
+@pytest.mark.standalone
+def test_sparse_connectivity_cpp_standalone_equals_numpy(standalone_dir):
+    spec = sparse_conv_spec()
+    x = np.round(np.random.default_rng(2).uniform(0, 1, (5, 36)) * 64) / 64
+    assert_same_results(run_network(spec, x, 15, device="cpp_standalone", batch_size=2),
+                        run_network(spec, x, 15, device="numpy"))
