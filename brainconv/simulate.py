@@ -259,7 +259,6 @@ def simulate(spec, x, labels, steps, device="cpp_standalone", batch_size=None,
         Extra global attributes (str or number), e.g. dataset name and seed.
     """
     import brian2
-    from brian2.devices.device import reset_device
 
     labels = np.asarray(labels)
     if labels.shape != (len(np.asarray(x)),):

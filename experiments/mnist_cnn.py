@@ -11,7 +11,6 @@ import argparse
 import time
 from pathlib import Path
 
-import numpy as np
 
 from brainconv.analysis import accuracy_over_time, plot_accuracy, spikes_per_timestep, time_to_accuracy
 from brainconv.convert import convert
