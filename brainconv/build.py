@@ -10,6 +10,13 @@ Schedule: one timestep is one pass through all layers (Think Fast eq. 4). Brian2
 order (all groups, all thresholds, all synapses, all resets) would deliver a spike to the next
 layer one ``dt`` late, so layer ``l``'s thresholder is moved into the ``synapses`` slot after the
 pathway that feeds it: groups → threshold 1 → synapses 1→2 → threshold 2 → ... → resets.
+Within the slot, layer ``l`` runs at orders ``4l - 2`` (pathway in), ``4l - 1`` (the model's
+``integrate`` code, if any), ``4l`` (threshold), ``4l + 1`` (reset, which computes payloads)
+and ``4l + 2`` (the ensemble spike meter).
+
+Ensembles count member spikes, not events: a one-neuron "meter" per layer sums the ``count``
+of every event through a Synapses and is read by a StateMonitor each step; each unit's total is
+its ``total_spikes`` variable.
 """
 
 from dataclasses import dataclass
@@ -17,7 +24,7 @@ from dataclasses import dataclass
 import numpy as np
 import scipy.sparse
 
-from .equations import get_model
+from .equations import resolve_model
 from .errors import SimulationError
 
 #: Length of one timestep. The converted networks live on a timestep grid; 1 ms is a label.
@@ -34,7 +41,7 @@ class BuiltNetwork:
     synapses: list  # synapses[l - 1] feeds groups[l]
     output_monitor: object  # SpikeMonitor of the output layer (records i, t)
     count_monitors: list  # SpikeMonitor(record=False) per hidden layer, for counts
-    rate_monitors: list  # PopulationRateMonitor per layer, for spikes per timestep
+    rate_monitors: list  # per layer: PopulationRateMonitor, or StateMonitor of the meter
     batch_size: int
     n_batches: int
     steps: int
@@ -72,8 +79,9 @@ def replicate(pre, post, n_pre, n_post, batch_size):
     return np.tile(pre, batch_size) + copy * n_pre, np.tile(post, batch_size) + copy * n_post
 
 
-#: Constant current that keeps the padding samples of the last batch silent in every layer.
-PAD_CURRENT = -1e30
+#: Constant current of the padding samples of the last batch: NaN compares false with every
+#: threshold, so padding never spikes, in any model (an ION member fires at any finite input).
+PAD_CURRENT = np.nan
 
 
 def layer_values(spec, currents, batch_size):
@@ -147,17 +155,24 @@ def build_network(spec, steps, batch_size, n_batches, values):
     """
     import brian2
 
+    # Padding samples hold NaN on purpose (PAD_CURRENT); Brian2 would warn about them.
+    brian2.BrianLogger.suppress_name("invalid_values")
     dt = TIMESTEP_MS * brian2.ms
     period = steps * dt
     # Named "defaultclock": brian2cuda's synapse template refers to that clock by name.
     step_clock = _FixedHashClock(dt, name="defaultclock", rank=1)
     batch_clock = _FixedHashClock(period, name="batch_clock", rank=2)
     groups, synapses, currents, count_monitors, rate_monitors = [], [], [], [], []
-    for index, layer in enumerate(spec.layers):
+    meter_parts = []
+    models = [resolve_model(layer.model, layer.parameters) for layer in spec.layers]
+    for index, (layer, model) in enumerate(zip(spec.layers, models)):
         try:
             group, current, pathway = _build_layer(
-                spec, index, groups[-1] if groups else None, values, batch_size, step_clock,
-                batch_clock, period)
+                spec, models, index, groups[-1] if groups else None, values, batch_size,
+                step_clock, batch_clock, period)
+            if model.spike_count:
+                monitor, *parts = _build_meter(group, model, index, step_clock)
+                meter_parts.extend(parts)
         except Exception as exc:
             raise SimulationError(
                 f"Brian2 could not build layer {layer.name!r} (model {layer.model!r}, "
@@ -167,57 +182,81 @@ def build_network(spec, steps, batch_size, n_batches, values):
         currents.append(current)
         if pathway is not None:
             synapses.append(pathway)
-        rate_monitors.append(brian2.PopulationRateMonitor(group, name=f"{layer.name}_rate"))
-        if index < len(spec.layers) - 1:
+        if model.spike_count:
+            rate_monitors.append(monitor)
+        else:
+            rate_monitors.append(brian2.PopulationRateMonitor(group, name=f"{layer.name}_rate"))
+        if index < len(spec.layers) - 1 and not model.spike_count:
             count_monitors.append(
                 brian2.SpikeMonitor(group, record=False, name=f"{layer.name}_counts")
             )
-    payload = get_model(spec.layers[-1].model).payload
+    payload = models[-1].payload
     output_monitor = brian2.SpikeMonitor(groups[-1], variables=[payload] if payload else [],
                                          name="output_spikes")
     # Monitors read spikes after the last thresholder has run.
     for monitor in rate_monitors + count_monitors + [output_monitor]:
         monitor.when = "resets"
-    network = brian2.Network(*groups, *synapses, *count_monitors, *rate_monitors, output_monitor)
+    network = brian2.Network(*groups, *synapses, *count_monitors, *rate_monitors, output_monitor,
+                             *meter_parts)
     return BuiltNetwork(network, currents, groups, synapses, output_monitor,
                         count_monitors, rate_monitors, batch_size, n_batches, steps)
 
 
-def _build_layer(spec, index, below, values, batch_size, step_clock, batch_clock, period):
+def _build_layer(spec, models, index, below, values, batch_size, step_clock, batch_clock,
+                 period):
     """One layer's NeuronGroup, its batch-current TimedArray and the Synapses feeding it."""
     import brian2
 
-    layer = spec.layers[index]
-    model = get_model(layer.model)
+    layer, model = spec.layers[index], models[index]
     group = brian2.NeuronGroup(
         batch_size * layer.size, model.equations, threshold=model.threshold,
         reset=model.reset, method=model.method, clock=step_clock, name=layer.name,
     )
     group.theta = layer.threshold
-    for name, value in layer.parameters:
+    for name, value in model.runtime_parameters(dict(layer.parameters)).items():
         setattr(group, name, value)
     current = brian2.TimedArray(values[("current", index)], dt=period,
                                 name=f"{layer.name}_current")
     group.namespace["batch_current"] = current
-    group.run_regularly("I = batch_current(t, i)\nv = 0", clock=batch_clock, when="start",
-                        name=f"{layer.name}_new_batch")
-    # Same-timestep delivery, all in the "synapses" slot: threshold and reset of layer l (the
-    # reset computes an accumulator's payload), then the pathway from l to l + 1.
+    group.run_regularly("I = batch_current(t, i)\n" + model.clear, clock=batch_clock,
+                        when="start", name=f"{layer.name}_new_batch")
+    # Same-timestep delivery, all in the "synapses" slot (orders: module docstring).
+    if model.integrate:
+        group.run_regularly(model.integrate, when="synapses", order=4 * index - 1,
+                            name=f"{layer.name}_integrate")
     group.thresholder["spike"].when = "synapses"
-    group.thresholder["spike"].order = 3 * index
+    group.thresholder["spike"].order = 4 * index
     group.resetter["spike"].when = "synapses"
-    group.resetter["spike"].order = 3 * index + 1
+    group.resetter["spike"].order = 4 * index + 1
     if below is None:
         return group, current, None
     pre, post, _ = connections(layer.weights)
     pre, post = replicate(pre, post, spec.layers[index - 1].size, layer.size, batch_size)
     pathway = brian2.Synapses(below, group, "w : 1 (constant)",
-                              on_pre=get_model(spec.layers[index - 1].model).on_pre,
+                              on_pre=models[index - 1].on_pre(model),
                               clock=step_clock, name=f"{layer.name}_synapses")
     pathway.connect(i=pre, j=post)
     pathway.w = values[("weights", index)]
-    pathway.pre.order = 3 * index - 1
+    pathway.pre.order = 4 * index - 2
     return group, current, pathway
+
+
+def _build_meter(group, model, index, step_clock):
+    """A one-neuron meter summing the member spikes of ``group`` each step, and its monitor.
+
+    Returns ``(monitor, meter, tally)``; the monitor comes first (it is the layer's rate monitor).
+    """
+    import brian2
+
+    meter = brian2.NeuronGroup(1, "spikes : 1", clock=step_clock, name=f"{group.name}_meter")
+    meter.run_regularly("spikes = 0", when="start", name=f"{group.name}_meter_clear")
+    tally = brian2.Synapses(group, meter, on_pre=f"spikes_post += {model.spike_count}_pre",
+                            clock=step_clock, name=f"{group.name}_tally")
+    tally.connect(i=np.arange(len(group)), j=np.zeros(len(group), dtype=np.int64))
+    tally.pre.order = 4 * index + 2
+    monitor = brian2.StateMonitor(meter, "spikes", record=0, clock=step_clock,
+                                  name=f"{group.name}_member_spikes")
+    return [monitor, meter, tally]
 
 
 def collect(built, spec, n_samples):
@@ -239,21 +278,31 @@ def collect(built, spec, n_samples):
     shape = (built.n_batches * batch, steps, n_out)
     flat = np.ravel_multi_index(((step // steps) * batch + index // n_out, step % steps,
                                  index % n_out), shape)
-    payload = get_model(spec.layers[-1].model).payload
+    models = [resolve_model(layer.model, layer.parameters) for layer in spec.layers]
+    payload = models[-1].payload
     weights = np.asarray(getattr(built.output_monitor, payload)[:]) if payload else None
     output = np.bincount(flat, weights, minlength=np.prod(shape)).reshape(shape)
     output = np.rint(output).astype(np.int16)
 
     # Padding samples never spike (PAD_CURRENT), so whole-group counts are exact.
     layer_spikes = np.zeros((len(spec.layers), steps))
-    for layer_index, (layer, monitor) in enumerate(zip(spec.layers, built.rate_monitors)):
-        rate_hz = np.asarray(monitor.rate[:] / brian2.Hz)
-        per_step = np.rint(rate_hz * (batch * layer.size) * TIMESTEP_MS / 1000)
-        layer_spikes[layer_index] = per_step.reshape(built.n_batches, steps).sum(axis=0)
-    counts = [np.asarray(m.count[:]).reshape(batch, -1).sum(axis=0) for m in built.count_monitors]
-    output_counts = np.asarray(built.output_monitor.count[:]).reshape(batch, -1).sum(axis=0)
+    counts = []
+    event_counts = iter(built.count_monitors + [built.output_monitor])
+    for index, (layer, model) in enumerate(zip(spec.layers, models)):
+        monitor = built.rate_monitors[index]
+        if model.spike_count:  # meter: member spikes per step; totals in total_spikes
+            per_step = np.rint(np.asarray(monitor.spikes[0]))
+            per_unit = np.asarray(built.groups[index].total_spikes[:])
+            if index == len(spec.layers) - 1:
+                next(event_counts)
+        else:
+            rate_hz = np.asarray(monitor.rate[:] / brian2.Hz)
+            per_step = np.rint(rate_hz * (batch * layer.size) * TIMESTEP_MS / 1000)
+            per_unit = np.asarray(next(event_counts).count[:])
+        layer_spikes[index] = per_step.reshape(built.n_batches, steps).sum(axis=0)
+        counts.append(per_unit.reshape(batch, -1).sum(axis=0))
     return {
         "output_spikes": output[:n_samples],
         "layer_spikes": layer_spikes,
-        "unit_spike_count": np.concatenate(counts + [output_counts]).astype(float),
+        "unit_spike_count": np.concatenate(counts).astype(float),
     }

@@ -32,8 +32,16 @@ class Paradigm:
 PARADIGMS = {
     "rate_soft": Paradigm("if_soft", description="non-leaky IF rate code, reset by subtraction"),
     "rate_hard": Paradigm("if_hard", description="non-leaky IF rate code, reset to zero"),
+    "lif": Paradigm("lif", parameters={"R": 10.0},
+                    description="leaky rate code (LIF), leak rate constant R = 10"),
     "accumulator": Paradigm("accumulator", "none", {"k": 100},
                             "non-leaky accumulator, up to 100 spikes per step, raw weights"),
+    "leaky_accumulator": Paradigm("leaky_accumulator", "none", {"k": 100, "R": 10.0},
+                                  "leaky accumulator, R = 10, k = 100, raw weights"),
+    "ion": Paradigm("ion", "none", {"size": 7},
+                    "Interfering Offset Neurons, 7 ternary IF per unit, raw weights"),
+    "len": Paradigm("len", parameters={"size": 9, "R": 10.0},
+                    description="LIF Ensemble Neurons, 9 LIF per unit (intercepts 0.1..0.9)"),
 }
 
 

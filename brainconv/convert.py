@@ -112,7 +112,7 @@ class NetworkSpec:
     @property
     def architecture(self):
         """What a compiled simulation depends on (not the weight values)."""
-        return (self.input_size,) + tuple((l.name, l.model, l.size, l.parameters)
+        return (self.input_size,) + tuple((l.name, l.model, l.size, l.threshold, l.parameters)
                                           for l in self.layers)
 
     def input_currents(self, x):
@@ -156,8 +156,9 @@ def convert(ann, model="if_soft", data=None, normalization="percentile", percent
     threshold : float
         Firing threshold of every layer (> 0).
     parameters : dict, optional
-        Values for the models' other parameters, e.g. ``{"k": 10}`` for accumulators; each
-        layer takes those its model has, and the model's defaults for the rest.
+        Values for the models' other parameters, e.g. ``{"k": 10}`` for accumulators,
+        ``{"R": 10}`` for leaky models, ``{"size": 7}`` for ensembles; each layer takes those
+        its model has, and the model's defaults for the rest.
 
     Returns
     -------
@@ -173,6 +174,8 @@ def convert(ann, model="if_soft", data=None, normalization="percentile", percent
         )
     models = [get_model(name) for name in names]
     layer_parameters = [_model_parameters(m, parameters or {}) for m in models]
+    # Builds ensembles for their size now, so that bad sizes or tunings fail before Brian2.
+    resolved = [m.resolve(dict(p)) for m, p in zip(models, layer_parameters)]
     unused = set(parameters or {}) - {n for m in models for n in m.parameters}
     if unused:
         raise ModelError(
@@ -199,6 +202,8 @@ def convert(ann, model="if_soft", data=None, normalization="percentile", percent
     layers = []
     for index, (w, b) in enumerate(zip(scaled.weights, scaled.biases)):
         name = "output" if index == ann.n_layers - 1 else f"hidden{index + 1}"
+        if index > 0 and resolved[index - 1].output_scale != 1:
+            w = w * resolved[index - 1].output_scale  # payload units → activation (LEN levels)
         layers.append(
             LayerSpec(name, models[index].name, w.shape[1], _readonly(w * threshold),
                       _readonly(b * threshold), threshold, layer_parameters[index])
@@ -218,6 +223,14 @@ def _model_parameters(model, overrides):
                 f"got {k!r}"
             )
         values["k"] = int(k)
+    if "R" in values:
+        R = values["R"]
+        if isinstance(R, bool) or not (np.isfinite(float(R)) and R >= 1):
+            raise ParameterError(
+                f"R (leak rate constant of {model.name!r}) must be a finite number >= 1 "
+                f"(1 = no leak, Think Fast uses 10), got {R!r}"
+            )
+        values["R"] = float(R)
     return tuple(sorted(values.items()))
 
 

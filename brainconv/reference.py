@@ -8,7 +8,7 @@ the tests and as the yardstick in the benchmarks.
 
 import numpy as np
 
-from .equations import get_model
+from .equations import resolve_model
 from .errors import ParameterError
 
 
@@ -39,10 +39,11 @@ def simulate_reference(spec, x, steps, dtype=np.float64):
     steps = check_steps(steps)
     currents = spec.input_currents(x).astype(dtype)
     n = len(currents)
-    models = [get_model(layer.model) for layer in spec.layers]
+    models = [resolve_model(layer.model, layer.parameters) for layer in spec.layers]
     weights = [layer.weights.astype(dtype) for layer in spec.layers]
     biases = [layer.bias.astype(dtype) for layer in spec.layers]
-    potentials = [np.zeros((n, layer.size), dtype) for layer in spec.layers]
+    potentials = [np.zeros((n, layer.size) + ((model.members,) if model.members > 1 else ()),
+                           dtype) for layer, model in zip(spec.layers, models)]
     # Preallocated: a fresh 20 MB array per step costs more in page faults than the arithmetic.
     spike_buffers = [np.zeros((n, layer.size), dtype) for layer in spec.layers]
     counts = [np.zeros(layer.size) for layer in spec.layers]
@@ -57,8 +58,12 @@ def simulate_reference(spec, x, steps, dtype=np.float64):
                 drive = spikes @ weights[index] + biases[index]
             spikes = model.step(potentials[index], drive, spike_buffers[index],
                                 theta=layer.threshold, **dict(layer.parameters))
-            # Power counts events: a payload event is one spike (Think Fast §4.3).
-            events = spikes if model.payload is None else spikes > 0
+            # Power counts events: a payload event is one spike (Think Fast §4.3); an
+            # ensemble counts its members' spikes.
+            if model.spike_count:
+                spikes, events = spikes
+            else:
+                events = spikes if model.payload is None else spikes > 0
             per_unit = events.sum(axis=0, dtype=dtype)  # exact: counts far below 2**24
             counts[index] += per_unit
             layer_spikes[index, t] = per_unit.sum()

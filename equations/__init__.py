@@ -1,21 +1,26 @@
 """Neuron models as Brian2 equation strings, with defaults and analytic transfer functions.
 
 Installed as ``brainconv.equations``. ``get_model(name)`` returns a :class:`NeuronModel`;
-``MODELS`` lists every registered model. To add a paradigm, write a module beside this one that
-defines a ``NeuronModel`` and register it in ``MODELS`` below.
+``MODELS`` lists every registered model; ``resolve_model(name, parameters)`` gives the concrete
+model for a layer's parameters (ensembles write their size into the equations). To add a
+paradigm, write a module beside this one that defines a ``NeuronModel`` and register it in
+``MODELS`` below.
 """
 
 from brainconv.errors import ModelError
 
 from .accumulator import ACCUMULATOR
+from .ensembles import ION, LEN
 from .integrate_and_fire import IF_HARD, IF_SOFT
+from .leaky import LEAKY_ACCUMULATOR, LIF
 from .model import NeuronModel
 
-MODELS = {model.name: model for model in (IF_SOFT, IF_HARD, ACCUMULATOR)}
+MODELS = {model.name: model for model in (IF_SOFT, IF_HARD, LIF, ACCUMULATOR, LEAKY_ACCUMULATOR,
+                                          ION, LEN)}
 
 
 def get_model(name):
-    """Return the registered model called ``name``.
+    """Return the registered model called ``name`` (with its default parameters).
 
     Raises
     ------
@@ -34,4 +39,15 @@ def get_model(name):
         ) from None
 
 
-__all__ = ["MODELS", "NeuronModel", "get_model"]
+def resolve_model(name, parameters=()):
+    """The concrete model of a layer: ``get_model(name)`` rebuilt for its structural parameters.
+
+    Parameters
+    ----------
+    name : str
+    parameters : dict or iterable of (name, value)
+    """
+    return get_model(name).resolve(dict(parameters))
+
+
+__all__ = ["MODELS", "NeuronModel", "get_model", "resolve_model"]

@@ -47,7 +47,6 @@ ACCUMULATOR = NeuronModel(
     parameters={"theta": 1.0, "k": 100},
     rate=accumulator_rate,
     step=accumulator_step,
-    on_pre="v_post += w * n_pre",
     payload="n",
     citation="Think Fast §2.3, §3.3 (non-leaky accumulator, up to k spikes per timestep)",
     description="Non-leaky accumulator: one event per step with payload n = min(floor(v/theta), k).",
