@@ -65,7 +65,8 @@ def accuracy_over_time(ds):
     return accuracy
 
 
-def _check_target(target):
+def check_target(target):
+    """Raise ParameterError unless ``target`` is an accuracy fraction in (0, 1]."""
     if (isinstance(target, bool) or not isinstance(target, numbers.Real)
             or not 0 < target <= 1):
         raise ParameterError(
@@ -95,7 +96,7 @@ def time_to_accuracy(ds, target):
     ParameterError
         If ``target`` is not in (0, 1].
     """
-    _check_target(target)
+    check_target(target)
     accuracy = accuracy_over_time(ds)
     reached = np.flatnonzero(accuracy.values >= target - _TOLERANCE)
     return int(accuracy["time"].values[reached[0]]) if reached.size else None
@@ -161,7 +162,7 @@ def summary(ds, target=None):
         ``spikes_per_step_per_neuron`` (dict layer name -> float).
     """
     if target is not None:
-        _check_target(target)
+        check_target(target)
     rates = spikes_per_timestep(ds, per="neuron")
     return {
         "accuracy": float(accuracy_over_time(ds).values[-1]),

@@ -8,21 +8,27 @@ three counts, and :func:`plot_pareto` draws the trade-off.
 """
 
 from dataclasses import dataclass, field
+from pathlib import Path
 
 import numpy as np
 import xarray as xr
 
-from .analysis import accuracy_over_time, spikes_per_timestep, time_to_accuracy
+from .analysis import (accuracy_over_time, check_target, spikes_per_timestep,
+                       time_to_accuracy)
 from .convert import convert
 from .errors import ParameterError
+from .results import load_results, save_results
 from .simulate import simulate
 
 
 @dataclass(frozen=True)
 class Paradigm:
-    """How to convert an ANN into one spiking paradigm (arguments of :func:`convert`)."""
+    """How to convert an ANN into one spiking paradigm (arguments of :func:`convert`).
 
-    model: str
+    ``model`` is a model name, or a tuple of names, one per layer.
+    """
+
+    model: object
     normalization: str = "percentile"
     parameters: dict = field(default_factory=dict)
     description: str = ""
@@ -32,8 +38,10 @@ class Paradigm:
 PARADIGMS = {
     "rate_soft": Paradigm("if_soft", description="non-leaky IF rate code, reset by subtraction"),
     "rate_hard": Paradigm("if_hard", description="non-leaky IF rate code, reset to zero"),
-    "lif": Paradigm("lif", parameters={"R": 10.0},
-                    description="leaky rate code (LIF), leak rate constant R = 10"),
+    # Raw weights: after normalization nearly every input lies below the LIF's rheobase
+    # theta (1 - 1/R) = 0.9 and the network falls silent (experiments/think_fast/README.md).
+    "lif": Paradigm("lif", "none", {"R": 10.0},
+                    "leaky rate code (LIF), leak rate constant R = 10, raw weights"),
     "accumulator": Paradigm("accumulator", "none", {"k": 100},
                             "non-leaky accumulator, up to 100 spikes per step, raw weights"),
     "leaky_accumulator": Paradigm("leaky_accumulator", "none", {"k": 100, "R": 10.0},
@@ -46,7 +54,7 @@ PARADIGMS = {
 
 
 def compare(ann, calibration, x, labels, steps, target, paradigms=None,
-            device="cpp_standalone", batch_size=None, progress=None):
+            device="cpp_standalone", batch_size=None, progress=None, checkpoint_dir=None):
     """Simulate ``ann`` in each paradigm and collect the trade-off numbers.
 
     Parameters
@@ -61,31 +69,41 @@ def compare(ann, calibration, x, labels, steps, target, paradigms=None,
     target : float
         Accuracy in (0, 1] for "timesteps to reach the target" (Think Fast used the leaky rate
         code's 0.8022).
-    paradigms : sequence of str, optional
-        Names from :data:`PARADIGMS`; default all.
+    paradigms : sequence of str or dict, optional
+        Names from :data:`PARADIGMS` (default: all), or a dict ``name -> Paradigm`` for
+        variants of one's own.
     progress : callable, optional
         Called as ``progress(name)`` before each simulation.
+    checkpoint_dir : str or Path, optional
+        Each paradigm's simulation is saved there as ``<name>.nc`` (atomically) and reused
+        on the next call with the same samples and steps, so an interrupted sweep resumes.
 
     Returns
     -------
     xarray.Dataset
         Dims ``paradigm`` and ``time``: ``accuracy`` (at the last step), ``time_to_target``
-        (NaN where never reached), ``spikes_per_step`` (first hidden layer, per neuron, over the
-        steps to the target or all steps), ``accuracy_over_time`` and ``pareto_optimal``. The
-        ANN itself is the row ``ann`` (one "timestep", one value per unit per step).
+        (NaN where never reached), ``spikes_per_step`` (first hidden layer, per ANN unit: an
+        ensemble's member spikes count, a payload event counts once; over the steps to the
+        target, or all steps), ``accuracy_over_time`` and ``pareto_optimal``. The ANN itself
+        is the row ``ann`` (one "timestep", one value per unit per step).
     """
-    names = list(PARADIGMS) if paradigms is None else list(paradigms)
-    unknown = [name for name in names if name not in PARADIGMS]
-    if unknown or not names:
-        raise ParameterError(f"unknown or no paradigms {unknown}; known: {', '.join(PARADIGMS)}")
+    check_target(target)
+    if isinstance(paradigms, dict):
+        chosen = dict(paradigms)
+    else:
+        names = list(PARADIGMS) if paradigms is None else list(paradigms)
+        unknown = [name for name in names if name not in PARADIGMS]
+        if unknown or not names:
+            raise ParameterError(
+                f"unknown or no paradigms {unknown}; known: {', '.join(PARADIGMS)}")
+        chosen = {name: PARADIGMS[name] for name in names}
     rows = {"ann": (ann.accuracy(x, labels), 1.0, 1.0, np.full(steps, ann.accuracy(x, labels)))}
-    for name in names:
-        paradigm = PARADIGMS[name]
+    for name, paradigm in chosen.items():
         if progress:
             progress(name)
-        spec = convert(ann, model=paradigm.model, data=calibration,
-                       normalization=paradigm.normalization, parameters=paradigm.parameters)
-        ds = simulate(spec, x, labels, steps, device=device, batch_size=batch_size)
+        ds = _simulate_paradigm(ann, paradigm, calibration, x, labels, steps, device,
+                                batch_size, None if checkpoint_dir is None
+                                else Path(checkpoint_dir) / f"{name}.nc")
         reached = time_to_accuracy(ds, target)
         rate = spikes_per_timestep(ds, upto=reached or steps).isel(layer=0)
         curve = accuracy_over_time(ds).values
@@ -114,6 +132,26 @@ def compare(ann, calibration, x, labels, steps, target, paradigms=None,
                                  "of accuracy, time to target and spikes, and better on one",
                                  "units": "1"})
     return result
+
+
+def _simulate_paradigm(ann, paradigm, calibration, x, labels, steps, device, batch_size,
+                       checkpoint):
+    """One paradigm's results dataset, from ``checkpoint`` if it holds this very run."""
+    key = {"samples": int(len(x)), "steps": int(steps), "model": repr(paradigm.model),
+           "normalization": paradigm.normalization,
+           "parameters": repr(sorted(paradigm.parameters.items()))}
+    if checkpoint is not None and checkpoint.exists():
+        ds = load_results(checkpoint)
+        if all(str(ds.attrs.get(f"paradigm_{k}")) == str(v) for k, v in key.items()):
+            return ds
+    spec = convert(ann, model=paradigm.model, data=calibration,
+                   normalization=paradigm.normalization, parameters=paradigm.parameters)
+    ds = simulate(spec, x, labels, steps, device=device, batch_size=batch_size)
+    if checkpoint is not None:
+        ds.attrs.update({f"paradigm_{k}": v for k, v in key.items()})
+        checkpoint.parent.mkdir(parents=True, exist_ok=True)
+        save_results(ds, checkpoint)
+    return ds
 
 
 def pareto_optimal(accuracy, time_to_target, spikes):
