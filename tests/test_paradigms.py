@@ -1,0 +1,113 @@
+"""The Think Fast paradigms inside converted networks: Brian2 against the numpy reference,
+ensemble power counting, LEN's output scaling, and resumable comparisons."""
+
+import numpy as np
+import pytest
+
+import brainconv.compare as compare_module
+from brainconv.compare import Paradigm, compare
+from brainconv.convert import convert
+from brainconv.simulate import StandaloneProject, run_network
+
+from conftest import small_ann
+
+# R = 2 halves the potential each step: exact in binary, so Brian2 and numpy agree bit for bit.
+CASES = {
+    "lif": {"R": 2.0},
+    "leaky_accumulator": {"R": 2.0, "k": 3},
+    "ion": {"size": 5},
+    "len": {"size": 4, "spacing": 0.2, "R": 4.0, "tau_ref": 1, "max_rate": 0.5},
+}
+
+
+def spec_for(model):
+    """The dyadic 12-8-6-3 test network with weights x 2 (still exact), so leaky nets spike."""
+    from brainconv.ann import ANN
+
+    ann = small_ann()
+    ann = ANN(tuple(2 * w for w in ann.weights), tuple(2 * b for b in ann.biases))
+    return convert(ann, model=model, normalization="none", parameters=CASES[model])
+
+
+def assert_same_results(a, b):
+    for key in ("output_spikes", "layer_spikes", "unit_spike_count"):
+        np.testing.assert_array_equal(a[key], b[key], err_msg=key)
+
+
+@pytest.mark.parametrize("model", sorted(CASES))
+def test_runtime_equals_numpy_reference(model, small_inputs):
+    spec = spec_for(model)
+    reference = run_network(spec, small_inputs, 25, device="numpy")
+    # batch_size 4 over 10 samples: the last batch is padded, and padding must stay silent
+    assert_same_results(run_network(spec, small_inputs, 25, device="runtime", batch_size=4),
+                        reference)
+    assert reference["output_spikes"].sum() > 0 and reference["layer_spikes"][0].sum() > 0
+
+
+@pytest.mark.standalone
+def test_ensembles_cpp_standalone_equal_numpy_reference(small_inputs, standalone_dir):
+    for model in ("ion", "len"):
+        spec = spec_for(model)
+        assert_same_results(
+            run_network(spec, small_inputs, 20, device="cpp_standalone", batch_size=4),
+            run_network(spec, small_inputs, 20, device="numpy"))
+
+
+def test_ion_power_counts_member_spikes_not_events():
+    """A 5-member ION unit fed x = 0.5: 4 members fire every step, the middle one every other."""
+    from brainconv.ann import ANN
+
+    ann = ANN((np.full((1, 1), 0.5),), (np.zeros(1),))
+    spec = convert(ann, model="ion", normalization="none", parameters={"size": 5})
+    for device in ("numpy", "runtime"):
+        result = run_network(spec, np.ones((1, 1)), 10, device=device)
+        np.testing.assert_array_equal(result["layer_spikes"][0], [4, 5] * 5)
+        # the output sends max(0, sum) = 0 or 1 unit per step: the ReLU of 0.5
+        assert result["output_spikes"].sum() == 5
+        assert result["unit_spike_count"].tolist() == [45]
+
+
+def test_ensemble_network_answers_in_first_timestep():
+    from brainconv.ann import ANN
+
+    ann = ANN(tuple(np.full((1, 1), 2.0) for _ in range(3)), tuple(np.zeros(1) for _ in range(3)))
+    spec = convert(ann, model="ion", normalization="none", parameters={"size": 3})
+    result = run_network(spec, np.ones((1, 1)), 2, device="runtime")
+    assert result["output_spikes"][0, 0, 0] > 0
+
+
+def test_len_payload_levels_are_scaled_into_the_next_layer():
+    spec = convert(small_ann(), model="len", normalization="none", parameters={"spacing": 0.1})
+    ann = small_ann()
+    np.testing.assert_allclose(spec.layers[1].weights, ann.weights[1] * 0.1)
+    np.testing.assert_allclose(spec.layers[0].weights, ann.weights[0])
+    np.testing.assert_allclose(spec.layers[1].bias, ann.biases[1])
+
+
+def test_threshold_is_part_of_the_compiled_layout():
+    a = convert(small_ann(), normalization="none", threshold=1.0)
+    b = convert(small_ann(), normalization="none", threshold=2.0)
+    assert (StandaloneProject.layout_key(a, 10, 4, 1)
+            != StandaloneProject.layout_key(b, 10, 4, 1))
+
+
+def test_compare_resumes_from_checkpoints(small_inputs, tmp_path, monkeypatch):
+    ann = small_ann()
+    labels = ann.predict(small_inputs)
+    paradigms = {"ion5": Paradigm("ion", "none", {"size": 5}),
+                 "leaky": Paradigm("leaky_accumulator", "none", {"R": 2.0})}
+    first = compare(ann, small_inputs, small_inputs, labels, 15, 0.5, paradigms,
+                    device="numpy", checkpoint_dir=tmp_path)
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["ion5.nc", "leaky.nc"]
+
+    def fail(*args, **kwargs):
+        raise AssertionError("simulated again instead of reading the checkpoint")
+
+    monkeypatch.setattr(compare_module, "simulate", fail)
+    again = compare(ann, small_inputs, small_inputs, labels, 15, 0.5, paradigms,
+                    device="numpy", checkpoint_dir=tmp_path)
+    np.testing.assert_array_equal(again["accuracy_over_time"], first["accuracy_over_time"])
+    # a different run (other steps) must not reuse the checkpoint
+    with pytest.raises(AssertionError, match="simulated again"):
+        compare(ann, small_inputs, small_inputs, labels, 16, 0.5, paradigms,
+                device="numpy", checkpoint_dir=tmp_path)
