@@ -22,6 +22,34 @@ from .errors import ModelError, ParameterError, ShapeError
 NORMALIZATIONS = ("percentile", "max", "none")
 
 
+def relu_equivalent(ann):
+    """The ReLU network that computes what ``ann`` computes, for conversion.
+
+    Custom-trained networks (Think Fast §3.4) carry their hidden activation: ``"rate"`` with
+    ``v_th = 0`` is ``ReLU(z) / R``, so dividing every later layer's weights by ``R`` gives the
+    same function with ReLUs. ``"accumulator"`` (``z**2 / 2R``) has no linear spiking
+    counterpart: its weights are transferred as they are, as Think Fast does, so the spiking
+    network approximates the ReLU network with those weights (see the Table 1 notes).
+
+    Raises
+    ------
+    ParameterError
+        For a ``"rate"`` activation with ``v_th != 0``: it jumps from 0 to ``v_th / R`` at
+        ``v_th``, which no integrate-and-fire neuron reproduces.
+    """
+    params = dict(ann.activation_params)
+    if ann.activation == "relu" or ann.activation == "accumulator":
+        return ANN(ann.weights, ann.biases)
+    if params.get("v_th", 0.0) != 0:
+        raise ParameterError(
+            f"cannot convert a 'rate' network with v_th = {params['v_th']}: its activation "
+            "jumps at v_th, which integrate-and-fire neurons do not; train with v_th = 0"
+        )
+    R = params.get("R", 1.0)
+    weights = (ann.weights[0],) + tuple(w / R for w in ann.weights[1:])
+    return ANN(weights, ann.biases)
+
+
 def normalize(ann, data, method="percentile", percentile=99.9):
     """Rescale an ANN layer by layer so that its activations fit a spiking neuron's range.
 
@@ -145,6 +173,7 @@ def convert(ann, model="if_soft", data=None, normalization="percentile", percent
     ----------
     ann : ANN
         Trained network; its output layer becomes a spiking layer whose spike counts vote.
+        A custom-trained network is first made a ReLU network (:func:`relu_equivalent`).
     model : str or sequence of str
         Neuron model of every layer, or one name per layer (see ``brainconv.equations``).
     data : ndarray, optional
@@ -198,7 +227,7 @@ def convert(ann, model="if_soft", data=None, normalization="percentile", percent
                 f"calibration data has shape {data.shape}, expected (n_samples, "
                 f"{ann.layer_sizes[0]})"
             )
-    scaled, _ = normalize(ann, data, normalization, percentile)
+    scaled, _ = normalize(relu_equivalent(ann), data, normalization, percentile)
     layers = []
     for index, (w, b) in enumerate(zip(scaled.weights, scaled.biases)):
         name = "output" if index == ann.n_layers - 1 else f"hidden{index + 1}"

@@ -4,6 +4,7 @@ import matplotlib
 import xarray as xr
 
 from brainconv.cli import main
+from brainconv.compare import PARADIGMS
 from brainconv.results import load_results
 
 matplotlib.use("Agg")
@@ -38,7 +39,7 @@ def test_demo_then_report(tmp_path, capsys):
                  "--out", str(compared), "--plot", str(tmp_path / "pareto.png")]) == 0
     out = capsys.readouterr().out
     assert "| paradigm | accuracy % | timesteps to 50.00 % |" in out and "| accumulator |" in out
-    assert xr.load_dataset(compared, engine="scipy")["accuracy"].sizes["paradigm"] == 4
+    assert xr.load_dataset(compared, engine="scipy")["accuracy"].sizes["paradigm"] == len(PARADIGMS) + 1
 
 
 def test_errors_are_reported_without_traceback(tmp_path, capsys):

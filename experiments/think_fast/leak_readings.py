@@ -27,7 +27,13 @@ HERE = Path(__file__).resolve().parent
 
 
 def readings(R):
-    """Candidate updates ``v <- f(v, drive)``; each is non-leaky (v + drive) at R = 1."""
+    """Candidate updates ``v <- f(v, drive)``.
+
+    The first two are non-leaky (``v + drive``) at R = 1; the third keeps no charge at all at
+    R = 1 (it is eq. 2 with R as the membrane resistance), so it contradicts the paper's
+    "R = 1 is non-leaky" and is shown for comparison only. brainconv's ``lif`` and
+    ``leaky_accumulator`` use the first.
+    """
     return {
         "v/R + I (keep 1/R of the charge)": lambda v, d: v / R + d,
         "v + I/R (input divided by R)": lambda v, d: v + d / R,
