@@ -89,3 +89,24 @@ def test_weight_bias_mismatch_and_nan_are_caught_before_conversion():
     bad[1, 1] = np.nan
     with pytest.raises(ParameterError, match="NaN or inf|nan|NaN"):
         ANN((bad,), (np.zeros(3),))
+
+
+def test_rate_trained_network_converts_to_the_same_function():
+    """A network trained with the 'rate' activation (z / R) is a ReLU net with weights / R."""
+    from brainconv.convert import relu_equivalent
+
+    base = small_ann()
+    rate = ANN(base.weights, base.biases, activation="rate", activation_params={"R": 4.0})
+    x = np.random.default_rng(2).uniform(0, 1, (20, 12))
+    np.testing.assert_allclose(relu_equivalent(rate).forward(x), rate.forward(x), atol=1e-12)
+    spec = convert(rate, normalization="none")
+    np.testing.assert_allclose(spec.layers[1].weights, base.weights[1] / 4)
+    np.testing.assert_allclose(spec.layers[0].weights, base.weights[0])
+
+
+def test_rate_network_with_a_jump_is_rejected():
+    base = small_ann()
+    jumpy = ANN(base.weights, base.biases, activation="rate",
+                activation_params={"R": 2.0, "v_th": 0.5})
+    with pytest.raises(ParameterError, match=r"v_th = 0.5.*jumps at v_th"):
+        convert(jumpy, normalization="none")
