@@ -26,6 +26,42 @@ def test_cuda_project_of_small_cnn_compiles_without_gpu(standalone_dir):
     assert any(project.directory.rglob("*.cu"))
 
 
+def paradigm_mix_spec():
+    """12-8-6-3 network with an ION, a LEN and a leaky accumulator layer: every mechanism the
+    Think Fast models add (integrate code, member state, payloads, the spike meter)."""
+    from brainconv.ann import ANN
+    from brainconv.convert import convert
+    from conftest import small_ann
+
+    ann = small_ann()
+    ann = ANN(tuple(4 * w for w in ann.weights), tuple(4 * b for b in ann.biases))
+    return convert(ann, model=["ion", "len", "leaky_accumulator"],
+                   normalization="none", parameters={"size": 3, "R": 2.0})
+
+
+@pytest.mark.cuda_compile
+def test_cuda_project_of_ensembles_compiles_without_gpu(standalone_dir):
+    from brainconv.gpu import configure_cuda
+    from brainconv.simulate import StandaloneProject
+
+    configure_cuda(compute_capability=9.0)
+    project = StandaloneProject(paradigm_mix_spec(), 5, 4, 2, device="cuda_standalone",
+                                run=False)
+    assert (project.directory / "main").exists()
+
+
+@pytest.mark.gpu
+@pytest.mark.skipif(not gpu_available(), reason="needs an NVIDIA GPU")
+def test_cuda_ensembles_equal_numpy_reference(standalone_dir):
+    from brainconv.simulate import run_network
+
+    x = np.round(np.random.default_rng(3).uniform(0, 1, (7, 12)) * 64) / 64
+    reference = run_network(paradigm_mix_spec(), x, 15, device="numpy")
+    result = run_network(paradigm_mix_spec(), x, 15, device="cuda_standalone", batch_size=3)
+    for key in reference:
+        np.testing.assert_array_equal(result[key], reference[key], err_msg=key)
+
+
 @pytest.mark.gpu
 @pytest.mark.skipif(not gpu_available(), reason="needs an NVIDIA GPU")
 def test_cuda_standalone_equals_numpy_reference(standalone_dir):

@@ -69,7 +69,8 @@ def table(result, seconds):
                      f"{float(row['spikes_per_step']):.3f} |")
     return "\n".join(lines) + (
         f"\n\n{result.attrs['n_samples']} MNIST test images, {result.attrs['steps']} timesteps, "
-        f"device {result.attrs['device']}; simulations took {seconds:.0f} s wall time.\n")
+        f"device {result.attrs['device']}; this invocation took {seconds:.0f} s (simulations "
+        "already in results/table1_runs/ are read back, not re-run).\n")
 
 
 def custom_training(x_train, y_train, x_test, y_test, out, transferred, device):
@@ -82,7 +83,7 @@ def custom_training(x_train, y_train, x_test, y_test, out, transferred, device):
     lines = ["| model | activation trained | ANN accuracy % | SNN accuracy % | paper % |",
              "| --- | --- | ---: | ---: | ---: |"]
     for label, (name, paper, (activation, params)) in ROWS.items():
-        tag = "_".join([activation] + [f"R{params['R']:g}"] * ("R" in params))
+        tag = activation + (f"_R{params['R']:g}" if "R" in params else "")
         path = out / f"ann_mnist_{tag}_seed0.npz"
         if path.exists():
             ann = load_ann(path)
