@@ -10,7 +10,7 @@ import sys
 import time
 from pathlib import Path
 
-from .errors import BrainconvError
+from .errors import BrainconvError, ParameterError
 
 
 def _say(message):
@@ -62,7 +62,7 @@ def run(args, ann=None):
         x, y = x[:args.limit], y[:args.limit]
     calibration = x_train[:args.calibration]
     spec = convert(ann, model=args.model, data=calibration, normalization=args.normalization,
-                   percentile=args.percentile)
+                   percentile=args.percentile, parameters=_model_parameters(args.param))
     _say(f"converted to {args.model}: layers {spec.layer_sizes}, normalization "
          f"{args.normalization} on {len(calibration)} training images")
     _say(f"simulating {len(x)} samples x {args.steps} timesteps on {args.device}; a first "
@@ -148,6 +148,21 @@ def compare(args):
     return result
 
 
+def _model_parameters(pairs):
+    """``["R=10", "size=7"]`` → ``{"R": 10.0, "size": 7}``."""
+    parameters = {}
+    for pair in pairs or []:
+        name, _, value = pair.partition("=")
+        try:
+            number = float(value)
+        except ValueError:
+            raise ParameterError(
+                f"--param {pair!r}: expected NAME=NUMBER, e.g. --param R=10 or --param size=7"
+            ) from None
+        parameters[name.strip()] = int(number) if number.is_integer() else number
+    return parameters
+
+
 def models(args):
     """List the registered neuron models."""
     from .equations import MODELS
@@ -177,6 +192,8 @@ def _parser():
 
     def run_options(p):
         p.add_argument("--model", default="if_soft", help="neuron model (see `brainconv models`)")
+        p.add_argument("--param", action="append", metavar="NAME=VALUE",
+                       help="model parameter, repeatable: --param R=10 --param k=100")
         p.add_argument("--steps", type=int, default=100)
         p.add_argument("--device", default="cpp_standalone",
                        choices=["cpp_standalone", "runtime", "numpy"])

@@ -47,3 +47,16 @@ def test_errors_are_reported_without_traceback(tmp_path, capsys):
     assert code == 2
     err = capsys.readouterr().err
     assert "brainconv run: error:" in err and "missing.npz" in err
+
+
+def test_run_takes_model_parameters(tmp_path, capsys):
+    assert main(["demo", "--epochs", "2", "--hidden", "20", "--steps", "5", "--device", "numpy",
+                 "--model", "ion", "--param", "size=5", "--normalization", "none",
+                 "--out", str(tmp_path / "r.nc"), "--plot", str(tmp_path / "a.png")]) == 0
+    assert main(["demo", "--epochs", "1", "--hidden", "10", "--steps", "3", "--device", "numpy",
+                 "--model", "ion", "--param", "size=4",
+                 "--out", str(tmp_path / "r.nc"), "--plot", str(tmp_path / "a.png")]) == 2
+    assert "ION ensemble size must be an odd integer" in capsys.readouterr().err
+    assert main(["demo", "--epochs", "1", "--hidden", "10", "--model", "lif", "--param", "R=ten",
+                 "--out", str(tmp_path / "r.nc"), "--plot", str(tmp_path / "a.png")]) == 2
+    assert "expected NAME=NUMBER" in capsys.readouterr().err

@@ -5,8 +5,9 @@ import numpy as np
 import pytest
 
 import brainconv.compare as compare_module
-from brainconv.compare import Paradigm, compare
+from brainconv.compare import Paradigm, compare, ranking_table
 from brainconv.convert import convert
+from brainconv.errors import ParameterError
 from brainconv.simulate import StandaloneProject, run_network
 
 from conftest import small_ann
@@ -111,3 +112,18 @@ def test_compare_resumes_from_checkpoints(small_inputs, tmp_path, monkeypatch):
     with pytest.raises(AssertionError, match="simulated again"):
         compare(ann, small_inputs, small_inputs, labels, 16, 0.5, paradigms,
                 device="numpy", checkpoint_dir=tmp_path)
+
+
+@pytest.mark.parametrize("target", [0.0, 1.5, 80.22])
+def test_compare_rejects_a_target_outside_0_1_before_simulating(target, small_inputs):
+    with pytest.raises(ParameterError, match=r"target must be an accuracy fraction in \(0, 1\]"):
+        compare(small_ann(), small_inputs, small_inputs, np.zeros(10, int), 5, target,
+                device="numpy")
+
+
+def test_target_never_reached_is_reported_as_never(small_inputs):
+    ann = small_ann()
+    result = compare(ann, small_inputs, small_inputs, ann.predict(small_inputs), 3, 1.0,
+                     {"lif": Paradigm("lif", "none", {"R": 20.0})}, device="numpy")
+    assert np.isnan(float(result["time_to_target"].sel(paradigm="lif")))
+    assert "| lif |" in ranking_table(result) and "| never |" in ranking_table(result)
