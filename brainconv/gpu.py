@@ -44,6 +44,17 @@ def gpu_available():
     return result.returncode == 0 and "GPU" in result.stdout
 
 
+def _available_gib():
+    """Available memory in GiB (Linux), or 4 where /proc/meminfo cannot be read."""
+    try:
+        for line in Path("/proc/meminfo").read_text().splitlines():
+            if line.startswith("MemAvailable:"):
+                return int(line.split()[1]) // 2**20
+    except OSError:
+        pass
+    return 4
+
+
 def configure_cuda(compute_capability=None, gpu_id=0):
     """Set Brian2 preferences so that ``cuda_standalone`` builds with this toolchain.
 
@@ -88,6 +99,10 @@ def configure_cuda(compute_capability=None, gpu_id=0):
             backend.extra_compile_args_nvcc += [flag]
     if "-std=c++17" not in prefs.codegen.cpp.extra_compile_args_gcc:
         prefs.codegen.cpp.extra_compile_args_gcc += ["-std=c++17"]
+    # Brian2 runs `make -j` without a limit; one nvcc job takes 1-2 GB, so dozens of code
+    # objects (an ensemble network has ~40) exhaust the memory. One job per core and 2 GB.
+    jobs = max(1, min(os.cpu_count() or 1, _available_gib() // 2))
+    prefs.devices.cpp_standalone.extra_make_args_unix = [f"-j{jobs}"]
     for pref, value in (("include_dirs", str(curand / "include")), ("library_dirs", str(links)),
                         ("runtime_library_dirs", str(curand / "lib"))):
         if value not in prefs.codegen.cpp[pref]:
