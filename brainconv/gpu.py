@@ -99,6 +99,9 @@ def configure_cuda(compute_capability=None, gpu_id=0):
             backend.extra_compile_args_nvcc += [flag]
     if "-std=c++17" not in prefs.codegen.cpp.extra_compile_args_gcc:
         prefs.codegen.cpp.extra_compile_args_gcc += ["-std=c++17"]
+    # brian2cuda 1.0a7's reset template declares a shared variable (theta) a second time when
+    # the loop-invariant optimisation has also put it in the scalar block (1/theta, -theta).
+    prefs.codegen.loop_invariant_optimisations = False
     # Brian2 runs `make -j` without a limit; one nvcc job takes 1-2 GB, so dozens of code
     # objects (an ensemble network has ~40) exhaust the memory. One job per core and 2 GB.
     jobs = max(1, min(os.cpu_count() or 1, _available_gib() // 2))
