@@ -84,7 +84,8 @@ def compare(ann, calibration, x, labels, steps, target, paradigms=None,
         Dims ``paradigm`` and ``time``: ``accuracy`` (at the last step), ``time_to_target``
         (NaN where never reached), ``spikes_per_step`` (first hidden layer, per ANN unit: an
         ensemble's member spikes count, a payload event counts once; over the steps to the
-        target, or all steps), ``accuracy_over_time`` and ``pareto_optimal``. The ANN itself
+        target, or all steps), ``spikes_per_step_all`` (the same over all steps),
+        ``accuracy_over_time`` and ``pareto_optimal``. The ANN itself
         is the row ``ann`` (one "timestep", one value per unit per step).
     """
     check_target(target)
@@ -97,7 +98,8 @@ def compare(ann, calibration, x, labels, steps, target, paradigms=None,
             raise ParameterError(
                 f"unknown or no paradigms {unknown}; known: {', '.join(PARADIGMS)}")
         chosen = {name: PARADIGMS[name] for name in names}
-    rows = {"ann": (ann.accuracy(x, labels), 1.0, 1.0, np.full(steps, ann.accuracy(x, labels)))}
+    ann_accuracy = ann.accuracy(x, labels)
+    rows = {"ann": (ann_accuracy, 1.0, 1.0, 1.0, np.full(steps, ann_accuracy))}
     for name, paradigm in chosen.items():
         if progress:
             progress(name)
@@ -106,11 +108,12 @@ def compare(ann, calibration, x, labels, steps, target, paradigms=None,
                                 else Path(checkpoint_dir) / f"{name}.nc")
         reached = time_to_accuracy(ds, target)
         rate = spikes_per_timestep(ds, upto=reached or steps).isel(layer=0)
+        rate_all = spikes_per_timestep(ds).isel(layer=0)
         curve = accuracy_over_time(ds).values
         rows[name] = (float(curve[-1]), np.nan if reached is None else float(reached),
-                      float(rate), curve)
-    accuracy, reached, spikes, curves = (np.array([row[i] for row in rows.values()])
-                                         for i in range(4))
+                      float(rate), float(rate_all), curve)
+    accuracy, reached, spikes, spikes_all, curves = (
+        np.array([row[i] for row in rows.values()]) for i in range(5))
     result = xr.Dataset(
         {
             "accuracy": ("paradigm", accuracy, {"long_name": f"accuracy after {steps} steps",
@@ -120,6 +123,9 @@ def compare(ann, calibration, x, labels, steps, target, paradigms=None,
             "spikes_per_step": ("paradigm", spikes, {
                 "long_name": "first hidden layer spikes per timestep per neuron, up to the "
                              "target", "units": "spikes / timestep / neuron"}),
+            "spikes_per_step_all": ("paradigm", spikes_all, {
+                "long_name": "first hidden layer spikes per timestep per neuron, all steps",
+                "units": "spikes / timestep / neuron"}),
             "accuracy_over_time": (("paradigm", "time"), curves, {
                 "long_name": "accuracy", "units": "1"}),
         },
@@ -168,6 +174,16 @@ def pareto_optimal(accuracy, time_to_target, spikes):
     return (~dominated).astype(np.int8)
 
 
+def row_cells(result, name):
+    """Accuracy %, timesteps to the target ("never" if not reached) and spikes per step of one
+    paradigm of :func:`compare`'s result, formatted for a markdown table."""
+    row = result.sel(paradigm=name)
+    reached = float(row["time_to_target"])
+    return (f"{100 * float(row['accuracy']):.2f}",
+            "never" if np.isnan(reached) else str(int(reached)),
+            f"{float(row['spikes_per_step']):.3f}")
+
+
 def ranking_table(result):
     """Markdown table of ``compare``'s result, Pareto-optimal paradigms first."""
     order = sorted(result["paradigm"].values, key=lambda name: (
@@ -177,12 +193,8 @@ def ranking_table(result):
     lines = [f"| paradigm | accuracy % | timesteps to {target:.2f} % | spikes/step/unit | Pareto |",
              "| --- | ---: | ---: | ---: | :---: |"]
     for name in order:
-        row = result.sel(paradigm=name)
-        reached = float(row["time_to_target"])
-        lines.append(f"| {name} | {100 * float(row['accuracy']):.2f} | "
-                     f"{'never' if np.isnan(reached) else int(reached)} | "
-                     f"{float(row['spikes_per_step']):.3f} | "
-                     f"{'yes' if int(row['pareto_optimal']) else ''} |")
+        optimal = "yes" if int(result["pareto_optimal"].sel(paradigm=name)) else ""
+        lines.append(f"| {name} | " + " | ".join(row_cells(result, name)) + f" | {optimal} |")
     return "\n".join(lines)
 
 

@@ -102,6 +102,12 @@ def test_rate_trained_network_converts_to_the_same_function():
     spec = convert(rate, normalization="none")
     np.testing.assert_allclose(spec.layers[1].weights, base.weights[1] / 4)
     np.testing.assert_allclose(spec.layers[0].weights, base.weights[0])
+    # An accumulator-trained (quadratic) network is transferred weight for weight.
+    quadratic = ANN(base.weights, base.biases, activation="accumulator",
+                    activation_params={"R": 4.0})
+    assert relu_equivalent(quadratic).activation == "relu"
+    spec = convert(quadratic, normalization="none")
+    np.testing.assert_allclose(spec.layers[1].weights, base.weights[1])
 
 
 def test_rate_network_with_a_jump_is_rejected():

@@ -14,6 +14,23 @@ def small_cnn_spec():
     return sparse_conv_spec()
 
 
+def test_configure_cuda_bounds_make_jobs_and_avoids_the_redeclared_theta():
+    from brian2 import prefs
+
+    from brainconv.gpu import configure_cuda
+
+    saved = (prefs.codegen.loop_invariant_optimisations,
+             list(prefs.devices.cpp_standalone.extra_make_args_unix))
+    try:
+        configure_cuda(compute_capability=9.0)
+        assert prefs.codegen.loop_invariant_optimisations is False
+        (jobs,) = prefs.devices.cpp_standalone.extra_make_args_unix
+        assert jobs.startswith("-j") and int(jobs[2:]) >= 1  # "-j" alone is unbounded
+    finally:
+        prefs.codegen.loop_invariant_optimisations = saved[0]
+        prefs.devices.cpp_standalone.extra_make_args_unix = saved[1]
+
+
 @pytest.mark.cuda_compile
 def test_cuda_project_of_small_cnn_compiles_without_gpu(standalone_dir):
     """Generates and compiles (nvcc) the CUDA project; several minutes on 2 cores."""

@@ -5,7 +5,7 @@ import numpy as np
 import pytest
 
 import brainconv.compare as compare_module
-from brainconv.compare import Paradigm, compare, ranking_table
+from brainconv.compare import Paradigm, compare, ranking_table, row_cells
 from brainconv.convert import convert
 from brainconv.errors import ParameterError
 from brainconv.simulate import StandaloneProject, run_network
@@ -108,6 +108,11 @@ def test_compare_resumes_from_checkpoints(small_inputs, tmp_path, monkeypatch):
     again = compare(ann, small_inputs, small_inputs, labels, 15, 0.5, paradigms,
                     device="numpy", checkpoint_dir=tmp_path)
     np.testing.assert_array_equal(again["accuracy_over_time"], first["accuracy_over_time"])
+    # spikes over all steps: the checkpointed layer counts / (samples x steps x units)
+    ds = compare_module.load_results(tmp_path / "ion5.nc")
+    expected = ds["layer_spikes"].isel(layer=0).sum() / (10 * 15 * 8)
+    assert float(again["spikes_per_step_all"].sel(paradigm="ion5")) == pytest.approx(
+        float(expected))
     # a different run (other steps) must not reuse the checkpoint
     with pytest.raises(AssertionError, match="simulated again"):
         compare(ann, small_inputs, small_inputs, labels, 16, 0.5, paradigms,
@@ -127,3 +132,4 @@ def test_target_never_reached_is_reported_as_never(small_inputs):
                      {"lif": Paradigm("lif", "none", {"R": 20.0})}, device="numpy")
     assert np.isnan(float(result["time_to_target"].sel(paradigm="lif")))
     assert "| lif |" in ranking_table(result) and "| never |" in ranking_table(result)
+    assert row_cells(result, "lif")[1] == "never"

@@ -17,12 +17,11 @@ import sys
 import time
 from pathlib import Path
 
-import numpy as np
 from matplotlib.figure import Figure
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
-from brainconv.compare import PARADIGMS, Paradigm, compare  # noqa: E402
+from brainconv.compare import PARADIGMS, Paradigm, compare, row_cells  # noqa: E402
 from brainconv.results import save_results  # noqa: E402
 
 from common import mnist, trained_ann  # noqa: E402
@@ -115,11 +114,7 @@ def markdown(figure, result, seconds, args):
         lines += ["| paradigm | accuracy % | timesteps to 80.22 % | spikes / step / unit |",
                   "| --- | ---: | ---: | ---: |"]
         for name in result["paradigm"].values[1:]:
-            row = result.sel(paradigm=name)
-            reached = float(row["time_to_target"])
-            lines.append(f"| {name} | {100 * float(row['accuracy']):.2f} | "
-                         f"{'never' if np.isnan(reached) else int(reached)} | "
-                         f"{float(row['spikes_per_step']):.3f} |")
+            lines.append(f"| {name} | " + " | ".join(row_cells(result, name)) + " |")
     return "\n".join(lines) + "\n"
 
 
