@@ -20,7 +20,8 @@ def predictions_over_time(ds):
     """Predicted class of each sample after each timestep.
 
     The prediction at timestep ``t`` is the argmax over classes of the output spikes cumulated
-    over timesteps ``1..t``. Ties go to the lowest class index, so a sample whose output layer
+    over timesteps ``1..t`` (with a non-spiking readout: of the readout summed from the start of
+    the classification window to ``t``). Ties go to the lowest class index, so a sample whose output layer
     has not spiked yet is predicted as class 0: with very few timesteps the accuracy is therefore
     at chance level (the share of class 0), not zero.
 
@@ -34,8 +35,16 @@ def predictions_over_time(ds):
     xarray.DataArray
         Class indices, dims ``(sample, time)``.
     """
-    # int64 so that cumulated int16 counts cannot overflow.
-    cumulative = np.cumsum(ds["output_spikes"].values.astype(np.int64), axis=1)
+    if "readout" in ds:
+        # Non-spiking readout: the mean of y from the window start up to t (the running sum
+        # has the same argmax); before the window starts every sample is class 0.
+        start = ds.attrs.get("window_start", -np.inf)
+        values = np.where((ds["time"].values > start + 1e-9)[None, :, None],
+                          ds["readout"].values, 0.0)
+        cumulative = np.cumsum(values, axis=1)
+    else:
+        # int64 so that cumulated int16 counts cannot overflow.
+        cumulative = np.cumsum(ds["output_spikes"].values.astype(np.int64), axis=1)
     return xr.DataArray(
         np.argmax(cumulative, axis=2),  # first maximum: ties go to the lowest class index
         dims=("sample", "time"),

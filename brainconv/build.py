@@ -14,6 +14,12 @@ Within the slot, layer ``l`` runs at orders ``4l - 2`` (pathway in), ``4l - 1`` 
 ``integrate`` code, if any), ``4l`` (threshold), ``4l + 1`` (reset, which computes payloads)
 and ``4l + 2`` (the ensemble spike meter).
 
+Continuous-time models (``lif_rc``; ``time_base == "continuous"``) run on a clock of ``dt``
+ms, and the pathway into such a layer has a synapse model (``LayerSpec.synapse``): its filter
+state joins the layer's equations, its ``update`` code runs in the ``integrate`` slot before
+the model's own code, and the weights are charges in seconds. A ``readout`` output layer does
+not spike: its ``y`` is recorded every step by a StateMonitor.
+
 Ensembles count member spikes, not events: a one-neuron "meter" per layer sums the ``count``
 of every event through a Synapses and is read by a StateMonitor each step; each unit's total is
 its ``total_spikes`` variable.
@@ -24,11 +30,98 @@ from dataclasses import dataclass
 import numpy as np
 import scipy.sparse
 
-from .equations import resolve_model
-from .errors import SimulationError
+from .equations import get_synapse_model, resolve_model
+from .errors import ModelError, ParameterError, SimulationError, brian2_cause
 
-#: Length of one timestep. The converted networks live on a timestep grid; 1 ms is a label.
+#: Length of one timestep of the grid models (on their timestep grid 1 ms is a label) and the
+#: default ``dt`` of continuous-time networks.
 TIMESTEP_MS = 1.0
+
+
+def time_base(spec):
+    """``"step"`` or ``"continuous"``: the time base shared by all layers of ``spec``.
+
+    Raises
+    ------
+    ModelError
+        If the layers mix grid and continuous-time models: ``dt`` means a label for one and a
+        physical step for the other.
+    """
+    models = [resolve_model(layer.model, layer.parameters) for layer in spec.layers]
+    bases = {model.time_base for model in models}
+    if len(bases) > 1:
+        raise ModelError(
+            "the network mixes timestep-grid and continuous-time neuron models ("
+            + ", ".join(f"{layer.name}: {model.name} ({model.time_base})"
+                        for layer, model in zip(spec.layers, models))
+            + "); convert every layer to models of one kind"
+        )
+    return bases.pop()
+
+
+def check_dt(spec, dt):
+    """The simulation step of ``spec`` in ms: ``dt`` checked, or the default.
+
+    Parameters
+    ----------
+    spec : NetworkSpec
+    dt : float, brian2 quantity or None
+        Step in ms (a number) or a Brian2 time (``0.5*ms``); None: :data:`TIMESTEP_MS`.
+
+    Raises
+    ------
+    ParameterError
+        For a non-positive or non-finite step, or any ``dt`` other than 1 ms for a network of
+        timestep-grid models, whose dynamics do not depend on it.
+    """
+    if dt is None:
+        return TIMESTEP_MS
+    if hasattr(dt, "dim"):
+        from .equations.units import check_parameter
+
+        dt_ms = check_parameter("the simulation", "dt", dt, "second") * 1e3
+    elif isinstance(dt, bool) or not isinstance(dt, (int, float, np.integer, np.floating)):
+        raise ParameterError(f"dt must be a number of ms (e.g. 1.0) or a Brian2 time, got {dt!r}")
+    else:
+        dt_ms = float(dt)
+    if not (np.isfinite(dt_ms) and dt_ms > 0):
+        raise ParameterError(f"dt must be a positive number of ms, got {dt!r}")
+    if time_base(spec) == "step" and dt_ms != TIMESTEP_MS:
+        raise ParameterError(
+            f"dt = {dt_ms:g} ms was given, but the network's models live on a timestep grid "
+            "where dt is only a label (their results are counted in timesteps); dt applies to "
+            "continuous-time models such as 'lif_rc'. Leave dt out"
+        )
+    return dt_ms
+
+
+def pathway_synapse(spec, index):
+    """The synapse model of the pathway into layer ``index`` and its parameters (SI floats).
+
+    Raises
+    ------
+    ModelError
+        For a filtered synapse into a timestep-grid model (those add weights to ``v``), or a
+        synapse model on the first layer, which has no pathway.
+    """
+    layer = spec.layers[index]
+    synapse = get_synapse_model(getattr(layer, "synapse", "delta"))
+    parameters = {**synapse.parameters, **dict(getattr(layer, "synapse_parameters", ()))}
+    if synapse.name != "delta":
+        model = resolve_model(layer.model, layer.parameters)
+        if index == 0:
+            raise ModelError(
+                f"layer {layer.name!r} is the first layer: it receives the input as a constant "
+                f"current, not through a pathway, so it takes no {synapse.name!r} synapse; "
+                "give synapse models to the later layers only"
+            )
+        if model.time_base != "continuous":
+            raise ModelError(
+                f"layer {layer.name!r}: the {synapse.name!r} synapse filters a current, but "
+                f"model {model.name!r} lives on a timestep grid and takes 'delta' synapses "
+                "only; use a continuous-time model such as 'lif_rc'"
+            )
+    return synapse, parameters
 
 
 @dataclass
@@ -45,13 +138,15 @@ class BuiltNetwork:
     batch_size: int
     n_batches: int
     steps: int
+    dt_ms: float = TIMESTEP_MS
+    readout_monitor: object = None  # StateMonitor of y of a non-spiking output layer
 
     @property
     def duration(self):
         """Total simulated time, as a Brian2 quantity."""
         import brian2
 
-        return self.n_batches * self.steps * TIMESTEP_MS * brian2.ms
+        return self.n_batches * self.steps * self.dt_ms * brian2.ms
 
 
 def connections(weights):
@@ -100,7 +195,8 @@ def layer_values(spec, currents, batch_size):
         ``("current", l)``: (n_batches, batch_size * size) constant current of layer ``l`` for
         each batch (input currents for ``l = 0``, the bias otherwise; padding samples get
         :data:`PAD_CURRENT` so that they never spike); ``("weights", l)``: the replicated
-        weights into layer ``l >= 1``.
+        weights into layer ``l >= 1`` (a Brian2 quantity in seconds, charges, for a pathway
+        into a continuous-time model; plain numbers otherwise).
     """
     n_samples = len(currents)
     n_batches = -(-n_samples // batch_size)
@@ -110,7 +206,13 @@ def layer_values(spec, currents, batch_size):
         per_sample[:n_samples] = currents if index == 0 else layer.bias
         values[("current", index)] = per_sample.reshape(n_batches, batch_size * layer.size)
         if index > 0:
-            values[("weights", index)] = np.tile(connections(layer.weights)[2], batch_size)
+            weights = np.tile(connections(layer.weights)[2], batch_size)
+            if resolve_model(layer.model, layer.parameters).time_base == "continuous":
+                import brian2
+
+                unit = pathway_synapse(spec, index)[0].weight_unit
+                weights = weights * getattr(brian2, unit)
+            values[("weights", index)] = weights
     return values
 
 
@@ -133,7 +235,7 @@ def _FixedHashClock(dt, name, rank):
     return FixedHashClock(dt, name=name)
 
 
-def build_network(spec, steps, batch_size, n_batches, values):
+def build_network(spec, steps, batch_size, n_batches, values, dt_ms=None):
     """Create the Brian2 network for ``spec`` under the current Brian2 device.
 
     Parameters
@@ -148,6 +250,9 @@ def build_network(spec, steps, batch_size, n_batches, values):
     values : dict
         Output of :func:`layer_values` (initial values; standalone runs may replace them
         through ``run_args``).
+    dt_ms : float, optional
+        Simulation step in ms (default :data:`TIMESTEP_MS`); only continuous-time models
+        depend on it.
 
     Returns
     -------
@@ -157,7 +262,8 @@ def build_network(spec, steps, batch_size, n_batches, values):
 
     # Padding samples hold NaN on purpose (PAD_CURRENT); Brian2 would warn about them.
     brian2.BrianLogger.suppress_name("invalid_values")
-    dt = TIMESTEP_MS * brian2.ms
+    dt_ms = TIMESTEP_MS if dt_ms is None else float(dt_ms)
+    dt = dt_ms * brian2.ms
     period = steps * dt
     # Named "defaultclock": brian2cuda's synapse template refers to that clock by name.
     step_clock = _FixedHashClock(dt, name="defaultclock", rank=1)
@@ -176,7 +282,7 @@ def build_network(spec, steps, batch_size, n_batches, values):
         except Exception as exc:
             raise SimulationError(
                 f"Brian2 could not build layer {layer.name!r} (model {layer.model!r}, "
-                f"{layer.size} neurons x {batch_size} samples): {exc}"
+                f"{layer.size} neurons x {batch_size} samples): {brian2_cause(exc)}"
             ) from exc
         groups.append(group)
         currents.append(current)
@@ -184,22 +290,30 @@ def build_network(spec, steps, batch_size, n_batches, values):
             synapses.append(pathway)
         if model.spike_count:
             rate_monitors.append(monitor)
-        else:
+        elif model.spiking:
             rate_monitors.append(brian2.PopulationRateMonitor(group, name=f"{layer.name}_rate"))
         if index < len(spec.layers) - 1 and not model.spike_count:
             count_monitors.append(
                 brian2.SpikeMonitor(group, record=False, name=f"{layer.name}_counts")
             )
-    payload = models[-1].payload
-    output_monitor = brian2.SpikeMonitor(groups[-1], variables=[payload] if payload else [],
-                                         name="output_spikes")
+    readout_monitor = None
+    if models[-1].spiking:
+        payload = models[-1].payload
+        output_monitor = brian2.SpikeMonitor(groups[-1], variables=[payload] if payload else [],
+                                             name="output_spikes")
+    else:  # non-spiking readout: its value every step
+        output_monitor = readout_monitor = brian2.StateMonitor(
+            groups[-1], "y", record=True, clock=step_clock, name="output_readout")
     # Monitors read spikes after the last thresholder has run.
     for monitor in rate_monitors + count_monitors + [output_monitor]:
         monitor.when = "resets"
+    if type(brian2.get_device()).__name__ == "CPPStandaloneDevice":  # not runtime, not CUDA
+        meter_parts.append(_build_progress(batch_clock, n_batches, batch_size))
     network = brian2.Network(*groups, *synapses, *count_monitors, *rate_monitors, output_monitor,
                              *meter_parts)
     return BuiltNetwork(network, currents, groups, synapses, output_monitor,
-                        count_monitors, rate_monitors, batch_size, n_batches, steps)
+                        count_monitors, rate_monitors, batch_size, n_batches, steps, dt_ms,
+                        readout_monitor)
 
 
 def _build_layer(spec, models, index, below, values, batch_size, step_clock, batch_clock,
@@ -208,37 +322,102 @@ def _build_layer(spec, models, index, below, values, batch_size, step_clock, bat
     import brian2
 
     layer, model = spec.layers[index], models[index]
+    # A continuous-time layer fed by a pathway carries its synapse model's filter.
+    synapse, synapse_values = pathway_synapse(spec, index)
+    filtered = below is not None and model.time_base == "continuous"
+    equations = model.equations + (synapse.equations if filtered else "")
     group = brian2.NeuronGroup(
-        batch_size * layer.size, model.equations, threshold=model.threshold,
+        batch_size * layer.size, equations, threshold=model.threshold,
         reset=model.reset, method=model.method, clock=step_clock, name=layer.name,
+        refractory=False if model.refractory is None else model.refractory,
     )
-    group.theta = layer.threshold
-    for name, value in model.runtime_parameters(dict(layer.parameters)).items():
+    if "theta" in group.variables:
+        group.theta = layer.threshold
+    parameters = model.brian2_values(model.runtime_parameters(dict(layer.parameters)))
+    if filtered:
+        parameters.update(synapse.brian2_values(synapse_values))
+    for name, value in parameters.items():
         setattr(group, name, value)
     current = brian2.TimedArray(values[("current", index)], dt=period,
                                 name=f"{layer.name}_current")
     group.namespace["batch_current"] = current
-    group.run_regularly("I = batch_current(t, i)\n" + model.clear, clock=batch_clock,
+    clear = model.clear + ("\n" + synapse.clear if filtered else "")
+    group.run_regularly("I = batch_current(t, i)\n" + clear, clock=batch_clock,
                         when="start", name=f"{layer.name}_new_batch")
-    # Same-timestep delivery, all in the "synapses" slot (orders: module docstring).
-    if model.integrate:
-        group.run_regularly(model.integrate, when="synapses", order=4 * index - 1,
+    # Same-timestep delivery, all in the "synapses" slot (orders: module docstring). The
+    # synapse filter turns the step's arrivals into I_syn before the neuron integrates.
+    integrate = "\n".join(code for code in (synapse.update if filtered else None,
+                                            model.integrate) if code)
+    if integrate:
+        group.run_regularly(integrate, when="synapses", order=4 * index - 1,
                             name=f"{layer.name}_integrate")
-    group.thresholder["spike"].when = "synapses"
-    group.thresholder["spike"].order = 4 * index
-    group.resetter["spike"].when = "synapses"
-    group.resetter["spike"].order = 4 * index + 1
+    if model.spiking:
+        group.thresholder["spike"].when = "synapses"
+        group.thresholder["spike"].order = 4 * index
+        group.resetter["spike"].when = "synapses"
+        group.resetter["spike"].order = 4 * index + 1
     if below is None:
         return group, current, None
     pre, post, _ = connections(layer.weights)
     pre, post = replicate(pre, post, spec.layers[index - 1].size, layer.size, batch_size)
-    pathway = brian2.Synapses(below, group, "w : 1 (constant)",
-                              on_pre=models[index - 1].on_pre(model),
+    if model.time_base == "continuous":
+        source = models[index - 1]
+        weight = f"w * {source.payload}_pre" if source.payload else "w"
+        weight_unit, on_pre = synapse.weight_unit, synapse.code_on_pre(weight)
+    else:  # grid models: the weight is added to the input variable (delta)
+        weight_unit, on_pre = "1", models[index - 1].on_pre(model)
+    pathway = brian2.Synapses(below, group, f"w : {weight_unit} (constant)", on_pre=on_pre,
                               clock=step_clock, name=f"{layer.name}_synapses")
     pathway.connect(i=pre, j=post)
     pathway.w = values[("weights", index)]
     pathway.pre.order = 4 * index - 2
     return group, current, pathway
+
+
+#: C++ of the progress report: the binary prints samples done and an ETA to stderr at most once
+#: a second, when the environment variable BRAINCONV_PROGRESS holds the number of samples (so
+#: the compiled project does not depend on whether progress is shown).
+_PROGRESS_CPP = r"""
+double brainconv_progress(double batch, double n_batches, double batch_size)
+{
+    static const char* total = std::getenv("BRAINCONV_PROGRESS");
+    if (total == NULL) return 0.0;
+    static const double n_samples = std::atof(total);
+    static const std::chrono::steady_clock::time_point start = std::chrono::steady_clock::now();
+    static double last = -1.0;
+    const double elapsed = std::chrono::duration<double>(
+        std::chrono::steady_clock::now() - start).count();
+    if (batch > 0 && elapsed - last < 1.0) return 0.0;
+    last = elapsed;
+    const double done = batch * batch_size < n_samples ? batch * batch_size : n_samples;
+    const double to_go = batch > 0 ? elapsed / batch * (n_batches - batch) : 0.0;
+    if (batch > 0)
+        std::fprintf(stderr, "\r  %.0f/%.0f samples simulated, %.0f s, about %.0f s to go   ",
+                     done, n_samples, elapsed, to_go);
+    else
+        std::fprintf(stderr, "  simulating %.0f samples", n_samples);
+    std::fflush(stderr);
+    return 0.0;
+}
+"""
+
+
+def _build_progress(batch_clock, n_batches, batch_size):
+    """A one-neuron group that calls the C++ progress report once per batch (standalone only)."""
+    import brian2
+
+    report = brian2.Function(lambda *args: 0.0, arg_units=[1, 1, 1], return_unit=1,
+                             stateless=False)
+    report.implementations.add_implementation(
+        "cpp", code=_PROGRESS_CPP, name="brainconv_progress",
+        compiler_kwds={"headers": ["<chrono>", "<cstdio>", "<cstdlib>"]})
+    group = brian2.NeuronGroup(1, "reported : 1", clock=batch_clock, name="progress",
+                               namespace={"brainconv_progress": report,
+                                          "batch_period": batch_clock.dt})
+    group.run_regularly(
+        f"reported = brainconv_progress(t / batch_period, {n_batches}, {batch_size})",
+        clock=batch_clock, when="start", order=-1, name="progress_report")
+    return group
 
 
 def _build_meter(group, model, index, step_clock):
@@ -271,24 +450,35 @@ def collect(built, spec, n_samples):
 
     steps, batch = built.steps, built.batch_size
     n_out = spec.layers[-1].size
-    index = np.asarray(built.output_monitor.i[:], dtype=np.int64)
-    step = np.rint(np.asarray(built.output_monitor.t[:] / brian2.ms) / TIMESTEP_MS).astype(np.int64)
-    # bincount over flat indices: order-free (brian2cuda does not sort monitor output) and
-    # much faster than np.add.at for millions of spikes.
     shape = (built.n_batches * batch, steps, n_out)
-    flat = np.ravel_multi_index(((step // steps) * batch + index // n_out, step % steps,
-                                 index % n_out), shape)
     models = [resolve_model(layer.model, layer.parameters) for layer in spec.layers]
-    payload = models[-1].payload
-    weights = np.asarray(getattr(built.output_monitor, payload)[:]) if payload else None
-    output = np.bincount(flat, weights, minlength=np.prod(shape)).reshape(shape)
-    output = np.rint(output).astype(np.int16)
+    raw = {}
+    if built.readout_monitor is not None:
+        # y[k, step of the run], k = sample in batch * n_out + class -> (sample, step, class)
+        y = np.asarray(built.readout_monitor.y[:]).reshape(batch, n_out, built.n_batches, steps)
+        raw["readout"] = y.transpose(2, 0, 3, 1).reshape(shape)[:n_samples]
+        output = np.zeros(shape, np.int16)
+    else:
+        index = np.asarray(built.output_monitor.i[:], dtype=np.int64)
+        step = np.rint(np.asarray(built.output_monitor.t[:] / brian2.ms) / built.dt_ms).astype(
+            np.int64)
+        # bincount over flat indices: order-free (brian2cuda does not sort monitor output) and
+        # much faster than np.add.at for millions of spikes.
+        flat = np.ravel_multi_index(((step // steps) * batch + index // n_out, step % steps,
+                                     index % n_out), shape)
+        payload = models[-1].payload
+        weights = np.asarray(getattr(built.output_monitor, payload)[:]) if payload else None
+        output = np.bincount(flat, weights, minlength=np.prod(shape)).reshape(shape)
+        output = np.rint(output).astype(np.int16)
 
     # Padding samples never spike (PAD_CURRENT), so whole-group counts are exact.
     layer_spikes = np.zeros((len(spec.layers), steps))
     counts = []
     event_counts = iter(built.count_monitors + [built.output_monitor])
     for index, (layer, model) in enumerate(zip(spec.layers, models)):
+        if not model.spiking:  # a readout: no spikes
+            counts.append(np.zeros(layer.size))
+            continue
         monitor = built.rate_monitors[index]
         if model.spike_count:  # meter: member spikes per step; totals in total_spikes
             per_step = np.rint(np.asarray(monitor.spikes[0]))
@@ -297,7 +487,7 @@ def collect(built, spec, n_samples):
                 next(event_counts)
         else:
             rate_hz = np.asarray(monitor.rate[:] / brian2.Hz)
-            per_step = np.rint(rate_hz * (batch * layer.size) * TIMESTEP_MS / 1000)
+            per_step = np.rint(rate_hz * (batch * layer.size) * built.dt_ms / 1000)
             per_unit = np.asarray(next(event_counts).count[:])
         layer_spikes[index] = per_step.reshape(built.n_batches, steps).sum(axis=0)
         counts.append(per_unit.reshape(batch, -1).sum(axis=0))
@@ -305,4 +495,5 @@ def collect(built, spec, n_samples):
         "output_spikes": output[:n_samples],
         "layer_spikes": layer_spikes,
         "unit_spike_count": np.concatenate(counts).astype(float),
+        **raw,
     }

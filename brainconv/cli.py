@@ -1,6 +1,9 @@
-"""The ``brainconv`` command line: train, run (convert + simulate), report, demo, models.
+"""The ``brainconv`` command line: train, run (convert + simulate), report, compare, demo, models.
 
-Every command prints what it does as it goes; results are NetCDF files written atomically.
+Every command checks its arguments, model files and output paths *before* loading data or
+simulating, prints what it does as it goes, and writes results atomically. Errors are one line
+on stderr with exit status 2; Ctrl-C prints "interrupted" with exit status 130 (``compare``
+keeps the paradigms that finished and resumes from them when run again).
 Run ``brainconv COMMAND --help`` for the options of each command.
 """
 
@@ -11,6 +14,8 @@ import time
 from pathlib import Path
 
 from .errors import BrainconvError, ParameterError
+
+_DATASETS = ("digits", "mnist", "fashion-mnist")
 
 
 def _say(message):
@@ -28,10 +33,60 @@ def _load(args, split):
     return load_dataset(args.dataset, split, args.data_dir)
 
 
+def _check_outputs(*pairs):
+    """Check every (path, option) that will be written, before any work starts."""
+    from .results import check_output_path
+
+    for path, option in pairs:
+        if path:
+            check_output_path(path, option)
+
+
+def _check_count(value, option, minimum):
+    if value < minimum:
+        raise ParameterError(f"{option} must be >= {minimum}, got {value}")
+
+
+def _load_model_files(args):
+    from .equations.user import load_model_file
+
+    for path in getattr(args, "model_file", None) or []:
+        models = load_model_file(path)
+        _say(f"loaded model(s) {', '.join(sorted(models))} from {path}")
+
+
+def _check_simulation_args(args):
+    """Checks that need neither data nor an ANN: steps, target, device, counts, model names."""
+    from .analysis import check_target
+    from .reference import check_steps
+    from .simulate import check_device
+
+    check_steps(args.steps)
+    if args.target is not None:
+        check_target(args.target)
+    check_device(args.device)
+    _check_count(args.limit, "--limit", 0)
+    _check_count(args.calibration, "--calibration", 1)
+    if getattr(args, "model", None) is not None:
+        from .equations import get_model
+
+        get_model(args.model)
+
+
+def _convert(args, ann, calibration):
+    from .convert import convert
+
+    return convert(ann, model=args.model, data=calibration, normalization=args.normalization,
+                   percentile=args.percentile, threshold=args.threshold,
+                   parameters=_model_parameters(args.param))
+
+
 def train(args):
     """Train the ANN on the training split and save it as .npz."""
     from .ann import save_ann, train_ann
 
+    _check_outputs((args.out, "--out"))
+    _check_count(args.epochs, "--epochs", 1)
     x, y = _load(args, "train")
     _say(f"training {x.shape[1]}-{'-'.join(map(str, args.hidden))}-{y.max() + 1} ANN, "
          f"{args.epochs} epochs, seed {args.seed}")
@@ -51,26 +106,36 @@ def train(args):
 def run(args, ann=None):
     """Convert the ANN and simulate it on the test split; save and report the results."""
     from .ann import load_ann
-    from .convert import convert
     from .results import save_results
     from .simulate import simulate
 
-    ann = ann if ann is not None else load_ann(args.ann)
+    _load_model_files(args)
+    _check_simulation_args(args)
+    _check_outputs((args.out, "--out"), (args.plot, "--plot"))
+    ann_file = None
+    if ann is None:
+        ann, ann_file = load_ann(args.ann), args.ann
+    # Model, parameters and threshold are checked on the ANN before any data is loaded.
+    _convert(argparse.Namespace(**{**vars(args), "normalization": "none"}), ann, None)
+    if not 0 < args.percentile <= 100:
+        raise ParameterError(f"--percentile must be in (0, 100], got {args.percentile}")
     x_train, _ = _load(args, "train")
     x, y = _load(args, "test")
     if args.limit:
         x, y = x[:args.limit], y[:args.limit]
     calibration = x_train[:args.calibration]
-    spec = convert(ann, model=args.model, data=calibration, normalization=args.normalization,
-                   percentile=args.percentile, parameters=_model_parameters(args.param))
+    spec = _convert(args, ann, calibration)
     _say(f"converted to {args.model}: layers {spec.layer_sizes}, normalization "
-         f"{args.normalization} on {len(calibration)} training images")
-    _say(f"simulating {len(x)} samples x {args.steps} timesteps on {args.device}; a first "
-         "standalone build compiles C++ (~20 s)")
+         f"{args.normalization}" + (f" on {len(calibration)} training images"
+                                    if args.normalization != "none" else ""))
+    _say(f"simulating {len(x)} samples x {args.steps} timesteps on {args.device}")
     start = time.perf_counter()
+    attrs = {"dataset": args.dataset, "seed": args.seed,
+             "ann_accuracy": float(ann.accuracy(x, y))}
+    if ann_file:
+        attrs["ann_file"] = Path(ann_file).name
     ds = simulate(spec, x, y, args.steps, device=args.device, batch_size=args.batch_size,
-                  attrs={"dataset": args.dataset, "seed": args.seed,
-                         "ann_accuracy": float(ann.accuracy(x, y))})
+                  attrs=attrs, notify=_say, progress=True)
     _say(f"simulation done in {time.perf_counter() - start:.1f} s")
     save_results(ds, args.out)
     _say(f"saved {args.out}")
@@ -80,7 +145,7 @@ def run(args, ann=None):
 
 def report_dataset(ds, target=None, plot=None):
     """Print the summary table of a results dataset; optionally save the accuracy plot."""
-    from .analysis import accuracy_over_time, summary
+    from .analysis import accuracy_over_time, spikes_per_timestep, summary
 
     info = summary(ds, target)
     accuracy = accuracy_over_time(ds)
@@ -89,17 +154,26 @@ def report_dataset(ds, target=None, plot=None):
     _say("timesteps  accuracy %")
     steps = ds.sizes["time"]
     for t in sorted({1, 2, 5, 10, 20, 50, 100, 200, 500, steps} & set(range(1, steps + 1))):
-        _say(f"{t:9d}  {100 * float(accuracy.sel(time=t)):9.2f}")
+        _say(f"{t:9d}  {100 * float(accuracy.isel(time=t - 1)):9.2f}")
+    _say(f"spikes per timestep per neuron, averaged over samples and all {steps} timesteps "
+         "(a payload event counts once, an ensemble counts its member spikes):")
     for layer, rate in info["spikes_per_step_per_neuron"].items():
-        _say(f"spikes per timestep per neuron, {layer}: {rate:.4f}")
+        _say(f"  {layer}: {rate:.4f}")
     if target is not None:
         reached = info["time_to_target"]
         _say(f"timesteps to reach {100 * target:.2f} %: "
              + (str(reached) if reached is not None else f"not reached within {steps} steps"))
+        if reached is not None:
+            upto = spikes_per_timestep(ds, upto=reached)
+            info["spikes_per_step_per_neuron_until_target"] = {
+                str(layer): float(rate) for layer, rate in zip(upto["layer"].values, upto.values)}
+            _say(f"spikes per timestep per neuron over the {reached} timesteps until the target:")
+            for layer, rate in info["spikes_per_step_per_neuron_until_target"].items():
+                _say(f"  {layer}: {rate:.4f}")
     if plot:
         from .analysis import plot_accuracy
 
-        ax = plot_accuracy(ds, label=ds.attrs.get("model"))
+        ax = plot_accuracy(ds)
         ax.figure.savefig(plot, dpi=120, bbox_inches="tight")
         _say(f"saved {plot}")
     return info
@@ -109,6 +183,7 @@ def report(args):
     """Print the summary of a saved results file."""
     from .results import load_results
 
+    _check_outputs((args.plot, "--plot"))
     info = report_dataset(load_results(args.results), args.target, args.plot)
     if args.json:
         print(json.dumps(info, indent=2))
@@ -116,29 +191,46 @@ def report(args):
 
 def demo(args):
     """Train, convert and simulate in one go (the README's main command)."""
-    Path(args.out).parent.mkdir(parents=True, exist_ok=True)
-    ann = train(argparse.Namespace(**{**vars(args), "out": str(Path(args.out).with_name("ann.npz"))}))
+    out = Path(args.out)
+    out.parent.mkdir(parents=True, exist_ok=True)
+    if args.plot:
+        Path(args.plot).parent.mkdir(parents=True, exist_ok=True)
+    _load_model_files(args)
+    _check_simulation_args(args)
+    _check_outputs((args.out, "--out"), (args.plot, "--plot"))
+    ann = train(argparse.Namespace(**{**vars(args), "out": str(out.with_name("ann.npz"))}))
     return run(args, ann=ann)
 
 
 def compare(args):
     """Run every paradigm on the ANN; print the ranking; save NetCDF and the Pareto plot."""
     from .ann import load_ann
-    from .compare import compare as run_compare, plot_pareto, ranking_table
+    from .compare import compare as run_compare, plot_pareto, ranking_table, check_paradigms
     from .results import save_results
 
+    _check_simulation_args(args)
+    check_paradigms(args.paradigms)
+    _check_outputs((args.out, "--out"), (args.plot, "--plot"))
+    checkpoints = Path(args.checkpoint_dir or f"{args.out}.checkpoints")
+    checkpoints.mkdir(parents=True, exist_ok=True)
+    _check_outputs((checkpoints / "probe.nc", "--checkpoint-dir"))
+    args.interrupt_note = (f"finished paradigms are kept in {checkpoints}; run the same command "
+                           "again to resume")
     ann = load_ann(args.ann)
     x_train, _ = _load(args, "train")
     x, y = _load(args, "test")
     if args.limit:
         x, y = x[:args.limit], y[:args.limit]
+
+    def progress(name, reused=False):
+        _say(f"{name}: reusing the checkpoint in {checkpoints}" if reused else
+             f"simulating {name} ({len(x)} samples x {args.steps} steps on {args.device})")
+
     result = run_compare(ann, x_train[:args.calibration], x, y, args.steps, args.target,
                          paradigms=args.paradigms, device=args.device,
-                         batch_size=args.batch_size,
-                         progress=lambda name: _say(f"simulating {name} ({len(x)} samples x "
-                                                    f"{args.steps} steps on {args.device})"))
+                         batch_size=args.batch_size, progress=progress,
+                         checkpoint_dir=checkpoints, notify=_say)
     _say(ranking_table(result))
-    Path(args.out).parent.mkdir(parents=True, exist_ok=True)
     save_results(result, args.out)
     _say(f"saved {args.out}")
     if args.plot:
@@ -164,101 +256,143 @@ def _model_parameters(pairs):
 
 
 def models(args):
-    """List the registered neuron models."""
+    """List the registered neuron models (and those of --model-file)."""
     from .equations import MODELS
 
+    _load_model_files(args)
     for name, model in sorted(MODELS.items()):
-        _say(f"{name:10s} {model.description}  [{model.citation}]")
+        _say(f"{name:18s} {model.description}  [{model.citation}]")
+
+
+class _Formatter(argparse.ArgumentDefaultsHelpFormatter):
+    """Shows each option's default, except where it is None or a flag."""
+
+    def _get_help_string(self, action):
+        if action.default is None or isinstance(action.default, bool):
+            return action.help
+        return super()._get_help_string(action)
 
 
 def _parser():
     parser = argparse.ArgumentParser(prog="brainconv", description=__doc__.splitlines()[0])
     commands = parser.add_subparsers(dest="command", required=True)
 
+    def command(name, help):
+        return commands.add_parser(name, help=help, description=help, formatter_class=_Formatter)
+
     def data_options(p, dataset="digits"):
-        p.add_argument("--dataset", default=dataset, choices=["digits", "mnist", "fashion-mnist"],
+        p.add_argument("--dataset", default=dataset, choices=_DATASETS,
                        help="digits ships with scikit-learn; the others read IDX files")
         p.add_argument("--data-dir", default=None,
                        help="folder holding the dataset's IDX files (else $BRAINCONV_DATA/NAME)")
-        p.add_argument("--seed", type=int, default=0)
+        p.add_argument("--seed", type=int, default=0, help="seed of every random choice")
 
     def train_options(p):
-        p.add_argument("--hidden", type=int, nargs="+", default=[500])
-        p.add_argument("--epochs", type=int, default=20)
+        p.add_argument("--hidden", type=int, nargs="+", default=[500],
+                       help="hidden layer sizes")
+        p.add_argument("--epochs", type=int, default=20, help="training epochs")
         p.add_argument("--activation", default="relu", choices=["relu", "rate", "accumulator"],
                        help="hidden activation and gradient (Think Fast eq. 10-14)")
         p.add_argument("--R", type=float, default=1.0,
                        help="leak rate constant of the rate/accumulator activations (1: none)")
 
-    def run_options(p):
-        p.add_argument("--model", default="if_soft", help="neuron model (see `brainconv models`)")
-        p.add_argument("--param", action="append", metavar="NAME=VALUE",
-                       help="model parameter, repeatable: --param R=10 --param k=100")
-        p.add_argument("--steps", type=int, default=100)
+    def simulation_options(p):
+        p.add_argument("--steps", type=int, default=100, help="timesteps per sample")
         p.add_argument("--device", default="cpp_standalone",
-                       choices=["cpp_standalone", "runtime", "numpy"])
+                       choices=["cpp_standalone", "runtime", "numpy", "cuda_standalone"],
+                       help="compiled C++, Brian2 runtime, numpy reference, or brian2cuda (GPU)")
         p.add_argument("--batch-size", type=int, default=None,
                        help="samples simulated side by side (default: chosen from the synapse "
                        "count and memory)")
-        p.add_argument("--normalization", default="percentile",
-                       choices=["percentile", "max", "none"])
-        p.add_argument("--percentile", type=float, default=99.9)
         p.add_argument("--calibration", type=int, default=10000,
                        help="training images used for normalization")
-        p.add_argument("--limit", type=int, default=0, help="simulate only the first N test images")
+        p.add_argument("--limit", type=int, default=0,
+                       help="simulate only the first N test images (0: all)")
+        p.add_argument("--plot", default=None, help="save a plot as this PNG")
+
+    def run_options(p):
+        simulation_options(p)
+        p.add_argument("--model", default="if_soft", help="neuron model (see `brainconv models`)")
+        p.add_argument("--model-file", action="append", default=[], metavar="PATH",
+                       help="Python file defining neuron models with "
+                       "brainconv.equations.user.define_model; repeatable")
+        p.add_argument("--param", action="append", metavar="NAME=VALUE",
+                       help="model parameter, repeatable: --param R=10 --param k=100")
+        p.add_argument("--threshold", type=float, default=1.0,
+                       help="firing threshold of every layer")
+        p.add_argument("--normalization", default="percentile",
+                       choices=["percentile", "max", "none"],
+                       help="data-based weight normalization")
+        p.add_argument("--percentile", type=float, default=99.9,
+                       help="percentile of --normalization percentile")
         p.add_argument("--target", type=float, default=None,
                        help="report timesteps to reach this accuracy (fraction, e.g. 0.8022)")
-        p.add_argument("--plot", default=None, help="save accuracy vs timesteps as this PNG")
 
-    p = commands.add_parser("train", help="train the ANN and save it (.npz)")
+    p = command("train", "train the ANN and save it (.npz)")
     data_options(p, "mnist")
     train_options(p)
-    p.add_argument("--out", default="ann.npz")
+    p.add_argument("--out", default="ann.npz", help="where to save the network")
     p.set_defaults(func=train)
 
-    p = commands.add_parser("run", help="convert an ANN and simulate it on the test set")
+    p = command("run", "convert an ANN and simulate it on the test set")
     data_options(p, "mnist")
     run_options(p)
     p.add_argument("--ann", required=True, help=".npz file written by `brainconv train`")
-    p.add_argument("--out", default="results.nc")
+    p.add_argument("--out", default="results.nc", help="results file (NetCDF)")
     p.set_defaults(func=run)
 
-    p = commands.add_parser("report", help="summarize a results file")
-    p.add_argument("results")
-    p.add_argument("--target", type=float, default=None)
-    p.add_argument("--plot", default=None)
+    p = command("report", "summarize a results file")
+    p.add_argument("results", help="results file written by `brainconv run`")
+    p.add_argument("--target", type=float, default=None,
+                   help="report timesteps to reach this accuracy (fraction)")
+    p.add_argument("--plot", default=None, help="save accuracy vs time as this PNG")
     p.add_argument("--json", action="store_true", help="also print the summary as JSON")
     p.set_defaults(func=report)
 
-    p = commands.add_parser("demo", help="train + convert + simulate (digits by default)")
+    p = command("demo", "train + convert + simulate (digits by default)")
     data_options(p, "digits")
     train_options(p)
     run_options(p)
-    p.add_argument("--out", default="brainconv-demo/results.nc")
+    p.add_argument("--out", default="brainconv-demo/results.nc", help="results file (NetCDF)")
     p.set_defaults(func=demo, plot="brainconv-demo/accuracy.png", target=0.9)
 
-    p = commands.add_parser("compare", help="rank every paradigm on accuracy, time, spikes")
+    p = command("compare", "rank every paradigm on accuracy, time, spikes")
     data_options(p, "mnist")
-    run_options(p)
+    simulation_options(p)
+    p.add_argument("--target", type=float, default=0.8022,
+                   help="accuracy (fraction) for the timesteps-to-target column")
     p.add_argument("--ann", required=True, help=".npz file written by `brainconv train`")
     p.add_argument("--paradigms", nargs="+", default=None,
                    help="names from brainconv.compare.PARADIGMS (default: all)")
-    p.add_argument("--out", default="compare.nc")
-    p.set_defaults(func=compare, target=0.8022)
+    p.add_argument("--out", default="compare.nc", help="comparison file (NetCDF)")
+    p.add_argument("--checkpoint-dir", default=None,
+                   help="each finished paradigm is saved here and reused when the same run is "
+                   "repeated (default: OUT.checkpoints)")
+    p.set_defaults(func=compare)
 
-    p = commands.add_parser("models", help="list the neuron models")
+    p = command("models", "list the neuron models")
+    p.add_argument("--model-file", action="append", default=[], metavar="PATH",
+                   help="also list the models defined in this Python file; repeatable")
     p.set_defaults(func=models)
     return parser
 
 
 def main(argv=None):
-    """Entry point of the ``brainconv`` command."""
+    """Entry point of the ``brainconv`` command; returns the exit status."""
     args = _parser().parse_args(argv)
     try:
         args.func(args)
     except BrainconvError as exc:
         print(f"brainconv {args.command}: error: {exc}", file=sys.stderr)
         return 2
+    except OSError as exc:  # a full disk, a folder that vanished: one line, no traceback
+        where = f" ({exc.filename})" if getattr(exc, "filename", None) else ""
+        print(f"brainconv {args.command}: error: {exc.strerror or exc}{where}", file=sys.stderr)
+        return 2
+    except KeyboardInterrupt:
+        note = getattr(args, "interrupt_note", "nothing was saved")
+        print(f"\nbrainconv {args.command}: interrupted; {note}", file=sys.stderr)
+        return 130
     return 0
 
 

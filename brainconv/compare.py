@@ -16,7 +16,7 @@ import xarray as xr
 from .analysis import (accuracy_over_time, check_target, spikes_per_timestep,
                        time_to_accuracy)
 from .convert import convert
-from .errors import ParameterError
+from .errors import BrainconvError, ParameterError
 from .results import load_results, save_results
 from .simulate import simulate
 
@@ -53,8 +53,27 @@ PARADIGMS = {
 }
 
 
+def check_paradigms(paradigms):
+    """The chosen paradigms as a dict ``name -> Paradigm``; raise for unknown names.
+
+    Parameters
+    ----------
+    paradigms : sequence of str, dict or None
+        Names from :data:`PARADIGMS` (None: all), or a dict of one's own variants.
+    """
+    if isinstance(paradigms, dict):
+        return dict(paradigms)
+    names = list(PARADIGMS) if paradigms is None else list(paradigms)
+    unknown = [name for name in names if name not in PARADIGMS]
+    if unknown or not names:
+        raise ParameterError(
+            f"unknown or no paradigms {unknown}; known: {', '.join(PARADIGMS)}")
+    return {name: PARADIGMS[name] for name in names}
+
+
 def compare(ann, calibration, x, labels, steps, target, paradigms=None,
-            device="cpp_standalone", batch_size=None, progress=None, checkpoint_dir=None):
+            device="cpp_standalone", batch_size=None, progress=None, checkpoint_dir=None,
+            notify=None):
     """Simulate ``ann`` in each paradigm and collect the trade-off numbers.
 
     Parameters
@@ -73,10 +92,17 @@ def compare(ann, calibration, x, labels, steps, target, paradigms=None,
         Names from :data:`PARADIGMS` (default: all), or a dict ``name -> Paradigm`` for
         variants of one's own.
     progress : callable, optional
-        Called as ``progress(name)`` before each simulation.
+        Called as ``progress(name, reused)`` before each paradigm (``reused``: its checkpoint
+        is used).
     checkpoint_dir : str or Path, optional
         Each paradigm's simulation is saved there as ``<name>.nc`` (atomically) and reused
-        on the next call with the same samples and steps, so an interrupted sweep resumes.
+        on a later call only if everything it depends on is the same — the ANN's weights, the
+        calibration and test data, steps, device, batch size, the paradigm's model, parameters
+        and normalization, the brainconv and Brian2 versions (a hash of all of them, the
+        ``cache_key`` attribute) — so an interrupted sweep resumes and a changed input is
+        recomputed.
+    notify : callable, optional
+        Passed to :func:`brainconv.simulate.simulate` (compile and cache messages).
 
     Returns
     -------
@@ -89,23 +115,22 @@ def compare(ann, calibration, x, labels, steps, target, paradigms=None,
         is the row ``ann`` (one "timestep", one value per unit per step).
     """
     check_target(target)
-    if isinstance(paradigms, dict):
-        chosen = dict(paradigms)
-    else:
-        names = list(PARADIGMS) if paradigms is None else list(paradigms)
-        unknown = [name for name in names if name not in PARADIGMS]
-        if unknown or not names:
-            raise ParameterError(
-                f"unknown or no paradigms {unknown}; known: {', '.join(PARADIGMS)}")
-        chosen = {name: PARADIGMS[name] for name in names}
+    chosen = check_paradigms(paradigms)
+    if len(x) == 0:
+        raise ParameterError("compare() got 0 test samples; pass at least one")
+    inputs = _fingerprint(ann, calibration, x, labels, steps, device, batch_size)
     ann_accuracy = ann.accuracy(x, labels)
     rows = {"ann": (ann_accuracy, 1.0, 1.0, 1.0, np.full(steps, ann_accuracy))}
     for name, paradigm in chosen.items():
+        checkpoint = None if checkpoint_dir is None else Path(checkpoint_dir) / f"{name}.nc"
+        key = _fingerprint(inputs, paradigm.model, paradigm.normalization,
+                           sorted(paradigm.parameters.items()))
+        ds = _cached(checkpoint, key)
         if progress:
-            progress(name)
-        ds = _simulate_paradigm(ann, paradigm, calibration, x, labels, steps, device,
-                                batch_size, None if checkpoint_dir is None
-                                else Path(checkpoint_dir) / f"{name}.nc")
+            progress(name, ds is not None)
+        if ds is None:
+            ds = _simulate_paradigm(ann, paradigm, calibration, x, labels, steps, device,
+                                    batch_size, checkpoint, key, notify)
         reached = time_to_accuracy(ds, target)
         rate = spikes_per_timestep(ds, upto=reached or steps).isel(layer=0)
         rate_all = spikes_per_timestep(ds).isel(layer=0)
@@ -140,21 +165,60 @@ def compare(ann, calibration, x, labels, steps, target, paradigms=None,
     return result
 
 
-def _simulate_paradigm(ann, paradigm, calibration, x, labels, steps, device, batch_size,
-                       checkpoint):
-    """One paradigm's results dataset, from ``checkpoint`` if it holds this very run."""
-    key = {"samples": int(len(x)), "steps": int(steps), "model": repr(paradigm.model),
-           "normalization": paradigm.normalization,
-           "parameters": repr(sorted(paradigm.parameters.items()))}
-    if checkpoint is not None and checkpoint.exists():
+def _fingerprint(*parts):
+    """sha256 of everything a result depends on: arrays (by content), ANNs, numbers, names."""
+    import hashlib
+
+    import brian2
+    import scipy.sparse
+
+    from . import __version__
+    from .ann import ANN
+
+    digest = hashlib.sha256(f"brainconv {__version__} brian2 {brian2.__version__}".encode())
+
+    def add(part):
+        if isinstance(part, ANN):
+            for item in (*part.weights, *part.biases, part.activation,
+                         repr(part.activation_params)):
+                add(item)
+        elif scipy.sparse.issparse(part):
+            csr = part.tocsr()
+            for item in (csr.shape, csr.data, csr.indices, csr.indptr):
+                add(item)
+        elif isinstance(part, np.ndarray):
+            array = np.ascontiguousarray(part)
+            digest.update(f"{array.dtype.str}{array.shape}".encode())
+            digest.update(array.tobytes())
+        else:
+            digest.update(repr(part).encode())
+        digest.update(b"|")
+
+    for part in parts:
+        add(part)
+    return digest.hexdigest()
+
+
+def _cached(checkpoint, key):
+    """The dataset saved at ``checkpoint`` if it was computed from the same inputs, else None."""
+    if checkpoint is None or not checkpoint.exists():
+        return None
+    try:
         ds = load_results(checkpoint)
-        if all(str(ds.attrs.get(f"paradigm_{k}")) == str(v) for k, v in key.items()):
-            return ds
+    except BrainconvError:  # unreadable or truncated: recompute it
+        return None
+    return ds if ds.attrs.get("cache_key") == key else None
+
+
+def _simulate_paradigm(ann, paradigm, calibration, x, labels, steps, device, batch_size,
+                       checkpoint, key, notify=None):
+    """One paradigm's results dataset; saved at ``checkpoint`` with its ``cache_key``."""
     spec = convert(ann, model=paradigm.model, data=calibration,
                    normalization=paradigm.normalization, parameters=paradigm.parameters)
-    ds = simulate(spec, x, labels, steps, device=device, batch_size=batch_size)
+    ds = simulate(spec, x, labels, steps, device=device, batch_size=batch_size,
+                  notify=notify, progress=notify is not None)
     if checkpoint is not None:
-        ds.attrs.update({f"paradigm_{k}": v for k, v in key.items()})
+        ds.attrs["cache_key"] = key
         checkpoint.parent.mkdir(parents=True, exist_ok=True)
         save_results(ds, checkpoint)
     return ds

@@ -10,13 +10,15 @@ constant current per timestep. Each layer's weights and bias are multiplied by i
 that the converted rates do not depend on the threshold chosen.
 """
 
+import numbers
 from dataclasses import dataclass
 
 import numpy as np
 import scipy.sparse
 
 from .ann import ANN
-from .equations import get_model
+from .build import pathway_synapse
+from .equations import get_model, get_synapse_model
 from .errors import ModelError, ParameterError, ShapeError
 
 NORMALIZATIONS = ("percentile", "max", "none")
@@ -40,6 +42,11 @@ def relu_equivalent(ann):
     params = dict(ann.activation_params)
     if ann.activation == "relu" or ann.activation == "accumulator":
         return ANN(ann.weights, ann.biases)
+    if ann.activation == "softlif":
+        raise ParameterError(
+            "a soft-LIF network has no ReLU equivalent; convert it to the continuous-time LIF "
+            "it was trained for: convert(ann, model='lif_rc', normalization='none')"
+        )
     if params.get("v_th", 0.0) != 0:
         raise ParameterError(
             f"cannot convert a 'rate' network with v_th = {params['v_th']}: its activation "
@@ -79,6 +86,7 @@ def normalize(ann, data, method="percentile", percentile=99.9):
         raise ParameterError(
             f"unknown normalization {method!r}; choose one of {', '.join(NORMALIZATIONS)}"
         )
+    _check_number("percentile", percentile)
     if not 0 < percentile <= 100:
         raise ParameterError(
             f"percentile must be in (0, 100], got {percentile}; 99.9 is the usual choice"
@@ -112,6 +120,12 @@ class LayerSpec:
     ``weights`` has shape ``(n_below, size)``: a dense array for a fully connected layer or a
     ``scipy.sparse`` matrix (a convolution); for the first layer ``n_below`` is the number of
     input values. Weights and bias are already multiplied by ``threshold``.
+
+    ``synapse`` names the synapse model of the pathway *into* this layer
+    (``brainconv.equations.SYNAPSE_MODELS``; the first layer receives a constant current and
+    has no pathway, so its synapse is ``"delta"``). Parameters with units (``tau_rc``,
+    ``tau_s``) are stored as floats in SI units (seconds); so are the weights of a pathway into
+    a continuous-time model: charges in seconds (see :mod:`brainconv.equations.synapses`).
     """
 
     name: str
@@ -121,6 +135,8 @@ class LayerSpec:
     bias: np.ndarray
     threshold: float
     parameters: tuple = ()  # (name, value) pairs of the model's other parameters
+    synapse: str = "delta"
+    synapse_parameters: tuple = ()  # (name, value) pairs, SI units
 
 
 @dataclass(frozen=True)
@@ -140,8 +156,12 @@ class NetworkSpec:
     @property
     def architecture(self):
         """What a compiled simulation depends on (not the weight values)."""
-        return (self.input_size,) + tuple((l.name, l.model, l.size, l.threshold, l.parameters)
-                                          for l in self.layers)
+        # A filtered pathway adds its synapse; delta pathways keep the layouts compiled before
+        # synapse models existed.
+        return (self.input_size,) + tuple(
+            (l.name, l.model, l.size, l.threshold, l.parameters)
+            + ((l.synapse, l.synapse_parameters) if l.synapse != "delta" else ())
+            for l in self.layers)
 
     def input_currents(self, x):
         """Constant current per timestep into the first layer, ``x @ W0 + b0``.
@@ -165,8 +185,22 @@ class NetworkSpec:
         return np.asarray(x @ first.weights) + first.bias
 
 
+def softlif_equivalent(ann):
+    """Hunsberger & Eliasmith's transfer of a soft-LIF ANN: weights into spiking LIF synapses.
+
+    Weights and biases are kept; the rate-to-activation scale ``amp`` (seconds) multiplies the
+    weights of every layer after the first, which turns them into the charge one spike delivers
+    (a hidden unit's activation is ``amp`` times its rate). Each LIF neuron then receives
+    ``J = gain * x + 1`` (``lif_rc``), ``x`` the filtered input plus bias.
+    """
+    amp = dict(ann.activation_params)["amp"]
+    weights = (ann.weights[0],) + tuple(w * amp for w in ann.weights[1:])
+    return ANN(weights, ann.biases)
+
+
 def convert(ann, model="if_soft", data=None, normalization="percentile", percentile=99.9,
-            threshold=1.0, parameters=None):
+            threshold=1.0, parameters=None, synapse="delta", synapse_parameters=None,
+            readout="spikes"):
     """Convert a trained ReLU ANN into a :class:`NetworkSpec`.
 
     Parameters
@@ -187,7 +221,22 @@ def convert(ann, model="if_soft", data=None, normalization="percentile", percent
     parameters : dict, optional
         Values for the models' other parameters, e.g. ``{"k": 10}`` for accumulators,
         ``{"R": 10}`` for leaky models, ``{"size": 7}`` for ensembles; each layer takes those
-        its model has, and the model's defaults for the rest.
+        its model has, and the model's defaults for the rest. Parameters with units take Brian2
+        quantities (``{"tau_rc": 20 * brian2.ms}``).
+    synapse : str or sequence of str
+        Synapse model of every pathway (``"delta"``, ``"exponential"``, ``"alpha"``; see
+        ``brainconv.equations.SYNAPSE_MODELS``), or one name per pathway (``n_layers - 1``).
+        Filtered synapses need a continuous-time neuron model (``lif_rc``).
+    synapse_parameters : dict, optional
+        Synapse parameters with units, e.g. ``{"tau_s": 5 * brian2.ms}``.
+    readout : {"spikes", "filtered"}
+        ``"filtered"`` makes the output layer a non-spiking ``readout`` node (continuous-time
+        networks): the filtered spikes of the last hidden layer times the output weights plus
+        the bias, whose mean over a classification window is the prediction (Hunsberger).
+
+    A soft-LIF ANN (``ann.activation == "softlif"``) is converted as Hunsberger & Eliasmith
+    do (:func:`softlif_equivalent`), to ``lif_rc`` neurons with its ``tau_rc``, ``tau_ref``
+    and ``gain`` unless ``parameters`` says otherwise, without normalization.
 
     Returns
     -------
@@ -195,14 +244,50 @@ def convert(ann, model="if_soft", data=None, normalization="percentile", percent
     """
     if not isinstance(ann, ANN):
         raise ParameterError(f"convert() needs a brainconv.ann.ANN, got {type(ann).__name__}")
+    if not isinstance(model, str) and not (isinstance(model, (list, tuple)) and all(
+            isinstance(name, str) for name in model)):
+        raise ModelError(
+            f"model must be a model name or a list of names, one per layer, got {model!r}; "
+            "see `brainconv models` (brainconv.equations.MODELS) for the names")
+    if parameters is not None and not isinstance(parameters, dict):
+        raise ParameterError(f"parameters must be a dict such as {{'R': 10}}, got {parameters!r}")
+    if "theta" in (parameters or {}):
+        raise ParameterError(
+            "the firing threshold is not a model parameter here: pass convert(..., threshold="
+            f"{parameters['theta']!r}) (CLI: --threshold) instead of parameters={{'theta': ...}}")
     names = [model] * ann.n_layers if isinstance(model, str) else list(model)
     if len(names) != ann.n_layers:
         raise ShapeError(
             f"got {len(names)} model names for an ANN with {ann.n_layers} layers; "
             "give one name, or one per layer"
         )
+    if readout not in ("spikes", "filtered"):
+        raise ParameterError(f"readout must be 'spikes' or 'filtered', got {readout!r}")
+    if readout == "filtered":
+        names[-1] = "readout"
     models = [get_model(name) for name in names]
-    layer_parameters = [_model_parameters(m, parameters or {}) for m in models]
+    softlif = ann.activation == "softlif"
+    trained = {}
+    if softlif:
+        # The trained neuron constants (SI floats) are the defaults; explicit parameters win.
+        trained = {name: value for name, value in ann.activation_params
+                   if name in ("gain", "tau_rc", "tau_ref")}
+        if normalization != "none":
+            raise ParameterError(
+                f"normalization={normalization!r} does not apply to a soft-LIF network: its "
+                "weights are transferred unchanged (Hunsberger & Eliasmith 2016); pass "
+                "normalization='none'"
+            )
+    continuous = [m.time_base == "continuous" for m in models]
+    if softlif != all(continuous):
+        raise ModelError(
+            f"a {ann.activation!r} network cannot be converted to the models "
+            f"{sorted({m.name for m in models})}: "
+            + ("a soft-LIF ANN becomes continuous-time LIF neurons; use model='lif_rc'"
+               if softlif else "continuous-time models (lif_rc) take a network trained with "
+               "the soft-LIF activation (train_ann(..., activation='softlif'))")
+        )
+    layer_parameters = [_model_parameters(m, parameters or {}, trained) for m in models]
     # Builds ensembles for their size now, so that bad sizes or tunings fail before Brian2.
     resolved = [m.resolve(dict(p)) for m, p in zip(models, layer_parameters)]
     unused = set(parameters or {}) - {n for m in models for n in m.parameters}
@@ -212,9 +297,11 @@ def convert(ann, model="if_soft", data=None, normalization="percentile", percent
             f"{sorted({m.name for m in models})}; their parameters are "
             f"{sorted({n for m in models for n in m.parameters if n != 'theta'})}"
         )
+    _check_number("threshold", threshold)
     threshold = float(threshold)
-    if not (np.isfinite(threshold) and threshold > 0):
-        raise ParameterError(f"threshold must be a positive number, got {threshold}")
+    if not threshold > 0:
+        raise ParameterError(f"threshold must be a positive number, got {threshold}; "
+                             "1.0 is the usual choice after normalization")
     if normalization != "none" and data is None:
         raise ParameterError(
             f"normalization={normalization!r} needs calibration data (data=training images); "
@@ -227,7 +314,20 @@ def convert(ann, model="if_soft", data=None, normalization="percentile", percent
                 f"calibration data has shape {data.shape}, expected (n_samples, "
                 f"{ann.layer_sizes[0]})"
             )
-    scaled, _ = normalize(relu_equivalent(ann), data, normalization, percentile)
+        if normalization != "none" and len(data) == 0:
+            raise ParameterError(
+                f"normalization={normalization!r} got 0 calibration samples; pass some "
+                "training images (CLI: --calibration N with N >= 1)")
+        if normalization != "none" and not np.all(np.isfinite(data)):
+            bad = int(np.sum(~np.all(np.isfinite(data), axis=1)))
+            raise ParameterError(
+                f"calibration data holds NaN or inf in {bad} of its {len(data)} rows; the "
+                "normalization scales would be meaningless: clean the data or drop those rows")
+    if softlif:
+        scaled = softlif_equivalent(ann)
+    else:
+        scaled, _ = normalize(relu_equivalent(ann), data, normalization, percentile)
+    synapses, synapse_values = _synapses(synapse, synapse_parameters, ann.n_layers)
     layers = []
     for index, (w, b) in enumerate(zip(scaled.weights, scaled.biases)):
         name = "output" if index == ann.n_layers - 1 else f"hidden{index + 1}"
@@ -235,15 +335,55 @@ def convert(ann, model="if_soft", data=None, normalization="percentile", percent
             w = w * resolved[index - 1].output_scale  # payload units → activation (LEN levels)
         layers.append(
             LayerSpec(name, models[index].name, w.shape[1], _readonly(w * threshold),
-                      _readonly(b * threshold), threshold, layer_parameters[index])
+                      _readonly(b * threshold), threshold, layer_parameters[index],
+                      synapses[index], synapse_values[index])
         )
-    return NetworkSpec(ann.layer_sizes[0], tuple(layers), normalization, float(percentile))
+    spec = NetworkSpec(ann.layer_sizes[0], tuple(layers), normalization, float(percentile))
+    for index in range(1, len(layers)):  # filtered synapses only into continuous-time models
+        pathway_synapse(spec, index)
+    return spec
 
 
-def _model_parameters(model, overrides):
-    """The model's parameters other than ``theta``, defaults updated by ``overrides``."""
+def _synapses(synapse, synapse_parameters, n_layers):
+    """Synapse name and checked parameters (SI) of each layer's incoming pathway."""
+    names = [synapse] * (n_layers - 1) if isinstance(synapse, str) else list(synapse)
+    if len(names) != n_layers - 1:
+        raise ShapeError(
+            f"got {len(names)} synapse model names for {n_layers - 1} pathways; give one name, "
+            "or one per pathway (layer 2 onwards)"
+        )
+    models = [get_synapse_model(name) for name in names]
+    overrides = dict(synapse_parameters or {})
+    unused = set(overrides) - {n for m in models for n in m.parameters}
+    if unused:
+        raise ModelError(
+            f"synapse parameter(s) {sorted(unused)} belong to none of the synapse models "
+            f"{sorted({m.name for m in models})}; their parameters are "
+            f"{sorted({n for m in models for n in m.parameters}) or 'none'}"
+        )
+    values = [tuple(sorted(m.check_parameters(
+        {k: v for k, v in overrides.items() if k in m.parameters}).items())) for m in models]
+    return ["delta"] + [m.name for m in models], [()] + values
+
+
+def _model_parameters(model, overrides, trained=None):
+    """The model's parameters other than ``theta``, defaults updated by ``overrides``.
+
+    ``trained`` (SI floats, e.g. a soft-LIF network's ``tau_rc``) replaces the defaults first.
+    """
     values = {name: value for name, value in model.parameters.items() if name != "theta"}
-    values.update({name: overrides[name] for name in values if name in overrides})
+    values.update({name: float(v) for name, v in (trained or {}).items() if name in values})
+    for name in set(overrides) & set(values) - set(model.units):
+        _check_number(f"parameter {name!r} of model {model.name!r}", overrides[name])
+    # Parameters with units arrive as Brian2 quantities and are stored in SI units.
+    values.update(model.check_parameters({name: overrides[name] for name in values
+                                          if name in overrides}))
+    for name in ("tau_rc", "tau_ref"):
+        if name in model.units and not values[name] >= (0 if name == "tau_ref" else 1e-12):
+            raise ParameterError(
+                f"{name} of {model.name!r} must be {'>= 0' if name == 'tau_ref' else '> 0'}, "
+                f"got {values[name]} s"
+            )
     if "k" in values:
         k = values["k"]
         if isinstance(k, bool) or not float(k).is_integer() or k < 1:
@@ -261,6 +401,16 @@ def _model_parameters(model, overrides):
             )
         values["R"] = float(R)
     return tuple(sorted(values.items()))
+
+
+def _check_number(what, value):
+    """Raise ParameterError unless ``value`` is a finite real number (not a bool or string)."""
+    if isinstance(value, (bool, np.bool_)) or not isinstance(value, numbers.Real) \
+            or not np.isfinite(value):
+        raise ParameterError(
+            f"{what} must be a finite number, got {value!r} ({type(value).__name__}); "
+            "pass a number, e.g. 10 rather than '10'")
+    return value
 
 
 def _readonly(array):

@@ -29,3 +29,37 @@ class DataError(BrainconvError, ValueError):
 
 class SimulationError(BrainconvError, RuntimeError):
     """Brian2 failed to build, compile or run a network."""
+
+
+def brian2_cause(exc):
+    """The message of the root cause of a (Brian2) exception, for a one-line error message.
+
+    Brian2 wraps the real problem: a typo'd identifier surfaces as "An error occurred when
+    preparing an object. (See above for original error message and traceback.)", with
+    ``The identifier "tua" could not be resolved.`` only in the exception chain. This follows
+    ``__cause__`` (or ``__context__``) to the deepest exception and returns its message.
+
+    Parameters
+    ----------
+    exc : BaseException
+
+    Returns
+    -------
+    str
+        The deepest non-empty message of the chain, without the quotes ``KeyError`` adds;
+        ``"TypeName"`` if no exception in the chain has a message.
+    """
+    chain, seen = [], set()
+    while exc is not None and id(exc) not in seen:
+        seen.add(id(exc))
+        chain.append(exc)
+        exc = exc.__cause__ or (None if exc.__suppress_context__ else exc.__context__)
+    for error in reversed(chain):
+        # str(KeyError("msg")) is "'msg'": read the argument itself.
+        if isinstance(error, KeyError) and len(error.args) == 1 and isinstance(error.args[0], str):
+            message = error.args[0]
+        else:
+            message = str(error)
+        if message.strip():
+            return message.strip()
+    return type(chain[0]).__name__ if chain else ""

@@ -4,22 +4,35 @@ One timestep is one pass through all layers (Think Fast eq. 4): layer 1 integrat
 current and fires; its spikes reach layer 2 in the same timestep; and so on up to the output.
 An L-layer network can therefore answer in the first timestep. Used for exact cross-checks in
 the tests and as the yardstick in the benchmarks.
+
+Continuous-time networks (``lif_rc``) run the same schedule with a step of ``dt`` ms: each
+layer's synapse filter turns the charge of the step's arriving spikes into ``I_syn``
+(:meth:`~brainconv.equations.synapses.SynapseModel.filter_step`), then the neurons integrate
+``I + I_syn``; a ``readout`` output layer records ``y`` each step instead of spiking.
 """
 
 import numpy as np
 
+from .build import TIMESTEP_MS, pathway_synapse, time_base
 from .equations import resolve_model
-from .errors import ParameterError
+from .errors import ModelError, ParameterError
 
 
 def check_steps(steps):
     """Return ``steps`` as an int, or raise ParameterError unless it is a positive integer."""
-    if isinstance(steps, bool) or int(steps) != steps or steps < 1:
-        raise ParameterError(f"steps must be a positive integer number of timesteps, got {steps!r}")
+    message = f"steps must be a positive whole number of timesteps, got {steps!r}"
+    if isinstance(steps, (bool, str)) or steps is None:
+        raise ParameterError(message)
+    try:
+        whole = float(steps).is_integer() and int(steps) == steps
+    except (TypeError, ValueError, OverflowError):  # inf, nan, objects that are no number
+        whole = False
+    if not whole or steps < 1:
+        raise ParameterError(message)
     return int(steps)
 
 
-def simulate_reference(spec, x, steps, dtype=np.float64):
+def simulate_reference(spec, x, steps, dtype=np.float64, dt_ms=None):
     """Simulate ``spec`` on inputs ``x`` for ``steps`` timesteps with numpy.
 
     Parameters
@@ -29,17 +42,29 @@ def simulate_reference(spec, x, steps, dtype=np.float64):
     steps : int
     dtype : numpy dtype
         float64 matches Brian2's default exactly; float32 is faster for benchmarks.
+    dt_ms : float, optional
+        Step of a continuous-time network in ms (default :data:`~brainconv.build.TIMESTEP_MS`).
 
     Returns
     -------
     dict
         ``output_spikes`` (sample, time, class) int16, ``layer_spikes`` (layer, time) and
-        ``unit_spike_count`` (all neurons of all layers, layer after layer).
+        ``unit_spike_count`` (all neurons of all layers, layer after layer); with a
+        ``readout`` output layer also ``readout`` (sample, time, class), its ``y`` each step.
     """
     steps = check_steps(steps)
     currents = spec.input_currents(x).astype(dtype)
     n = len(currents)
     models = [resolve_model(layer.model, layer.parameters) for layer in spec.layers]
+    for layer, model in zip(spec.layers, models):
+        if not model.step:  # a user model defined from Brian2 strings only
+            raise ModelError(
+                f"layer {layer.name!r}: model {model.name!r} has no numpy step function, so the "
+                "numpy device cannot simulate it; use device='runtime' (or 'cpp_standalone'), "
+                "or define the model with step=...")
+    if time_base(spec) == "continuous":
+        return _simulate_continuous(spec, currents, models, steps,
+                                    TIMESTEP_MS if dt_ms is None else float(dt_ms), dtype)
     weights = [layer.weights.astype(dtype) for layer in spec.layers]
     biases = [layer.bias.astype(dtype) for layer in spec.layers]
     potentials = [np.zeros((n, layer.size) + ((model.members,) if model.members > 1 else ()),
@@ -73,3 +98,51 @@ def simulate_reference(spec, x, steps, dtype=np.float64):
         "layer_spikes": layer_spikes,
         "unit_spike_count": np.concatenate(counts),
     }
+
+
+def _simulate_continuous(spec, currents, models, steps, dt_ms, dtype):
+    """:func:`simulate_reference` for continuous-time networks (module docstring)."""
+    dt = dt_ms * 1e-3
+    n = len(currents)
+    layers = spec.layers
+    synapses = [pathway_synapse(spec, index) for index in range(len(layers))]
+    weights = [layer.weights.astype(dtype) for layer in layers]
+    biases = [layer.bias.astype(dtype) for layer in layers]
+    states = [model.initial_state((n, layer.size), dtype) for layer, model in zip(layers, models)]
+    filters = [synapse.initial_state((n, layer.size), dtype)
+               for layer, (synapse, _) in zip(layers, synapses)]
+    spike_buffers = [np.zeros((n, layer.size), dtype) for layer in layers]
+    counts = [np.zeros(layer.size) for layer in layers]
+    layer_spikes = np.zeros((len(layers), steps))
+    output_spikes = np.zeros((n, steps, layers[-1].size), np.int16)
+    readout = None if models[-1].spiking else np.zeros((n, steps, layers[-1].size), dtype)
+    for t in range(steps):
+        spikes = None
+        for index, (layer, model) in enumerate(zip(layers, models)):
+            if index == 0:
+                current = currents
+            else:
+                synapse, synapse_values = synapses[index]
+                charge = spikes @ weights[index]  # the step's arrivals, in seconds
+                current = biases[index] + synapse.filter_step(filters[index], charge, dt,
+                                                              **synapse_values)
+            parameters = dict(layer.parameters)
+            if model.spiking:
+                parameters["theta"] = layer.threshold
+            spikes = model.step(states[index], current, spike_buffers[index], dt, **parameters)
+            if not model.spiking:
+                readout[:, t] = spikes
+                continue
+            per_unit = spikes.sum(axis=0, dtype=dtype)
+            counts[index] += per_unit
+            layer_spikes[index, t] = per_unit.sum()
+        if models[-1].spiking:
+            output_spikes[:, t] = spikes
+    result = {
+        "output_spikes": output_spikes,
+        "layer_spikes": layer_spikes,
+        "unit_spike_count": np.concatenate(counts),
+    }
+    if readout is not None:
+        result["readout"] = readout
+    return result

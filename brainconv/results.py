@@ -13,7 +13,13 @@ variable             dims                meaning
 ``layer_size``       layer               number of neurons of each spiking layer
 ==================== =================== =====================================================
 
-Coordinates: ``sample`` (0..N-1), ``time`` (timestep number 1..T), ``class`` (0..C-1),
+A network with a non-spiking readout (Hunsberger & Eliasmith) adds ``readout`` (sample, time,
+class), the output node's value ``y`` in each step; its ``prediction`` is the argmax of the
+mean of ``y`` over the classification window, stored as the attributes ``window_start`` and
+``window_end`` (in the units of ``time``), and ``output_spikes`` holds zeros.
+
+Coordinates: ``sample`` (0..N-1), ``time`` (timestep number 1..T, or for continuous-time
+networks the end of each step in ms, ``dt, 2 dt, ..., T dt``), ``class`` (0..C-1),
 ``layer`` (layer names), ``neuron_layer`` and ``neuron_unit`` (dim ``neuron``: the layer each
 neuron belongs to and its index within that layer).
 
@@ -23,6 +29,7 @@ most 32 bits and the summed spike totals are stored as float64 (exact up to 2**5
 
 import numbers
 import os
+import shutil
 import tempfile
 from pathlib import Path
 
@@ -101,7 +108,7 @@ def _prediction(output_spikes):
 
 
 def make_dataset(output_spikes, labels, layer_spikes, unit_spike_count, layer_names,
-                 layer_sizes, attrs=None):
+                 layer_sizes, attrs=None, dt_ms=None, readout=None, window=None):
     """Collect the recorded spikes of one simulation into a results dataset.
 
     Parameters
@@ -123,6 +130,14 @@ def make_dataset(output_spikes, labels, layer_spikes, unit_spike_count, layer_na
     attrs : dict, optional
         Global attributes (str, int, float; bool is stored as int, None as ``"none"``).
         ``brainconv_version``, ``n_samples`` and ``n_steps`` are always set here.
+    dt_ms : float, optional
+        Step of a continuous-time network in ms: ``time`` is then the end of each step in ms;
+        None (grid models): ``time`` counts timesteps.
+    readout : array_like of float, shape (n_sample, n_time, n_class), optional
+        Values of a non-spiking output node each step; the prediction is then its argmax.
+    window : (float, float), optional
+        Classification window ``(c0, c1)`` for ``readout``, in the units of ``time``; a step
+        counts if its end lies in ``(c0, c1]``. Default: the whole run.
 
     Returns
     -------
@@ -173,12 +188,32 @@ def make_dataset(output_spikes, labels, layer_spikes, unit_spike_count, layer_na
 
     attrs = _clean_attrs(attrs)
     attrs.update(brainconv_version=__version__, n_samples=n_sample, n_steps=n_time)
+    if dt_ms is None:
+        time = ("time", np.arange(1, n_time + 1, dtype=np.int32), {"long_name": "timestep",
+                                                                   "units": "timestep"})
+    else:
+        time = ("time", np.arange(1, n_time + 1) * float(dt_ms),
+                {"long_name": "time at the end of the step", "units": "ms"})
+    prediction = _prediction(out)
+    extra = {}
+    if readout is not None:
+        from brainconv.equations.readout import window_mean
+
+        readout = np.asarray(readout, dtype=np.float64)
+        _check_shape("readout", readout, out.shape, "(n_sample, n_time, n_class)")
+        prediction = np.argmax(window_mean(readout, np.asarray(time[1], float), window),
+                               axis=-1).astype(np.int32)
+        extra["readout"] = (("sample", "time", "class"), readout,
+                            {"long_name": "readout value each step (filtered spikes of the "
+                                          "last hidden layer x output weights + bias)",
+                             "units": "1"})
+        if window is not None:
+            attrs.update(window_start=float(window[0]), window_end=float(window[1]))
 
     coords = {
         "sample": ("sample", np.arange(n_sample, dtype=np.int32), {"long_name": "sample index",
                                                                   "units": "1"}),
-        "time": ("time", np.arange(1, n_time + 1, dtype=np.int32), {"long_name": "timestep",
-                                                                   "units": "timestep"}),
+        "time": time,
         "class": ("class", np.arange(n_class, dtype=np.int32), {"long_name": "class index",
                                                                "units": "1"}),
         "layer": ("layer", np.array(names, dtype=str), {"long_name": "spiking layer",
@@ -194,9 +229,10 @@ def make_dataset(output_spikes, labels, layer_spikes, unit_spike_count, layer_na
         "output_spikes": (("sample", "time", "class"), out.astype(np.int16),
                           {"long_name": "output spikes per timestep", "units": "spikes"}),
         "label": ("sample", labels.astype(np.int32), {"long_name": "true class", "units": "1"}),
-        "prediction": ("sample", _prediction(out),
-                       {"long_name": "predicted class (most output spikes, ties to lowest)",
-                        "units": "1"}),
+        "prediction": ("sample", prediction,
+                       {"long_name": "predicted class (most output spikes, ties to lowest)"
+                        if readout is None else "predicted class (highest mean readout over "
+                        "the classification window)", "units": "1"}),
         "layer_spikes": (("layer", "time"), layer_spikes,
                          {"long_name": "layer spikes per timestep, summed over samples",
                           "units": "spikes"}),
@@ -205,8 +241,58 @@ def make_dataset(output_spikes, labels, layer_spikes, unit_spike_count, layer_na
                               "units": "spikes"}),
         "layer_size": ("layer", sizes.astype(np.int32),
                        {"long_name": "neurons per layer", "units": "neurons"}),
+        **extra,
     }
     return xr.Dataset(data_vars, coords=coords, attrs=attrs)
+
+
+def check_output_path(path, what="output file", needed_bytes=0):
+    """Make sure ``path`` can be written *before* minutes of work are spent computing it.
+
+    Probes the destination folder by creating and removing a temporary file there (so a
+    read-only folder or file system fails now, not after the simulation) and checks that the
+    disk has ``needed_bytes`` free.
+
+    Parameters
+    ----------
+    path : str or os.PathLike
+        File that will be written later.
+    what : str
+        What the file is, for the message (``"--out"``, ``"--plot"``...).
+    needed_bytes : int
+        Estimated size of the file.
+
+    Returns
+    -------
+    pathlib.Path
+
+    Raises
+    ------
+    ParameterError
+        Naming the path, what is wrong and the fix.
+    """
+    path = Path(path)
+    folder = path.parent if str(path.parent) else Path(".")
+    if path.is_dir():
+        raise ParameterError(f"{what} {str(path)!r} is a folder; give a file name inside it")
+    if not folder.is_dir():
+        raise ParameterError(
+            f"{what} {str(path)!r}: the folder {str(folder)!r} does not exist; create it "
+            f"(mkdir -p {folder}) or choose another path")
+    try:
+        fd, probe = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".probe", dir=folder)
+        os.close(fd)
+        os.remove(probe)
+    except OSError as exc:
+        raise ParameterError(
+            f"{what} {str(path)!r} cannot be written: {exc.strerror or exc} in "
+            f"{str(folder)!r}; choose a writable folder") from None
+    free = shutil.disk_usage(folder).free
+    if needed_bytes > free:
+        raise ParameterError(
+            f"{what} {str(path)!r} needs about {needed_bytes / 2**20:.0f} MiB but only "
+            f"{free / 2**20:.0f} MiB are free on that disk; free some space or write elsewhere")
+    return path
 
 
 def save_results(ds, path):
@@ -310,14 +396,15 @@ def concat_results(datasets):
                     f"dataset {i} differs from dataset 0 in {name!r}: "
                     f"{ds[name].values.tolist()} vs {first[name].values.tolist()}."
                 )
-    per_sample = ["output_spikes", "label", "prediction"]
+    per_sample = ["output_spikes", "label", "prediction"] + (["readout"] if "readout" in first
+                                                              else [])
     merged = xr.concat([ds[per_sample] for ds in datasets], dim="sample")
     merged = merged.assign_coords(sample=np.arange(merged.sizes["sample"], dtype=np.int32))
     merged["sample"].attrs = dict(first["sample"].attrs)
     for name in ("layer_spikes", "unit_spike_count"):
         merged[name] = first[name].copy(data=sum(ds[name].values for ds in datasets))
     merged["layer_size"] = first["layer_size"]
-    merged = merged[list(_VARIABLES)]  # same variable order as make_dataset
+    merged = merged[list(_VARIABLES) + (["readout"] if "readout" in first else [])]
     merged.attrs = {k: v for k, v in first.attrs.items()
                     if all(k in ds.attrs and ds.attrs[k] == v for ds in datasets)}
     merged.attrs["n_samples"] = merged.sizes["sample"]

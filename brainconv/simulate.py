@@ -19,14 +19,18 @@ Devices
 import gc
 import hashlib
 import os
+import shutil
+import signal
+import sys
+import threading
 import time
 from pathlib import Path
 
 import numpy as np
 
 from . import __version__
-from .build import TIMESTEP_MS, build_network, collect, layer_values
-from .errors import ParameterError, SimulationError
+from .build import TIMESTEP_MS, build_network, check_dt, collect, layer_values, time_base
+from .errors import ParameterError, SimulationError, brian2_cause
 from .reference import check_steps, simulate_reference
 from .results import make_dataset
 
@@ -108,7 +112,7 @@ class StandaloneProject:
     _current = None
 
     def __init__(self, spec, steps, batch_size, n_batches, directory=None,
-                 device="cpp_standalone", run=True):
+                 device="cpp_standalone", run=True, dt_ms=TIMESTEP_MS, notify=None):
         import brian2
         from brian2.devices.device import reset_device
 
@@ -121,8 +125,14 @@ class StandaloneProject:
             from .gpu import configure_cuda
 
             configure_cuda()
-        self.key = self.layout_key(spec, steps, batch_size, n_batches, device)
+        self.key = self.layout_key(spec, steps, batch_size, n_batches, device, dt_ms)
         self.directory = Path(directory) if directory else cache_root() / self.key
+        notify = notify or (lambda message: None)
+        #: A binary from an earlier process is reused; make only recompiles what changed.
+        self.from_cache = (self.directory / "main").exists()
+        if not self.from_cache and run:
+            notify(f"compiling the {device} project for this layout (once per layout, "
+                   f"~20 s) in {self.directory}")
         zeros = np.zeros((n_batches * batch_size, spec.layers[0].size))
         brian2.set_device(device, build_on_run=False)
         try:
@@ -133,37 +143,56 @@ class StandaloneProject:
             # compiled binary) depends on the layout only.
             placeholders = layer_values(spec, zeros, batch_size)
             self.value_shapes = {key: value.shape for key, value in placeholders.items()}
-            self.built = build_network(spec, steps, batch_size, n_batches, placeholders)
+            self.built = build_network(spec, steps, batch_size, n_batches, placeholders, dt_ms)
             self.built.network.run(self.built.duration, namespace={})
             start = time.perf_counter()
             self.directory.mkdir(parents=True, exist_ok=True)
-            brian2.device.build(directory=str(self.directory), compile=True, run=False,
-                                with_output=False)
+            try:
+                brian2.device.build(directory=str(self.directory), compile=True, run=False,
+                                    with_output=False)
+            except Exception as exc:
+                if not any(self.directory.iterdir()) or "compil" not in str(exc).lower():
+                    raise
+                # A truncated object file or binary left by an interrupted build makes every
+                # later make fail the same way: start again from an empty project folder.
+                notify(f"the cached project in {self.directory} did not compile "
+                       f"({brian2_cause(exc)}); deleting it and building it again")
+                _clear_directory(self.directory)
+                self.from_cache = False
+                brian2.device.build(directory=str(self.directory), compile=True, run=False,
+                                    with_output=False)
             if not run:  # compile-only check (e.g. CUDA code on a machine without a GPU)
                 return
             self.build_seconds = time.perf_counter() - start
             self.device = brian2.get_device()
         except Exception as exc:
+            cause = brian2_cause(exc)
+            hint = ("Check that a C++ compiler (g++; nvcc for CUDA) is installed and works, or "
+                    "use device='runtime'." if "compil" in str(exc).lower() else
+                    "Check the model's equations and parameters.")
             raise SimulationError(
-                f"building the {device} project in {self.directory} failed: {exc}. Check that "
-                "a C++ compiler (g++; nvcc for CUDA) is installed, or use device='runtime'."
+                f"building the {device} project in {self.directory} failed: {cause}. {hint}"
             ) from exc
         finally:
             reset_device()
         StandaloneProject._current = self
 
     @staticmethod
-    def layout_key(spec, steps, batch_size, n_batches, device="cpp_standalone"):
+    def layout_key(spec, steps, batch_size, n_batches, device="cpp_standalone",
+                   dt_ms=TIMESTEP_MS):
         """Hash of everything the generated code depends on."""
         import brian2
 
-        text = repr((spec.architecture, steps, batch_size, n_batches, TIMESTEP_MS,
+        text = repr((spec.architecture, steps, batch_size, n_batches, float(dt_ms),
                      brian2.__version__, __version__)
                     + ((device,) if device != "cpp_standalone" else ()))
         return hashlib.sha256(text.encode()).hexdigest()[:16]
 
-    def run(self, spec, values, n_samples):
-        """Run the compiled binary with new inputs and weights; return the raw results."""
+    def run(self, spec, values, n_samples, progress=False):
+        """Run the compiled binary with new inputs and weights; return the raw results.
+
+        ``progress=True`` lets the binary print samples done and an ETA to stderr.
+        """
         built = self.built
         run_args = {}
         for index, current in enumerate(built.currents):
@@ -179,57 +208,199 @@ class StandaloneProject:
                     f"{np.shape(values[key])}, the compiled project {self.directory} expects "
                     f"{shape}; build a project for this layout"
                 )
+        interrupted = _InterruptFlag()
         try:
-            self.device.run(directory=str(self.directory), with_output=False,
-                            run_args=run_args)
+            with interrupted, _environment(BRAINCONV_PROGRESS=str(n_samples) if progress
+                                           else None):
+                self.device.run(directory=str(self.directory), with_output=False,
+                                run_args=run_args)
+            if progress:
+                print(file=sys.stderr, flush=True)  # end the binary's progress line
             return collect(built, spec, n_samples)
         except Exception as exc:
+            if interrupted.seen:  # Ctrl-C also stopped the binary: not a failure of the project
+                raise KeyboardInterrupt from None
             raise SimulationError(f"running the standalone project {self.directory} failed: "
-                                  f"{exc}") from exc
+                                  f"{brian2_cause(exc)}") from exc
         finally:
             for name in self.device.run_args_arrays:  # run_args files are per-run copies
                 Path(self.directory, "static_arrays", name).unlink(missing_ok=True)
 
 
+class _InterruptFlag:
+    """Context manager noting a SIGINT while the standalone binary runs.
+
+    Ctrl-C reaches the binary too; it exits, and Brian2 reports "Project run failed" (or the
+    partial output fails to parse). The flag lets :meth:`StandaloneProject.run` say that the
+    user interrupted rather than that the project is broken.
+    """
+
+    seen = False
+
+    def __enter__(self):
+        self.previous = None
+        if threading.current_thread() is threading.main_thread():
+            self.previous = signal.getsignal(signal.SIGINT)
+
+            def handler(signum, frame):
+                self.seen = True
+                raise KeyboardInterrupt
+
+            signal.signal(signal.SIGINT, handler)
+        return self
+
+    def __exit__(self, *exc):
+        if self.previous is not None:
+            signal.signal(signal.SIGINT, self.previous)
+        return False
+
+
+class _environment:
+    """Set (or, for None, remove) environment variables for the duration of a block."""
+
+    def __init__(self, **values):
+        self.values = values
+
+    def __enter__(self):
+        self.saved = {name: os.environ.get(name) for name in self.values}
+        for name, value in self.values.items():
+            os.environ.pop(name, None) if value is None else os.environ.update({name: value})
+
+    def __exit__(self, *exc):
+        for name, value in self.saved.items():
+            os.environ.pop(name, None) if value is None else os.environ.update({name: value})
+        return False
+
+
+def _clear_directory(directory):
+    """Delete everything inside ``directory`` (a damaged standalone project)."""
+    for entry in Path(directory).iterdir():
+        if entry.is_dir() and not entry.is_symlink():
+            shutil.rmtree(entry)
+        else:
+            entry.unlink()
+
+
 def run_network(spec, x, steps, device="cpp_standalone", batch_size=None,
-                directory=None):
+                directory=None, dt=None, notify=None, progress=False):
     """Simulate ``spec`` on inputs ``x``; return plain numpy results.
+
+    ``dt`` is the step in ms of a continuous-time network (default 1 ms; see
+    :func:`brainconv.build.check_dt`); the presentation time per sample is ``steps * dt``.
+    ``notify(message)`` is told about compiling and cache repairs; ``progress=True`` makes a
+    standalone binary print samples done and an ETA to stderr as it runs.
 
     Returns
     -------
     dict
         ``output_spikes`` (sample, time, class), ``layer_spikes`` (layer, time),
-        ``unit_spike_count`` (neuron), as :func:`brainconv.reference.simulate_reference`.
+        ``unit_spike_count`` (neuron), as :func:`brainconv.reference.simulate_reference`;
+        ``readout`` (sample, time, class) for a network with a non-spiking readout.
     """
     steps = check_steps(steps)
-    if device not in DEVICES:
-        raise ParameterError(f"unknown device {device!r}; choose one of {', '.join(DEVICES)}")
+    dt_ms = check_dt(spec, dt)
+    check_device(device)
     currents = spec.input_currents(x)  # validates the input before anything is built
+    check_memory(spec, len(currents), steps)
     if batch_size is None:
         batch_size = choose_batch_size(spec, len(currents), device)
     if isinstance(batch_size, bool) or int(batch_size) != batch_size or batch_size < 1:
         raise ParameterError(f"batch_size must be a positive integer or None, got {batch_size!r}")
     if device == "numpy":
-        return simulate_reference(spec, x, steps)
+        return simulate_reference(spec, x, steps, dt_ms=dt_ms)
     batch_size = min(int(batch_size), len(currents))
     n_batches = -(-len(currents) // batch_size)
     values = layer_values(spec, currents, batch_size)
     if device == "runtime":
-        return _run_runtime(spec, steps, batch_size, n_batches, values, len(currents))
+        return _run_runtime(spec, steps, batch_size, n_batches, values, len(currents), dt_ms)
     project = StandaloneProject._current
-    key = StandaloneProject.layout_key(spec, steps, batch_size, n_batches, device)
+    key = StandaloneProject.layout_key(spec, steps, batch_size, n_batches, device, dt_ms)
     if project is None or project.key != key or (directory and Path(directory) != project.directory):
-        project = StandaloneProject(spec, steps, batch_size, n_batches, directory, device)
-    return project.run(spec, values, len(currents))
+        project = StandaloneProject(spec, steps, batch_size, n_batches, directory, device,
+                                    dt_ms=dt_ms, notify=notify)
+    try:
+        return project.run(spec, values, len(currents), progress)
+    except SimulationError as exc:
+        if not project.from_cache:
+            raise
+        # A damaged binary from an earlier process ("Exec format error"): build it afresh.
+        (notify or print)(f"the cached binary in {project.directory} failed to run "
+                          f"({brian2_cause(exc)}); deleting the project and building it again")
+        _clear_directory(project.directory)
+        project = StandaloneProject(spec, steps, batch_size, n_batches, directory, device,
+                                    dt_ms=dt_ms, notify=notify)
+        return project.run(spec, values, len(currents), progress)
 
 
-def _run_runtime(spec, steps, batch_size, n_batches, values, n_samples):
+def check_device(device):
+    """Raise unless ``device`` is known and, for ``cuda_standalone``, a GPU is there.
+
+    Raises
+    ------
+    ParameterError
+        For an unknown device name.
+    SimulationError
+        For ``cuda_standalone`` without brian2cuda or without an NVIDIA GPU and driver.
+    """
+    if device not in DEVICES:
+        raise ParameterError(f"unknown device {device!r}; choose one of {', '.join(DEVICES)}")
+    if device == "cuda_standalone":
+        from .gpu import gpu_available
+
+        if not gpu_available():
+            raise SimulationError(
+                "device 'cuda_standalone' needs brian2cuda and an NVIDIA GPU with its driver, "
+                "but no GPU was found (nvidia-smi missing or listing none, or brian2cuda not "
+                "installed); on this machine use device='cpp_standalone' (compiled C++ on the "
+                "CPU), or install brian2cuda as the README's GPU section says")
+
+
+def _available_memory():
+    """Bytes of memory available now (Linux ``MemAvailable``), or None where unknown."""
+    try:
+        for line in Path("/proc/meminfo").read_text().splitlines():
+            if line.startswith("MemAvailable:"):
+                return int(line.split()[1]) * 1024
+    except OSError:
+        pass
+    return None
+
+
+#: Bytes kept per (sample, step, class): int16 output spikes, the int64 cumulative counts of
+#: the accuracy curve, and a float64 readout or monitor entry.
+BYTES_PER_OUTPUT_ENTRY = 18
+
+
+def check_memory(spec, n_samples, steps, available=None):
+    """Refuse a run whose results alone cannot fit into memory, before any work starts.
+
+    The results hold every output neuron's spikes in every step of every sample, so
+    ``n_samples * steps * classes`` entries are allocated whatever the device.
+
+    Raises
+    ------
+    ParameterError
+        Naming the sizes, the bytes needed and available, and the fix.
+    """
+    if n_samples < 1:
+        raise ParameterError("no samples to simulate (0 input rows); pass at least one")
+    needed = BYTES_PER_OUTPUT_ENTRY * n_samples * steps * spec.layers[-1].size
+    available = _available_memory() if available is None else available
+    if available is not None and needed > available:
+        raise ParameterError(
+            f"{n_samples} samples x {steps} steps x {spec.layers[-1].size} classes need about "
+            f"{needed / 2**30:.1f} GiB for the results, but {available / 2**30:.1f} GiB of "
+            "memory are available; simulate fewer steps, or fewer samples per call (e.g. "
+            "--limit)")
+
+
+def _run_runtime(spec, steps, batch_size, n_batches, values, n_samples, dt_ms=TIMESTEP_MS):
     import brian2
     from brian2.devices.device import reset_device
 
     brian2.set_device("runtime")
     try:
-        built = build_network(spec, steps, batch_size, n_batches, values)
+        built = build_network(spec, steps, batch_size, n_batches, values, dt_ms)
         built.network.run(built.duration, namespace={})
         return collect(built, spec, n_samples)
     except Exception as exc:
@@ -239,7 +410,7 @@ def _run_runtime(spec, steps, batch_size, n_batches, values, n_samples):
 
 
 def simulate(spec, x, labels, steps, device="cpp_standalone", batch_size=None,
-             directory=None, attrs=None):
+             directory=None, attrs=None, dt=None, window=None, notify=None, progress=False):
     """Simulate ``spec`` on ``x`` and return the results as an ``xarray.Dataset``.
 
     Parameters
@@ -257,6 +428,17 @@ def simulate(spec, x, labels, steps, device="cpp_standalone", batch_size=None,
         Standalone project directory (default: a cache directory per layout).
     attrs : dict, optional
         Extra global attributes (str or number), e.g. dataset name and seed.
+    dt : float or brian2 quantity, optional
+        Step of a continuous-time network in ms (default 1 ms); ``time`` is then in ms.
+    window : (float, float), optional
+        Classification window ``(c0, c1)`` in ms of a network with a non-spiking readout
+        (Hunsberger & Eliasmith's Table 4); default the whole presentation.
+    notify : callable, optional
+        ``notify(message)`` is told when a standalone project is compiled or a damaged cached
+        one is rebuilt.
+    progress : bool
+        Let a standalone binary print samples done and an ETA to stderr while it runs
+        (checked once per batch of samples, so it costs nothing measurable).
     """
     import brian2
 
@@ -268,12 +450,19 @@ def simulate(spec, x, labels, steps, device="cpp_standalone", batch_size=None,
         )
     if batch_size is None:
         batch_size = choose_batch_size(spec, len(labels), device)
-    raw = run_network(spec, x, steps, device, batch_size, directory)
+    dt_ms = check_dt(spec, dt)
+    continuous = time_base(spec) == "continuous"
+    if window is not None and "readout" not in [layer.model for layer in spec.layers[-1:]]:
+        raise ParameterError("a classification window applies to a network with a "
+                             "non-spiking readout (convert(..., readout='filtered'))")
+    raw = run_network(spec, x, steps, device, batch_size, directory, dt_ms, notify, progress)
     all_attrs = {
         "brian2_version": brian2.__version__,
         "device": device,
         "model": ",".join(layer.model for layer in spec.layers),
-        "dt": f"{TIMESTEP_MS} ms",
+        **({"synapse": ",".join(layer.synapse for layer in spec.layers[1:]) or "none"}
+           if continuous else {}),
+        "dt": f"{dt_ms} ms",
         "normalization": spec.normalization,
         "percentile": spec.percentile,
         "batch_size": int(batch_size),
@@ -281,4 +470,5 @@ def simulate(spec, x, labels, steps, device="cpp_standalone", batch_size=None,
     }
     return make_dataset(raw["output_spikes"], labels, raw["layer_spikes"],
                         raw["unit_spike_count"], [layer.name for layer in spec.layers],
-                        list(spec.layer_sizes), all_attrs)
+                        list(spec.layer_sizes), all_attrs, dt_ms=dt_ms if continuous else None,
+                        readout=raw.get("readout"), window=window)

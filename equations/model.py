@@ -5,6 +5,8 @@ from typing import Callable, Mapping
 
 import numpy as np
 
+from brainconv.errors import ModelError
+
 
 @dataclass(frozen=True)
 class NeuronModel:
@@ -24,16 +26,19 @@ class NeuronModel:
         Brian2 threshold condition and reset code.
     parameters : Mapping[str, float]
         Default values of the model's parameters (dimensionless for converted networks).
-    rate : callable
+    rate : callable or None
         Analytic transfer function ``rate(current, **parameters)``: per timestep in the long
         run, for a constant input ``current`` per timestep, the unit spikes sent (payloads
-        summed) or, where ``rate_counts == "members"``, the member spikes.
-    step : callable
+        summed) or, where ``rate_counts == "members"``, the member spikes. ``None`` (user
+        models): ``brainconv.equations.user.measure_rate`` measures the curve in Brian2.
+    step : callable or None
         One timestep in numpy for the reference simulator: ``step(v, current, spikes,
         **parameters)`` updates ``v`` in place (integrate, threshold, reset), writes the spikes
         emitted in that step into the preallocated ``spikes`` (0/1, or a payload count) and
         returns it; ensembles return ``(spikes, member_spikes)``. It must match the Brian2
-        strings exactly.
+        strings exactly. ``None``: the model runs in Brian2 only (not on the ``numpy``
+        device). An absent ``rate`` or ``step`` is stored as a :class:`MissingFunction`: false
+        in ``if model.step:``, and calling it raises a ModelError that says what to do.
     payload : str or None
         Variable holding how many unit spikes one event carries (accumulators, ensembles);
         ``None`` for single spikes. Power counts events, classification counts units.
@@ -66,6 +71,21 @@ class NeuronModel:
         Brian2 integration method.
     citation : str
         Paper and section the model implements.
+    refractory : str, Quantity or None
+        Brian2 ``refractory`` argument of the NeuronGroup (``None``: not refractory).
+    time_base : {"step", "continuous"}
+        ``"step"``: a dimensionless map on a timestep grid (``rate`` per step, ``step(v,
+        current, spikes, **parameters)``, synapses add their weight to ``input_variable``).
+        ``"continuous"``: Brian2 physics in seconds (``dt`` is a real simulation parameter,
+        ``rate`` in Hz, ``step(state, current, spikes, dt, **parameters)`` on a dict of state
+        arrays named by ``state_variables``; synapse models of
+        :mod:`brainconv.equations.synapses` drive its ``I_syn``).
+    units : Mapping[str, str]
+        Brian2 unit name of each parameter that has one (``{"tau_rc": "second"}``); its value
+        in ``parameters`` is then a float in SI units, and a user must pass a quantity
+        (:meth:`check_parameters`). Parameters not listed are dimensionless.
+    state_variables : tuple of str
+        Names of the numpy state arrays of a continuous-time ``step``.
     """
 
     name: str
@@ -73,8 +93,8 @@ class NeuronModel:
     threshold: str
     reset: str
     parameters: Mapping[str, float]
-    rate: Callable[..., np.ndarray]
-    step: Callable[..., np.ndarray]
+    rate: Callable[..., np.ndarray] = None
+    step: Callable[..., np.ndarray] = None
     payload: str = None
     input_variable: str = "v"
     integrate: str = None
@@ -89,6 +109,19 @@ class NeuronModel:
     method: str = "euler"
     citation: str = ""
     description: str = field(default="", compare=False)
+    refractory: object = None
+    time_base: str = "step"
+    units: Mapping[str, str] = field(default_factory=dict)
+    state_variables: tuple = ()
+
+    def __post_init__(self):
+        # A clear ModelError, not "'NoneType' object is not callable", wherever rate or step
+        # is called on a model that has none (user models may leave both out).
+        for what in ("rate", "step"):
+            function = getattr(self, what)
+            if function is None or (isinstance(function, MissingFunction)
+                                    and function.model != self.name):
+                object.__setattr__(self, what, MissingFunction(self.name, what))
 
     def resolve(self, parameters):
         """The concrete model for ``parameters`` (a dict): rebuilt if a structural one is set."""
@@ -105,3 +138,77 @@ class NeuronModel:
         """Brian2 ``on_pre`` code of a pathway from this model into the ``target`` model."""
         payload = f" * {self.payload}_pre" if self.payload else ""
         return f"{target.input_variable}_post += w{payload}"
+
+    @property
+    def spiking(self):
+        """False for a non-spiking node (a filtered readout): it has no threshold."""
+        return bool(self.threshold)
+
+    def check_parameters(self, values, where=""):
+        """``values`` as plain floats, each checked against its declared unit.
+
+        A parameter listed in :attr:`units` must be a Brian2 quantity of that unit and is
+        returned in SI units (``20*ms`` → ``0.02``); the others are returned unchanged.
+
+        Raises
+        ------
+        ParameterError
+            For ``tau_rc=20`` (no unit) or a wrong unit; the message names the parameter,
+            the model, the expected unit and the fix (``write tau_rc=20*ms``).
+        """
+        from .units import check_parameter
+
+        owner = f"neuron model {self.name!r}" + (f" ({where})" if where else "")
+        return {name: check_parameter(owner, name, value, self.units[name])
+                if name in self.units else value for name, value in values.items()}
+
+    def brian2_values(self, values):
+        """``values`` (as stored in a spec) with the units Brian2 needs to set them."""
+        from .units import to_brian2
+
+        return {name: to_brian2(value, self.units[name]) if name in self.units else value
+                for name, value in values.items()}
+
+    def initial_state(self, shape, dtype=np.float64):
+        """Zeroed numpy state for ``shape`` units: one array, or a dict for continuous time."""
+        if self.time_base == "continuous":
+            return {name: np.zeros(shape, dtype) for name in self.state_variables}
+        return np.zeros(tuple(shape) + ((self.members,) if self.members > 1 else ()), dtype)
+
+
+class MissingFunction:
+    """Stands in for a model's absent ``rate`` or ``step`` function.
+
+    False in a boolean test (``if model.step:``); calling it raises :class:`ModelError` naming
+    the model, what is missing and the way around it.
+    """
+
+    _FIXES = {
+        "rate": "measure the transfer curve in Brian2 with "
+                "brainconv.equations.user.measure_rate(model, currents), or define the model "
+                "with rate=<function rate(current, **parameters)>",
+        "step": "run it through Brian2 with device='runtime' (or 'cpp_standalone'), or define "
+                "the model with step=<numpy function step(v, current, spikes, **parameters)>",
+    }
+
+    def __init__(self, model, what):
+        self.model = model
+        self.what = what
+
+    def __bool__(self):
+        return False
+
+    def __call__(self, *args, **kwargs):
+        kind = "analytic transfer function (rate)" if self.what == "rate" else \
+            "numpy step function (step), so the numpy reference simulator cannot run it"
+        raise ModelError(f"neuron model {self.model!r} has no {kind}; {self._FIXES[self.what]}")
+
+    def __eq__(self, other):
+        return (isinstance(other, MissingFunction)
+                and (other.model, other.what) == (self.model, self.what))
+
+    def __hash__(self):
+        return hash((MissingFunction, self.model, self.what))
+
+    def __repr__(self):
+        return f"<no {self.what} for {self.model!r}>"

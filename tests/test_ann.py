@@ -1,5 +1,8 @@
 """Tests for brainconv.ann: validation, activations, forward pass, training, save/load."""
 
+import os
+import stat
+
 import numpy as np
 import pytest
 import scipy.sparse
@@ -383,7 +386,8 @@ def test_save_load_round_trip(tmp_path):
 
 
 @pytest.mark.parametrize("name, params", [("rate", {"R": 10, "v_th": 0.25}),
-                                          ("accumulator", {"R": 3}), ("relu", None)])
+                                          ("accumulator", {"R": 3}), ("relu", None),
+                                          ("softlif", {"sigma": 10, "gain": 0.825})])
 def test_save_load_round_trip_activation(tmp_path, name, params):
     ann = tiny_ann(activation=name, activation_params=params or ())
     path = tmp_path / "net.npz"
@@ -402,6 +406,17 @@ def test_save_load_round_trip_activation(tmp_path, name, params):
     assert loaded.activation_params == ann.activation_params
     x = np.random.default_rng(0).standard_normal((10, 2))
     np.testing.assert_array_equal(loaded.forward(x), ann.forward(x))
+
+
+@pytest.mark.parametrize("umask, mode", [(0o022, 0o644), (0o077, 0o600), (0o002, 0o664)])
+def test_save_ann_file_mode_follows_umask(tmp_path, umask, mode):
+    # The temporary file of the atomic write is created 0600; the result must not stay so.
+    old = os.umask(umask)
+    try:
+        save_ann(tiny_ann(), tmp_path / "net.npz")
+    finally:
+        os.umask(old)
+    assert stat.S_IMODE(os.stat(tmp_path / "net.npz").st_mode) == mode
 
 
 def test_load_hand_written_file(tmp_path):

@@ -1,0 +1,330 @@
+"""Energy estimates: ANN flops against SNN synaptic operations (Hunsberger & Eliasmith 2016).
+
+Hunsberger & Eliasmith, *Training spiking deep networks for neuromorphic hardware* (2016),
+eq. 4–5, in units of one flop on standard hardware::
+
+    flops_ANN = 1 * neurons + 2 * connections                            (eq. 4)
+    E_SNN     = c1 * (E_synop * synops/s + E_update * updates/s)         (eq. 5)
+    efficiency = flops_ANN / E_SNN
+
+with ``E_synop = 0.08`` and ``E_update = 0.25``, ``c1`` the end of the classification window
+(the time the SNN runs per image, in s), ``synops/s`` the synaptic events per second per image
+(a spike times its fan-out) and ``updates/s`` the neuron state updates per second per image
+(every neuron, every step: the paper's 49,536,000 updates/s read as 49,536 neurons updated
+every 1 ms step, an inference in the project's research notes, §2.5).
+
+Conventions of brainconv, stated because the paper leaves them open:
+
+* **Neurons** in ``flops_ANN`` are the hidden units, the ones with a nonlinearity: the paper's
+  "27K" neurons of its MNIST network match its 12,544 + 12,544 + 2,000 = 27,088 hidden units,
+  without the 10 linear outputs (whose cost is in their connections; research notes §2.2).
+  ``count_output=True`` adds the output units.
+* **Connections** are the stored weights: every entry of a dense layer, the stored entries of
+  a sparse one (a convolution unrolled to its locally connected form, an average pool folded
+  into it), which are also the synapses brainconv builds.
+* **The input** is not spiking: the first layer receives ``W0 x + b0`` as a constant current,
+  so the input causes no synaptic events. :data:`FIRST_LAYER` names the two accountings: ``"none"`` (the paper's: the
+  input costs nothing) and ``"once"`` (one dense product per image, 2 flops per connection of
+  the first layer, added to ``E_SNN`` as plain flops, not scaled by ``c1``). For an MLP on
+  MNIST the first layer holds most connections, so the choice matters; report it.
+* A payload event (accumulator neurons) is one synaptic event per connection, as Think Fast
+  counts power; results datasets already count such events, not the payload.
+
+numpy / xarray only; nothing here needs Brian2.
+"""
+
+from __future__ import annotations
+
+import numbers
+import re
+
+import numpy as np
+import scipy.sparse
+
+from brainconv.ann import ANN
+from brainconv.convert import NetworkSpec
+from brainconv.errors import ParameterError, ShapeError
+
+__all__ = [
+    "E_SYNOP",
+    "E_UPDATE",
+    "FIRST_LAYER",
+    "ann_flops",
+    "energy_summary",
+    "snn_activity",
+    "snn_energy",
+]
+
+#: Energy of one synaptic event and one neuron update, in flops (Hunsberger & Eliasmith eq. 5).
+E_SYNOP, E_UPDATE = 0.08, 0.25
+
+#: How the first layer's analog input current is counted (see the module docstring).
+FIRST_LAYER = ("none", "once")
+
+
+def _layer_weights(net):
+    """The weight matrices ``(n_in, n_out)`` of an ANN or of a NetworkSpec."""
+    if isinstance(net, ANN):
+        return list(net.weights)
+    if isinstance(net, NetworkSpec):
+        return [layer.weights for layer in net.layers]
+    raise ParameterError(
+        f"expected a brainconv ANN or NetworkSpec, got {type(net).__name__}; convert the "
+        "network with brainconv.ann / brainconv.convert first"
+    )
+
+
+def _n_connections(w) -> int:
+    """Stored weights of one layer: every dense entry, the stored entries of a sparse one."""
+    if scipy.sparse.issparse(w):
+        return int(w.nnz)
+    return int(np.prod(np.shape(w)))
+
+
+def _fan_out(w) -> np.ndarray:
+    """Outgoing connections of each presynaptic neuron (row) of ``w``, ``(n_in, n_out)``."""
+    if scipy.sparse.issparse(w):
+        return np.diff(scipy.sparse.csr_matrix(w).indptr).astype(np.float64)
+    n_in, n_out = np.shape(w)
+    return np.full(n_in, float(n_out))
+
+
+def _real(name, value, allow_zero=True):
+    if isinstance(value, (bool, np.bool_)) or not isinstance(value, numbers.Real):
+        raise ParameterError(f"{name} must be a real number, got {value!r}")
+    value = float(value)
+    if not np.isfinite(value) or value < 0 or (value == 0 and not allow_zero):
+        bound = ">= 0" if allow_zero else "> 0"
+        raise ParameterError(f"{name} must be a finite number {bound}, got {value}")
+    return value
+
+
+def ann_flops(net, flops_per_neuron=1.0, flops_per_connection=2.0, count_output=False):
+    """Flops of one ANN forward pass, Hunsberger & Eliasmith eq. 4.
+
+    Parameters
+    ----------
+    net : ANN or NetworkSpec
+        The network; a NetworkSpec gives the same count as the ANN it was converted from.
+    flops_per_neuron : float
+        1 in the paper (one ReLU / rate evaluation per hidden unit).
+    flops_per_connection : float
+        2 in the paper (a multiply and an add).
+    count_output : bool
+        Also count the linear output units as neurons (the paper does not).
+
+    Returns
+    -------
+    float
+        ``flops_per_neuron * neurons + flops_per_connection * connections`` with neurons the
+        hidden units (plus the output units with ``count_output``) and connections the stored
+        weights (dense: every entry; sparse: the stored entries, i.e. a convolution unrolled).
+    """
+    weights = _layer_weights(net)
+    per_neuron = _real("flops_per_neuron", flops_per_neuron)
+    per_connection = _real("flops_per_connection", flops_per_connection)
+    sizes = [int(np.shape(w)[1]) for w in weights]
+    neurons = sum(sizes if count_output else sizes[:-1])
+    connections = sum(_n_connections(w) for w in weights)
+    return per_neuron * neurons + per_connection * connections
+
+
+def snn_energy(synops_per_s, updates_per_s, c1, e_synop=E_SYNOP, e_update=E_UPDATE):
+    """SNN energy per image in flop equivalents, Hunsberger & Eliasmith eq. 5.
+
+    Parameters
+    ----------
+    synops_per_s : float
+        Synaptic events per second (per image).
+    updates_per_s : float
+        Neuron updates per second (per image): neurons / dt when every neuron is updated
+        every step.
+    c1 : float
+        Time the network runs per image (end of the classification window), in seconds.
+    e_synop, e_update : float
+        Energy of one synaptic event and one neuron update, in flops (0.08 and 0.25).
+
+    Returns
+    -------
+    float
+        ``c1 * (e_synop * synops_per_s + e_update * updates_per_s)``. The paper's CIFAR-10
+        figures (2,693,315,174 synops/s, 49,536,000 updates/s, c1 = 0.2 s) give 45,569,842.8.
+    """
+    synops_per_s = _real("synops_per_s", synops_per_s)
+    updates_per_s = _real("updates_per_s", updates_per_s)
+    c1 = _real("c1 (classification end time in seconds)", c1, allow_zero=False)
+    e_synop = _real("e_synop", e_synop)
+    e_update = _real("e_update", e_update)
+    return c1 * (e_synop * synops_per_s + e_update * updates_per_s)
+
+
+_DT_PATTERN = re.compile(r"^\s*([0-9.]+(?:[eE][-+]?[0-9]+)?)\s*(ms|s|us)\s*$")
+_SECONDS = {"s": 1.0, "ms": 1e-3, "us": 1e-6}
+
+
+def _dt_seconds(ds, dt):
+    """The simulation step in seconds: ``dt`` if given, else parsed from ``ds.attrs['dt']``."""
+    if dt is not None:
+        return _real("dt (simulation step in seconds)", dt, allow_zero=False)
+    text = ds.attrs.get("dt")
+    match = _DT_PATTERN.match(text) if isinstance(text, str) else None
+    if match is None:
+        raise ParameterError(
+            f"the results dataset has dt attribute {text!r}, expected a duration such as "
+            "'1.0 ms'; pass dt in seconds, e.g. dt=0.001 for 1 ms steps"
+        )
+    return _real("dt attribute of the results", float(match.group(1)) * _SECONDS[match.group(2)],
+                 allow_zero=False)
+
+
+def _duration_seconds(ds, dt_s):
+    """Simulated time per sample: time bins times the bin width (one step, or the ms grid)."""
+    time = ds["time"]
+    units = time.attrs.get("units", "timestep")
+    n_bins = ds.sizes["time"]
+    if units == "timestep":
+        return n_bins * dt_s
+    if units in ("ms", "s"):
+        values = np.asarray(time.values, dtype=float)
+        steps = np.diff(values)
+        if n_bins < 2 or not np.allclose(steps, steps[0], rtol=1e-9):
+            raise ShapeError(
+                f"the results' time coordinate (units {units!r}) must be a uniform grid of at "
+                f"least 2 points to give the simulated duration, got {values[:5].tolist()}..."
+            )
+        return n_bins * float(steps[0]) * _SECONDS[units]
+    raise ParameterError(
+        f"the results' time coordinate has units {units!r}; expected 'timestep', 'ms' or 's'"
+    )
+
+
+def _check_layout(ds, spec):
+    names = [str(name) for name in ds["layer"].values]
+    expected = [layer.name for layer in spec.layers]
+    if names != expected:
+        raise ShapeError(
+            f"the results have layers {names} but the NetworkSpec has {expected}; pass the "
+            "spec the results were simulated with"
+        )
+    sizes = [int(size) for size in ds["layer_size"].values]
+    if sizes != list(spec.layer_sizes):
+        raise ShapeError(
+            f"the results have layer sizes {sizes} but the NetworkSpec has "
+            f"{list(spec.layer_sizes)}; pass the spec the results were simulated with"
+        )
+
+
+def snn_activity(ds, spec, dt=None, first_layer="none"):
+    """Synaptic events and neuron updates per second (per image) of a simulation.
+
+    Parameters
+    ----------
+    ds : xarray.Dataset
+        Results dataset (:mod:`brainconv.results`): ``unit_spike_count`` per neuron (summed
+        over samples and time, coordinate ``neuron_layer``), ``layer_size``, ``sample``, ``time``.
+    spec : NetworkSpec
+        The network the results come from; ``spec.layers[l + 1].weights`` (shape
+        ``(size_l, size_{l+1})``) gives each neuron's fan-out.
+    dt : float, optional
+        Simulation step in seconds; default parsed from ``ds.attrs["dt"]`` (e.g. ``"1.0 ms"``).
+    first_layer : {"none", "once"}
+        How the analog input current into the first layer is counted (module docstring):
+        ``"none"`` gives ``input_flops = 0``, ``"once"`` ``2 * connections`` of the first layer.
+
+    Returns
+    -------
+    dict
+        Plain Python numbers: ``synops_per_s`` (sum over layers of each neuron's spikes times its
+        fan-out into the next layer; the last layer's spikes have no fan-out), ``updates_per_s``
+        (every neuron of every layer in ``ds``, every step: ``sum(layer_size) / dt``),
+        ``synops_per_s_per_layer`` (dict layer name -> synops caused by that layer's spikes),
+        ``input_flops`` (per image), ``first_layer``, ``dt_s`` and ``duration_s`` (simulated
+        time per image: time bins times their width). Rates are per image: totals divided by
+        the number of samples and the duration.
+
+    Raises
+    ------
+    ShapeError
+        If the dataset's layers do not match ``spec`` or its time grid is not uniform.
+    ParameterError
+        For an unknown ``first_layer``, a missing or malformed ``dt``.
+
+    Notes
+    -----
+    For ensemble models (ION, LEN) ``unit_spike_count`` holds member spikes; each is counted
+    with the fan-out of its unit in ``spec``, not the members' own synapses.
+    """
+    if first_layer not in FIRST_LAYER:
+        raise ParameterError(
+            f"unknown first_layer convention {first_layer!r}; choose one of "
+            f"{', '.join(FIRST_LAYER)} ('none': the input current costs nothing, as in "
+            "Hunsberger & Eliasmith; 'once': 2 flops per first-layer connection per image)"
+        )
+    _check_layout(ds, spec)
+    dt_s = _dt_seconds(ds, dt)
+    duration = _duration_seconds(ds, dt_s)
+    n_samples = ds.sizes["sample"]
+    counts = np.asarray(ds["unit_spike_count"].values, dtype=np.float64)
+    neuron_layer = np.asarray(ds["neuron_layer"].values).astype(str)
+    per_layer = {}
+    for index, layer in enumerate(spec.layers):
+        spikes = counts[neuron_layer == layer.name]
+        if index + 1 < len(spec.layers):
+            synops = float(spikes @ _fan_out(spec.layers[index + 1].weights))
+        else:
+            synops = 0.0  # the output layer's spikes only vote
+        per_layer[layer.name] = synops / (n_samples * duration)
+    input_flops = 0.0 if first_layer == "none" else 2.0 * _n_connections(spec.layers[0].weights)
+    return {
+        "synops_per_s": float(sum(per_layer.values())),
+        "updates_per_s": float(sum(spec.layer_sizes)) / dt_s,
+        "synops_per_s_per_layer": per_layer,
+        "input_flops": input_flops,
+        "first_layer": first_layer,
+        "dt_s": dt_s,
+        "duration_s": duration,
+    }
+
+
+def energy_summary(ds, spec, ann=None, c1=None, dt=None, first_layer="none",
+                   e_synop=E_SYNOP, e_update=E_UPDATE):
+    """Energy of a simulation against its ANN, as plain numbers (JSON-ready).
+
+    Parameters
+    ----------
+    ds : xarray.Dataset
+        Results dataset.
+    spec : NetworkSpec
+        The simulated network.
+    ann : ANN, optional
+        The ANN whose flops are the baseline; default ``spec`` (same counts).
+    c1 : float, optional
+        Classification end time in seconds; default the simulated duration per image.
+    dt : float, optional
+        Simulation step in seconds; default from ``ds.attrs["dt"]``.
+    first_layer : {"none", "once"}
+        See :func:`snn_activity`.
+    e_synop, e_update : float
+        See :func:`snn_energy`.
+
+    Returns
+    -------
+    dict
+        :func:`snn_activity`'s keys plus ``c1_s``, ``e_synop``, ``e_update``, ``snn_energy``
+        (``snn_energy(...) + input_flops``, flops per image), ``ann_flops`` and
+        ``efficiency`` (``ann_flops / snn_energy``; inf when the SNN costs nothing).
+    """
+    activity = snn_activity(ds, spec, dt=dt, first_layer=first_layer)
+    c1 = activity["duration_s"] if c1 is None else c1
+    energy = snn_energy(activity["synops_per_s"], activity["updates_per_s"], c1,
+                        e_synop, e_update) + activity["input_flops"]
+    flops = ann_flops(spec if ann is None else ann)
+    return {
+        **activity,
+        "c1_s": float(c1),
+        "e_synop": float(e_synop),
+        "e_update": float(e_update),
+        "snn_energy": energy,
+        "ann_flops": flops,
+        "efficiency": flops / energy if energy > 0 else float("inf"),
+    }

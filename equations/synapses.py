@@ -1,0 +1,284 @@
+"""Synapse models: how the spikes arriving at a neuron become its synaptic current ``I_syn``.
+
+A pathway of a :class:`~brainconv.convert.NetworkSpec` names its synapse model just as a layer
+names its neuron model. Each model is a linear filter with impulse response ``kernel(t)`` of
+unit area, so a spike through a synapse of weight ``w`` delivers the charge ``∫ I_syn dt = w``
+(``w`` in seconds: ``I_syn`` is a dimensionless current, like the ANN activations it stands
+for; Hunsberger & Eliasmith's amplitude ``amp = 0.063 s`` times an ANN weight is such a charge).
+The filter state lives in the *postsynaptic* group: all synapses into a layer share one filter
+per neuron, which is exact because the filter is linear.
+
+Time on a grid (the Nengo convention, and what the continuous-time neuron models need): a spike
+emitted in step ``n`` reaches the next layer in the same step (brainconv's "one timestep is one
+pass through all layers"), as a Dirac at the start ``t_n`` of the step; the neuron then holds
+its input constant over the step at the **mean** of the filter output over ``[t_n, t_n + dt]``.
+The mean is computed in closed form from the filter state and the state is advanced with exact
+exponentials, so the charge of every spike is conserved exactly at any ``dt`` (sampling the
+filter at the grid points instead would inflate an exponential filter's charge by ``dt/(2
+tau_s)``, 10 % at ``dt = 1 ms``, ``tau_s = 5 ms``). The current of step ``k`` after a spike is
+``w`` times the mean of ``kernel`` over ``[k dt, (k + 1) dt]``; ``delta`` gives ``w / dt`` for
+one step (Nengo's ``synapse=None``).
+
+Brian2 pieces of a model: ``equations`` (its state variables and parameters, with units),
+``on_pre`` (code of the ``Synapses``, ``{w}`` standing for the weight expression) and
+``update`` (code run once per step after the step's spikes have arrived and before the neuron
+integrates: it sets ``I_syn`` and advances the state). The numpy reference runs
+:meth:`SynapseModel.filter_step`, the same arithmetic in the same order.
+
+The neuron models on a dimensionless timestep grid (``if_soft``, ``lif``...) take ``delta``
+synapses only, as the weight added to the neuron's input variable (today's behaviour, bit for
+bit); the filters need a continuous-time neuron model with an ``I_syn`` input (``lif_rc``).
+"""
+
+from dataclasses import dataclass, field
+from typing import Callable, Mapping
+
+import numpy as np
+
+from brainconv.errors import ModelError, ParameterError
+
+from .units import check_parameter, to_brian2
+
+
+@dataclass(frozen=True)
+class SynapseModel:
+    """A linear synaptic filter as Brian2 strings plus its kernel and exact numpy update.
+
+    Parameters
+    ----------
+    name : str
+        Registry name, e.g. ``"alpha"``.
+    equations : str
+        Brian2 equations added to the postsynaptic group: the filter's state variables and
+        parameters, with units. The neuron model declares ``I_syn : 1`` itself.
+    on_pre : str
+        Code of the ``Synapses`` for one spike; ``{w}`` is replaced by the weight expression
+        (``w``, or ``w * n_pre`` for a payload). ``w`` has unit :attr:`weight_unit`.
+    update : str
+        Code run once per step, after the step's spikes and before the neuron's ``integrate``
+        code: sets ``I_syn`` to the filter output's mean over the step and advances the state.
+    parameters : Mapping[str, float]
+        Default parameter values in SI base units (seconds).
+    units : Mapping[str, str]
+        Brian2 unit of each parameter; :meth:`defaults` gives the values with units.
+    kernel : callable
+        ``kernel(t, **parameters)``: impulse response (unit area) at times ``t`` in seconds.
+    filter_step : callable
+        ``filter_step(state, charge, dt, **parameters)``: one step of the numpy reference.
+        ``state`` maps the state names to arrays (updated in place), ``charge`` is the summed
+        ``w`` of the spikes arriving this step; returns the current ``I_syn`` of the step.
+    state : tuple of str
+        Names of the filter's state variables (Brian2 and numpy).
+    clear : str
+        Code that empties the filter before a new sample.
+    weight_unit : str
+        Brian2 unit of the synaptic weight ``w``.
+    citation : str
+    description : str
+    """
+
+    name: str
+    equations: str
+    on_pre: str
+    update: str
+    parameters: Mapping[str, float]
+    units: Mapping[str, str]
+    kernel: Callable[..., np.ndarray]
+    filter_step: Callable[..., np.ndarray]
+    state: tuple
+    clear: str
+    weight_unit: str = "second"
+    citation: str = ""
+    description: str = field(default="", compare=False)
+
+    def defaults(self):
+        """Default parameters as Brian2 quantities, e.g. ``{"tau_s": 5. * msecond}``."""
+        return {name: to_brian2(value, self.units.get(name, "1"))
+                for name, value in self.parameters.items()}
+
+    def check_parameters(self, values, where=""):
+        """The defaults updated by ``values`` (Brian2 quantities), as SI floats.
+
+        Raises
+        ------
+        ParameterError
+            For an unknown parameter or a value without its unit (``tau_s=5`` instead of
+            ``5*ms``); the message names the parameter, the unit and the fix.
+        """
+        owner = f"synapse model {self.name!r}" + (f" ({where})" if where else "")
+        unknown = sorted(set(values) - set(self.parameters))
+        if unknown:
+            raise ParameterError(
+                f"{owner} has no parameter(s) {unknown}; its parameters are "
+                f"{sorted(self.parameters) or 'none'}"
+            )
+        checked = dict(self.parameters)
+        for name, value in values.items():
+            checked[name] = check_parameter(owner, name, value, self.units.get(name, "1"))
+            if checked[name] <= 0:
+                raise ParameterError(f"parameter {name!r} of {owner} must be positive, got "
+                                     f"{value!r}")
+        return checked
+
+    def brian2_values(self, values):
+        """``values`` (SI floats, as in a spec) with their Brian2 units, to set on a group."""
+        return {name: to_brian2(value, self.units.get(name, "1")) for name, value in
+                dict(values).items()}
+
+    def initial_state(self, shape, dtype=np.float64):
+        """Zeroed numpy state of the filter for ``shape`` neurons."""
+        return {name: np.zeros(shape, dtype) for name in self.state}
+
+    def code_on_pre(self, weight="w"):
+        """The ``on_pre`` code for the weight expression ``weight``."""
+        return self.on_pre.format(w=weight)
+
+
+# --- delta: the charge of a step's spikes as a current over that step ----------------------
+
+def _delta_kernel(t):
+    """Dirac delta: not a function; 0 away from ``t = 0`` and ``inf`` at 0."""
+    t = np.asarray(t, dtype=float)
+    return np.where(t == 0, np.inf, 0.0)
+
+
+def _delta_step(state, charge, dt):
+    """The step's charge as a constant current over the step: ``I_syn = charge / dt``."""
+    return charge / dt
+
+
+DELTA = SynapseModel(
+    name="delta",
+    equations="q_syn : second  # charge (weight sum) arrived in this step\n",
+    on_pre="q_syn_post += {w}",
+    update="I_syn = q_syn / dt\nq_syn = 0*second",
+    parameters={},
+    units={},
+    kernel=_delta_kernel,
+    filter_step=_delta_step,
+    state=(),
+    clear="q_syn = 0*second",
+    citation="Nengo synapse=None; Hunsberger & Eliasmith 2016, Table 4 rows with tau_s = 0",
+    description="Instantaneous: a spike's weight arrives within one step (grid models: added "
+                "to the input variable; continuous models: current w/dt for one step).",
+)
+
+
+# --- exponential: one first-order lowpass ------------------------------------------------
+
+EXPONENTIAL_EQUATIONS = """
+f_syn : 1                            # filter output at the start of the step, after arrivals
+tau_s : second (shared, constant)    # synaptic time constant
+"""
+# d f_syn/dt = -f_syn / tau_s between spikes; a spike adds w / tau_s.
+EXPONENTIAL_UPDATE = """
+I_syn = -f_syn * expm1(-dt / tau_s) * tau_s / dt
+f_syn = f_syn * exp(-dt / tau_s)
+"""
+
+
+def exponential_kernel(t, tau_s=0.005):
+    """``exp(-t / tau_s) / tau_s`` for ``t >= 0`` (unit area), 0 before."""
+    t = np.asarray(t, dtype=float)
+    return np.where(t >= 0, np.exp(-np.maximum(t, 0) / tau_s) / tau_s, 0.0)
+
+
+def exponential_step(state, charge, dt, tau_s=0.005):
+    """One step of the exponential filter in numpy; the same arithmetic as the Brian2 code."""
+    f = state["f_syn"]
+    f += charge / tau_s
+    current = -f * np.expm1(-dt / tau_s) * tau_s / dt
+    f *= np.exp(-dt / tau_s)
+    return current
+
+
+EXPONENTIAL = SynapseModel(
+    name="exponential",
+    equations=EXPONENTIAL_EQUATIONS,
+    on_pre="f_syn_post += {w} / tau_s",
+    update=EXPONENTIAL_UPDATE,
+    parameters={"tau_s": 0.005},
+    units={"tau_s": "second"},
+    kernel=exponential_kernel,
+    filter_step=exponential_step,
+    state=("f_syn",),
+    clear="f_syn = 0",
+    citation="Nengo Lowpass(tau); Hunsberger & Eliasmith 2016 §2 (lowpass synapse)",
+    description="First-order lowpass: kernel exp(-t/tau_s)/tau_s.",
+)
+
+
+# --- alpha: two cascaded lowpasses ---------------------------------------------------------
+
+ALPHA_EQUATIONS = """
+s_syn : 1                            # first lowpass (input stage), after arrivals
+f_syn : 1                            # second lowpass: the alpha-filtered current
+tau_s : second (shared, constant)    # synaptic time constant
+"""
+# ds_syn/dt = -s_syn / tau_s, df_syn/dt = (s_syn - f_syn) / tau_s; a spike adds w / tau_s to
+# s_syn. From (f0, s0): f(u) = (f0 + s0 u / tau_s) exp(-u / tau_s); its mean over the step is
+# f0 (1 - e) tau_s/dt + s0 (1 - e - (dt/tau_s) e) tau_s/dt with e = exp(-dt / tau_s).
+ALPHA_UPDATE = """
+I_syn = (-f_syn * expm1(-dt / tau_s) - s_syn * (expm1(-dt / tau_s) + dt / tau_s * exp(-dt / tau_s))) * tau_s / dt
+f_syn = (f_syn + s_syn * dt / tau_s) * exp(-dt / tau_s)
+s_syn = s_syn * exp(-dt / tau_s)
+"""
+
+
+def alpha_kernel(t, tau_s=0.005):
+    """``t / tau_s**2 * exp(-t / tau_s)`` for ``t >= 0`` (unit area), 0 before."""
+    t = np.asarray(t, dtype=float)
+    positive = np.maximum(t, 0)
+    return np.where(t >= 0, positive / tau_s**2 * np.exp(-positive / tau_s), 0.0)
+
+
+def alpha_step(state, charge, dt, tau_s=0.005):
+    """One step of the alpha filter in numpy; the same arithmetic as the Brian2 code."""
+    f, s = state["f_syn"], state["s_syn"]
+    s += charge / tau_s
+    current = (-f * np.expm1(-dt / tau_s)
+               - s * (np.expm1(-dt / tau_s) + dt / tau_s * np.exp(-dt / tau_s))) * tau_s / dt
+    f += s * dt / tau_s
+    f *= np.exp(-dt / tau_s)
+    s *= np.exp(-dt / tau_s)
+    return current
+
+
+ALPHA = SynapseModel(
+    name="alpha",
+    equations=ALPHA_EQUATIONS,
+    on_pre="s_syn_post += {w} / tau_s",
+    update=ALPHA_UPDATE,
+    parameters={"tau_s": 0.005},
+    units={"tau_s": "second"},
+    kernel=alpha_kernel,
+    filter_step=alpha_step,
+    state=("f_syn", "s_syn"),
+    clear="f_syn = 0\ns_syn = 0",
+    citation="Hunsberger & Eliasmith 2016 §2 (alpha filter, unit integral; the OCR'd kernel "
+             "lacks 1/tau_s); Nengo Alpha(tau)",
+    description="Alpha filter, two cascaded lowpasses: kernel t/tau_s**2 exp(-t/tau_s).",
+)
+
+#: Registered synapse models, name -> :class:`SynapseModel`.
+SYNAPSE_MODELS = {model.name: model for model in (DELTA, EXPONENTIAL, ALPHA)}
+
+
+def get_synapse_model(name):
+    """Return the registered synapse model called ``name``.
+
+    Raises
+    ------
+    ModelError
+        If no synapse model has that name; the message lists the known ones.
+    """
+    if isinstance(name, SynapseModel):
+        return name
+    try:
+        return SYNAPSE_MODELS[name]
+    except (KeyError, TypeError):
+        raise ModelError(
+            f"unknown synapse model {name!r}; known synapse models: "
+            f"{', '.join(sorted(SYNAPSE_MODELS))}. Pick one of these names (see "
+            "brainconv.equations.SYNAPSE_MODELS)."
+        ) from None
