@@ -17,7 +17,7 @@ import numpy as np
 import scipy.sparse
 
 from .ann import ANN
-from .build import pathway_synapse
+from .build import pathway_synapse, time_base
 from .equations import get_model, get_synapse_model
 from .errors import ModelError, ParameterError, ShapeError
 
@@ -339,6 +339,7 @@ def convert(ann, model="if_soft", data=None, normalization="percentile", percent
                       synapses[index], synapse_values[index])
         )
     spec = NetworkSpec(ann.layer_sizes[0], tuple(layers), normalization, float(percentile))
+    time_base(spec)  # one kind of model: a filtered readout needs continuous-time layers
     for index in range(1, len(layers)):  # filtered synapses only into continuous-time models
         pathway_synapse(spec, index)
     return spec

@@ -166,7 +166,9 @@ class StandaloneProject:
             self.build_seconds = time.perf_counter() - start
             self.device = brian2.get_device()
         except Exception as exc:
-            cause = brian2_cause(exc)
+            if isinstance(exc, SimulationError):
+                raise
+            cause = _failure(exc, spec)
             hint = ("Check that a C++ compiler (g++; nvcc for CUDA) is installed and works, or "
                     "use device='runtime'." if "compil" in str(exc).lower() else
                     "Check the model's equations and parameters.")
@@ -323,13 +325,27 @@ def run_network(spec, x, steps, device="cpp_standalone", batch_size=None,
     except SimulationError as exc:
         if not project.from_cache:
             raise
-        # A damaged binary from an earlier process ("Exec format error"): build it afresh.
+        # A damaged binary from an earlier process ("Exec format error"): link it afresh
+        # (make keeps the object files, which a damaged one would fail to link, see above).
         (notify or print)(f"the cached binary in {project.directory} failed to run "
-                          f"({brian2_cause(exc)}); deleting the project and building it again")
-        _clear_directory(project.directory)
+                          f"({brian2_cause(exc)}); deleting it and building it again")
+        (project.directory / "main").unlink(missing_ok=True)
         project = StandaloneProject(spec, steps, batch_size, n_batches, directory, device,
                                     dt_ms=dt_ms, notify=notify)
         return project.run(spec, values, len(currents), progress)
+
+
+def _failure(exc, spec):
+    """Brian2's root cause of ``exc``, prefixed by the layer and model of the failing object."""
+    error, name = exc, None
+    while error is not None and name is None:  # BrianObjectException knows the object
+        name = getattr(error, "_brian_objname", None)
+        error = error.__cause__ or error.__context__
+    layer = next((layer for layer in spec.layers if name and
+                  (name == layer.name or name.startswith(layer.name + "_"))), None)
+    where = f"layer {layer.name!r} (model {layer.model!r}): " if layer else (
+        f"object {name!r}: " if name else "")
+    return where + brian2_cause(exc)
 
 
 def check_device(device):
@@ -404,7 +420,9 @@ def _run_runtime(spec, steps, batch_size, n_batches, values, n_samples, dt_ms=TI
         built.network.run(built.duration, namespace={})
         return collect(built, spec, n_samples)
     except Exception as exc:
-        raise SimulationError(f"the runtime simulation failed: {exc}") from exc
+        if isinstance(exc, SimulationError):
+            raise
+        raise SimulationError(f"the runtime simulation failed: {_failure(exc, spec)}") from exc
     finally:
         reset_device()
 

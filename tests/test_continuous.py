@@ -282,6 +282,9 @@ def test_time_base_and_synapse_mismatches_are_rejected_before_brian2(small_input
         convert(small_ann(), normalization="none", synapse="alpha")
     with pytest.raises(ModelError, match=r"take a network trained with the soft-LIF"):
         convert(small_ann(), model="lif_rc", normalization="none")
+    with pytest.raises(ModelError, match=r"mixes timestep-grid and continuous-time.*output: "
+                                         r"readout \(continuous\)"):
+        convert(small_ann(), normalization="none", readout="filtered")
     with pytest.raises(ParameterError, match=r"normalization='percentile' does not apply"):
         convert(softlif_ann(), model="lif_rc", data=np.zeros((2, 6)))
     with pytest.raises(ModelError, match=r"unknown synapse model 'alfa'.*alpha, delta, "
