@@ -78,7 +78,9 @@ def _convert(args, ann, calibration):
 
     return convert(ann, model=args.model, data=calibration, normalization=args.normalization,
                    percentile=args.percentile, threshold=args.threshold,
-                   parameters=_model_parameters(args.param))
+                   parameters=_model_parameters(args.param), synapse=args.synapse,
+                   synapse_parameters=_model_parameters(args.synapse_param, "--synapse-param"),
+                   readout=args.readout)
 
 
 def train(args):
@@ -91,7 +93,9 @@ def train(args):
     _say(f"training {x.shape[1]}-{'-'.join(map(str, args.hidden))}-{y.max() + 1} ANN, "
          f"{args.epochs} epochs, seed {args.seed}")
     start = time.perf_counter()
-    params = None if args.activation == "relu" else {"R": args.R}
+    params = _model_parameters(args.activation_param, "--activation-param")
+    if args.activation in ("rate", "accumulator"):
+        params.setdefault("R", args.R)
     ann = train_ann(x, y, hidden=tuple(args.hidden), epochs=args.epochs, seed=args.seed,
                     activation=args.activation, activation_params=params,
                     progress=_epoch_progress)
@@ -135,7 +139,8 @@ def run(args, ann=None):
     if ann_file:
         attrs["ann_file"] = Path(ann_file).name
     ds = simulate(spec, x, y, args.steps, device=args.device, batch_size=args.batch_size,
-                  attrs=attrs, notify=_say, progress=True)
+                  attrs=attrs, notify=_say, progress=True, dt=args.dt,
+                  window=tuple(args.window) if args.window else None)
     _say(f"simulation done in {time.perf_counter() - start:.1f} s")
     save_results(ds, args.out)
     _say(f"saved {args.out}")
@@ -145,31 +150,47 @@ def run(args, ann=None):
 
 def report_dataset(ds, target=None, plot=None):
     """Print the summary table of a results dataset; optionally save the accuracy plot."""
+    import numpy as np
+
     from .analysis import accuracy_over_time, spikes_per_timestep, summary
 
     info = summary(ds, target)
     accuracy = accuracy_over_time(ds)
     _say(f"ANN accuracy: {100 * ds.attrs['ann_accuracy']:.2f} %" if "ann_accuracy" in ds.attrs
          else "ANN accuracy: unknown")
-    _say("timesteps  accuracy %")
+    in_ms = ds["time"].attrs.get("units") == "ms"
+    _say("time (ms)  accuracy %" if in_ms else "timesteps  accuracy %")
     steps = ds.sizes["time"]
     for t in sorted({1, 2, 5, 10, 20, 50, 100, 200, 500, steps} & set(range(1, steps + 1))):
-        _say(f"{t:9d}  {100 * float(accuracy.isel(time=t - 1)):9.2f}")
+        _say(f"{float(ds['time'][t - 1]):9g}  {100 * float(accuracy.isel(time=t - 1)):9.2f}")
     _say(f"spikes per timestep per neuron, averaged over samples and all {steps} timesteps "
          "(a payload event counts once, an ensemble counts its member spikes):")
     for layer, rate in info["spikes_per_step_per_neuron"].items():
         _say(f"  {layer}: {rate:.4f}")
     if target is not None:
         reached = info["time_to_target"]
-        _say(f"timesteps to reach {100 * target:.2f} %: "
-             + (str(reached) if reached is not None else f"not reached within {steps} steps"))
+        unit = " ms" if in_ms else ""
+        _say(f"{'time' if in_ms else 'timesteps'} to reach {100 * target:.2f} %: "
+             + (f"{reached}{unit}" if reached is not None else
+                f"not reached within {float(ds['time'][-1]):g}{unit or ' steps'}"))
         if reached is not None:
-            upto = spikes_per_timestep(ds, upto=reached)
+            steps_until = int(np.searchsorted(ds["time"].values, reached) + 1)
+            upto = spikes_per_timestep(ds, upto=steps_until)
             info["spikes_per_step_per_neuron_until_target"] = {
                 str(layer): float(rate) for layer, rate in zip(upto["layer"].values, upto.values)}
-            _say(f"spikes per timestep per neuron over the {reached} timesteps until the target:")
+            _say(f"spikes per timestep per neuron over the {steps_until} timesteps until the "
+                 "target:")
             for layer, rate in info["spikes_per_step_per_neuron_until_target"].items():
                 _say(f"  {layer}: {rate:.4f}")
+    if "energy_snn_flops" in ds.attrs:
+        _say(f"energy (Hunsberger eq. 4-5, flop-equivalents per image, c1 = "
+             f"{1000 * ds.attrs['energy_c1_s']:g} ms, analog input not counted): SNN "
+             f"{ds.attrs['energy_snn_flops']:.4g} ({ds.attrs['energy_synops_per_s']:.4g} "
+             f"synops/s, {ds.attrs['energy_updates_per_s']:.4g} updates/s), ANN "
+             f"{ds.attrs['energy_ann_flops']:.4g} flops, efficiency "
+             f"{ds.attrs['energy_efficiency']:.3g}x")
+        info["energy"] = {key[len("energy_"):]: ds.attrs[key] for key in ds.attrs
+                          if key.startswith("energy_")}
     if plot:
         from .analysis import plot_accuracy
 
@@ -240,18 +261,22 @@ def compare(args):
     return result
 
 
-def _model_parameters(pairs):
-    """``["R=10", "size=7"]`` → ``{"R": 10.0, "size": 7}``."""
+def _model_parameters(pairs, option="--param"):
+    """``["R=10", "size=7", "tau_rc=20*ms"]`` → ``{"R": 10, "size": 7, "tau_rc": 20*ms}``."""
+    from .equations.units import parse_quantity
+
     parameters = {}
     for pair in pairs or []:
         name, _, value = pair.partition("=")
         try:
-            number = float(value)
-        except ValueError:
+            number = parse_quantity(value)
+        except ParameterError:
             raise ParameterError(
-                f"--param {pair!r}: expected NAME=NUMBER, e.g. --param R=10 or --param size=7"
-            ) from None
-        parameters[name.strip()] = int(number) if number.is_integer() else number
+                f"{option} {pair!r}: expected NAME=NUMBER or NAME=NUMBER*UNIT, e.g. "
+                f"{option} R=10 or {option} tau_rc=20*ms") from None
+        if isinstance(number, float) and number.is_integer():
+            number = int(number)
+        parameters[name.strip()] = number
     return parameters
 
 
@@ -291,10 +316,15 @@ def _parser():
         p.add_argument("--hidden", type=int, nargs="+", default=[500],
                        help="hidden layer sizes")
         p.add_argument("--epochs", type=int, default=20, help="training epochs")
-        p.add_argument("--activation", default="relu", choices=["relu", "rate", "accumulator"],
-                       help="hidden activation and gradient (Think Fast eq. 10-14)")
+        p.add_argument("--activation", default="relu",
+                       choices=["relu", "rate", "accumulator", "softlif"],
+                       help="hidden activation and gradient (Think Fast eq. 10-14; softlif: "
+                       "Hunsberger & Eliasmith, converts to lif_rc)")
         p.add_argument("--R", type=float, default=1.0,
                        help="leak rate constant of the rate/accumulator activations (1: none)")
+        p.add_argument("--activation-param", action="append", metavar="NAME=VALUE",
+                       help="activation parameter, repeatable, e.g. --activation-param sigma=10 "
+                       "(softlif noise in Hz; tau_rc/tau_ref in seconds)")
 
     def simulation_options(p):
         p.add_argument("--steps", type=int, default=100, help="timesteps per sample")
@@ -327,6 +357,18 @@ def _parser():
                        help="percentile of --normalization percentile")
         p.add_argument("--target", type=float, default=None,
                        help="report timesteps to reach this accuracy (fraction, e.g. 0.8022)")
+        p.add_argument("--dt", type=float, default=None,
+                       help="step in ms of a continuous-time network (lif_rc; default 1 ms)")
+        p.add_argument("--synapse", default="delta", choices=["delta", "exponential", "alpha"],
+                       help="synapse model of every pathway (filtered ones need lif_rc)")
+        p.add_argument("--synapse-param", action="append", metavar="NAME=VALUE",
+                       help="synapse parameter with its unit, e.g. --synapse-param tau_s=5*ms")
+        p.add_argument("--readout", default="spikes", choices=["spikes", "filtered"],
+                       help="output layer: spike counts, or a non-spiking filtered readout "
+                       "(Hunsberger; continuous-time networks)")
+        p.add_argument("--window", type=float, nargs=2, metavar=("C0", "C1"), default=None,
+                       help="classification window in ms of a filtered readout (default: the "
+                       "whole presentation)")
 
     p = command("train", "train the ANN and save it (.npz)")
     data_options(p, "mnist")

@@ -486,7 +486,28 @@ def simulate(spec, x, labels, steps, device="cpp_standalone", batch_size=None,
         "batch_size": int(batch_size),
         **(attrs or {}),
     }
-    return make_dataset(raw["output_spikes"], labels, raw["layer_spikes"],
-                        raw["unit_spike_count"], [layer.name for layer in spec.layers],
-                        list(spec.layer_sizes), all_attrs, dt_ms=dt_ms if continuous else None,
-                        readout=raw.get("readout"), window=window)
+    ds = make_dataset(raw["output_spikes"], labels, raw["layer_spikes"],
+                      raw["unit_spike_count"], [layer.name for layer in spec.layers],
+                      list(spec.layer_sizes), all_attrs, dt_ms=dt_ms if continuous else None,
+                      readout=raw.get("readout"), window=window)
+    ds.attrs.update(_energy_attrs(ds, spec, window))
+    return ds
+
+
+def _energy_attrs(ds, spec, window):
+    """Hunsberger & Eliasmith's energy figures of a run (eq. 4-5), as result attributes.
+
+    Synaptic events of the spiking layers and one update per neuron per step are counted; the
+    analog input ``W0 x`` is not (the paper's convention, :mod:`brainconv.energy`). ``c1`` is
+    the end of the classification window, or the whole presentation.
+    """
+    from .energy import energy_summary
+
+    figures = energy_summary(ds, spec, c1=None if window is None else window[1] / 1000)
+    return {"energy_synops_per_s": figures["synops_per_s"],
+            "energy_updates_per_s": figures["updates_per_s"],
+            "energy_c1_s": figures["c1_s"],
+            "energy_snn_flops": figures["snn_energy"],
+            "energy_ann_flops": figures["ann_flops"],
+            "energy_efficiency": figures["efficiency"],
+            "energy_first_layer": figures["first_layer"]}

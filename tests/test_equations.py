@@ -188,7 +188,7 @@ def test_len_gain_and_bias_solve_eq6_and_eq7():
 
 @pytest.mark.parametrize("parameters, message", [
     ({"R": 0.5}, r"R \(leak rate constant.*>= 1"),
-    ({"R": float("nan")}, r"R \(leak rate constant"),
+    ({"R": float("nan")}, r"'R' of model 'lif' must be a finite number"),
 ])
 def test_bad_leak_is_rejected(parameters, message):
     with pytest.raises(ParameterError, match=message):

@@ -83,7 +83,7 @@ def test_simulate_returns_dataset_with_predictions(small_spec, small_inputs):
 
 @pytest.mark.parametrize("steps", [0, -5, 2.5, True])
 def test_bad_number_of_steps_is_rejected(small_spec, small_inputs, steps):
-    with pytest.raises(ParameterError, match="steps must be a positive integer"):
+    with pytest.raises(ParameterError, match="steps must be a positive whole number"):
         run_network(small_spec, small_inputs, steps, device="numpy")
 
 
