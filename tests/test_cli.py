@@ -60,3 +60,40 @@ def test_run_takes_model_parameters(tmp_path, capsys):
     assert main(["demo", "--epochs", "1", "--hidden", "10", "--model", "lif", "--param", "R=ten",
                  "--out", str(tmp_path / "r.nc"), "--plot", str(tmp_path / "a.png")]) == 2
     assert "expected NAME=NUMBER" in capsys.readouterr().err
+
+
+MODEL_FILE = '''
+import brian2
+from brainconv.equations.user import define_model
+
+define_model("file_lif", """
+dv/dt = -v / tau : 1
+x : 1
+I : 1
+theta : 1 (shared, constant)
+tau : second (shared, constant)
+""", threshold="v >= theta", reset="v = 0", integrate="v += I + x\\nx = 0",
+    input_variable="x", parameters={"tau": 20 * brian2.ms})
+'''
+
+
+def test_model_file_from_the_command_line(tmp_path, capsys):
+    from brainconv.ann import save_ann
+    from brainconv.equations import unregister_model
+
+    from conftest import small_ann
+
+    (tmp_path / "my_models.py").write_text(MODEL_FILE)
+    try:
+        assert main(["models", "--model-file", str(tmp_path / "my_models.py")]) == 0
+        assert "file_lif" in capsys.readouterr().out
+        save_ann(small_ann(sizes=(64, 8, 10)), tmp_path / "ann.npz")
+        run = ["run", "--ann", str(tmp_path / "ann.npz"), "--dataset", "digits", "--steps", "5",
+               "--limit", "4", "--normalization", "none", "--out", str(tmp_path / "r.nc"),
+               "--model-file", str(tmp_path / "my_models.py"), "--model", "file_lif"]
+        assert main(run + ["--device", "numpy"]) == 2  # no numpy step: says so, suggests runtime
+        assert "device='runtime'" in capsys.readouterr().err
+        assert main(run + ["--device", "runtime"]) == 0
+        assert load_results(tmp_path / "r.nc").attrs["model"].startswith("file_lif")
+    finally:
+        unregister_model("file_lif")
