@@ -35,6 +35,18 @@ def small_inputs():
     return np.round(rng.uniform(0, 1, (10, 12)) * 64) / 64
 
 
+@pytest.fixture(scope="module")
+def digits():
+    """scikit-learn's 8x8 digits in [0, 1], split 1347 / 450 with a fixed permutation."""
+    datasets = pytest.importorskip("sklearn.datasets")
+    d = datasets.load_digits()
+    x = (d.data / 16.0).astype(np.float32)
+    y = d.target.astype(np.int64)
+    order = np.random.default_rng(0).permutation(len(y))
+    tr, te = order[:1347], order[1347:]
+    return x[tr], y[tr], x[te], y[te]
+
+
 @pytest.fixture
 def standalone_dir(tmp_path, monkeypatch):
     """Standalone projects go into a temporary cache directory."""

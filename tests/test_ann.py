@@ -28,17 +28,6 @@ def tiny_ann(**activation):
     return ANN(weights=(w0, w1), biases=(b0, b1), **activation)
 
 
-@pytest.fixture(scope="module")
-def digits():
-    datasets = pytest.importorskip("sklearn.datasets")
-    d = datasets.load_digits()
-    x = (d.data / 16.0).astype(np.float32)
-    y = d.target.astype(np.int64)
-    order = np.random.default_rng(0).permutation(len(y))
-    tr, te = order[:1347], order[1347:]
-    return x[tr], y[tr], x[te], y[te]
-
-
 # ---------------------------------------------------------------- validation
 
 

@@ -22,17 +22,6 @@ from brainconv.softlif import (
 TAU = dict(tau_rc=0.022, tau_ref=0.002)
 
 
-@pytest.fixture(scope="module")
-def digits():
-    datasets = pytest.importorskip("sklearn.datasets")
-    d = datasets.load_digits()
-    x = (d.data / 16.0).astype(np.float32)
-    y = d.target.astype(np.int64)
-    order = np.random.default_rng(0).permutation(len(y))
-    tr, te = order[:1347], order[1347:]
-    return x[tr], y[tr], x[te], y[te]
-
-
 # ---------------------------------------------------------------- rate curves
 
 
