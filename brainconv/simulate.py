@@ -128,6 +128,9 @@ class StandaloneProject:
         self.key = self.layout_key(spec, steps, batch_size, n_batches, device, dt_ms)
         self.directory = Path(directory) if directory else cache_root() / self.key
         notify = notify or (lambda message: None)
+        # Another process (a second `brainconv run`, a sweep worker) may be building or running
+        # this very layout: wait for it, then reuse its binary.
+        lock = _LayoutLock(self.directory).__enter__()
         #: A binary from an earlier process is reused; make only recompiles what changed.
         self.from_cache = (self.directory / "main").exists()
         if not self.from_cache and run:
@@ -177,6 +180,7 @@ class StandaloneProject:
             ) from exc
         finally:
             reset_device()
+            lock.__exit__()
         StandaloneProject._current = self
 
     @staticmethod
@@ -212,7 +216,7 @@ class StandaloneProject:
                 )
         interrupted = _InterruptFlag()
         try:
-            with interrupted, _environment(BRAINCONV_PROGRESS=str(n_samples) if progress
+            with interrupted, _LayoutLock(self.directory), _environment(BRAINCONV_PROGRESS=str(n_samples) if progress
                                            else None):
                 self.device.run(directory=str(self.directory), with_output=False,
                                 run_args=run_args)
@@ -254,6 +258,32 @@ class _InterruptFlag:
     def __exit__(self, *exc):
         if self.previous is not None:
             signal.signal(signal.SIGINT, self.previous)
+        return False
+
+
+class _LayoutLock:
+    """Exclusive lock on a standalone project folder, shared between processes (``flock``).
+
+    Two processes building the same layout at once failed with "[Errno 17] File exists", and
+    two running it at once would overwrite each other's inputs and results in the folder.
+    """
+
+    def __init__(self, directory):
+        self.path = Path(f"{directory}.lock")
+
+    def __enter__(self):
+        import fcntl
+
+        self.path.parent.mkdir(parents=True, exist_ok=True)
+        self.file = open(self.path, "a")
+        fcntl.flock(self.file, fcntl.LOCK_EX)
+        return self
+
+    def __exit__(self, *exc):
+        import fcntl
+
+        fcntl.flock(self.file, fcntl.LOCK_UN)
+        self.file.close()
         return False
 
 

@@ -326,3 +326,33 @@ def test_source_tree_is_importable_without_the_installed_package(tmp_path):
                             text=True, timeout=60)
     assert result.returncode == 0, result.stderr
     assert result.stdout.strip() == str(tmp_path / "equations" / "__init__.py")
+
+
+# Two processes on one layout (the compile cache is shared) ------------------------------------
+
+_SAME_LAYOUT = """
+import sys
+import numpy as np
+sys.path.insert(0, {tests!r})
+from conftest import small_ann
+from brainconv.convert import convert
+from brainconv.simulate import simulate
+x = np.round(np.random.default_rng(1).uniform(0, 1, (10, 12)) * 64) / 64
+ds = simulate(convert(small_ann(), normalization="none"), x, np.zeros(10, int), 6,
+              device="cpp_standalone", batch_size=4)
+print(int(ds.output_spikes.sum()))
+"""
+
+
+@pytest.mark.slow  # a compile of its own; `pytest -m slow`
+@pytest.mark.standalone
+def test_two_processes_build_and_run_one_layout(tmp_path, small_spec, small_inputs):
+    env = {**os.environ, "BRAINCONV_CACHE": str(tmp_path / "cache")}
+    code = _SAME_LAYOUT.format(tests=str(REPO / "tests"))
+    processes = [subprocess.Popen([sys.executable, "-c", code], env=env, text=True,
+                                  stdout=subprocess.PIPE, stderr=subprocess.PIPE)
+                 for _ in range(2)]
+    outputs = [process.communicate(timeout=300) for process in processes]
+    assert [p.returncode for p in processes] == [0, 0], outputs
+    expected = simulate(small_spec, small_inputs, np.zeros(10, int), 6, device="numpy")
+    assert [int(out.split()[-1]) for out, _ in outputs] == [int(expected.output_spikes.sum())] * 2
