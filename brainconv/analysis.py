@@ -184,8 +184,62 @@ def summary(ds, target=None):
     }
 
 
-def plot_accuracy(ds_or_dict, ax=None, label=None):
-    """Plot accuracy (percent) against timesteps.
+def layer_spike_counts(ds, layer):
+    """Spike count of each neuron of one layer, summed over samples and time.
+
+    Parameters
+    ----------
+    ds : xarray.Dataset
+        Results dataset (its ``unit_spike_count`` over dim ``neuron``, with the coordinates
+        ``neuron_layer`` and ``neuron_unit``).
+    layer : str
+        Layer name, one of ``ds["layer"]`` (e.g. ``"hidden1"``).
+
+    Returns
+    -------
+    xarray.DataArray
+        Dim ``unit`` (the neuron's index within the layer, 0..size-1), in spikes.
+
+    Raises
+    ------
+    ParameterError
+        If ``layer`` is not a layer of ``ds``; the message lists its layers.
+    """
+    names = [str(name) for name in ds["layer"].values]
+    if str(layer) not in names:
+        raise ParameterError(
+            f"layer {layer!r} is not in this results dataset; its layers are "
+            f"{', '.join(names)}; pass one of these names")
+    mask = ds["neuron_layer"].values == str(layer)
+    counts = xr.DataArray(
+        ds["unit_spike_count"].values[mask],
+        dims=("unit",),
+        coords={"unit": ("unit", ds["neuron_unit"].values[mask],
+                         {"long_name": f"neuron index within layer {layer}", "units": "1"})},
+        name="spike_count",
+        attrs={"long_name": f"spikes per neuron of layer {layer}, summed over samples and "
+                            "time", "units": "spikes", "layer": str(layer)},
+    )
+    return counts
+
+
+def _common_attr(datasets, key):
+    """``ds.attrs[key]`` if every dataset has the same value, else None."""
+    values = [ds.attrs.get(key) for ds in datasets]
+    return values[0] if values[0] is not None and all(v == values[0] for v in values) else None
+
+
+def _accuracy_title(datasets):
+    dataset = _common_attr(datasets, "dataset")
+    n_samples = _common_attr(datasets, "n_samples")
+    details = [str(dataset)] if dataset not in (None, "none", "") else []
+    if n_samples is not None:
+        details.append(f"{n_samples} test samples")
+    return "Accuracy over time" + (f" ({', '.join(details)})" if details else "")
+
+
+def plot_accuracy(ds_or_dict, ax=None, label=None, target=None):
+    """Plot accuracy (percent) against time, with the ANN's accuracy and the target.
 
     Parameters
     ----------
@@ -195,32 +249,62 @@ def plot_accuracy(ds_or_dict, ax=None, label=None):
         Axes to draw on. By default a new :class:`matplotlib.figure.Figure` (not managed by
         pyplot) is created; pass ``plt.subplots()[1]`` to show the plot interactively.
     label : str, optional
-        Legend label of a single dataset (use the dict keys for several).
+        Legend label of a single dataset (use the dict keys for several). Default: the
+        paradigm, ``ds.attrs["paradigm"]`` or the layers' model (``"if_soft"``; see
+        :func:`brainconv.provenance.paradigm_label`).
+    target : float, optional
+        Accuracy fraction in (0, 1], drawn as a dotted horizontal line.
 
     Returns
     -------
     matplotlib.axes.Axes
-        The axes, one line per dataset. ``plt.show()`` is never called.
+        The axes: one line per dataset; a dashed line at the ANN's accuracy
+        (``ds.attrs["ann_accuracy"]``, one per distinct value) and a dotted one at the target;
+        a title with the dataset name and number of samples when the attributes hold them.
+        The x axis is in ms for continuous-time results (``time`` in ms), else in timesteps.
+        ``plt.show()`` is never called.
+
+    Raises
+    ------
+    ParameterError
+        For no dataset, a label with a dict of datasets, or a target outside (0, 1].
     """
+    from .provenance import paradigm_label
+
     if isinstance(ds_or_dict, xr.Dataset):
-        curves = {label: ds_or_dict}
+        curves = {label if label is not None else paradigm_label(ds_or_dict.attrs): ds_or_dict}
     elif label is not None:
         raise ParameterError("label is for a single dataset; a dict is labelled by its keys.")
     else:
         curves = dict(ds_or_dict)
     if not curves:
         raise ParameterError("plot_accuracy needs at least one dataset.")
+    if target is not None:
+        check_target(target)
     if ax is None:
         from matplotlib.figure import Figure  # lazy: matplotlib is only needed for plots
 
-        ax = Figure().add_subplot()
+        ax = Figure(figsize=(6.4, 4.2)).add_subplot()
+    datasets = list(curves.values())
     for name, ds in curves.items():
         accuracy = accuracy_over_time(ds)
         ax.plot(accuracy["time"].values, 100 * accuracy.values,
                 label=None if name is None else str(name))
-    ax.set_xlabel("time (timesteps)")
+    ann_values = sorted({float(ds.attrs["ann_accuracy"]) for ds in datasets
+                         if "ann_accuracy" in ds.attrs})
+    for value in ann_values:
+        ax.axhline(100 * value, color="0.3", linestyle="--", linewidth=1,
+                   label=f"ANN {100 * value:.2f} %")
+    if target is not None:
+        ax.axhline(100 * target, color="tab:red", linestyle=":", linewidth=1.5,
+                   label=f"target {100 * target:.2f} %")
+    in_ms = all(ds["time"].attrs.get("units") == "ms" for ds in datasets)
+    ax.set_xlabel("time (ms)" if in_ms else "time (timesteps)")
     ax.set_ylabel("accuracy (%)")
-    ax.set_ylim(0, 100)
-    if any(name is not None for name in curves):
-        ax.legend()
+    ax.set_ylim(0, 101)  # a curve at 100 % stays visible
+    ax.set_xlim(0, max(float(ds["time"].values[-1]) for ds in datasets))
+    ax.grid(True, alpha=0.3)
+    ax.set_title(_accuracy_title(datasets))
+    if any(text and not text.startswith("_") for text in ax.get_legend_handles_labels()[1]):
+        ax.legend(loc="lower right", fontsize=9)
     return ax

@@ -151,6 +151,25 @@ def _accumulator_grad(
     return _where(z >= v_th, z / R)
 
 
+def _sigmoid(z: np.ndarray) -> np.ndarray:
+    """Logistic function without overflow (``exp`` of ``-|z|`` only), in ``z``'s dtype."""
+    e = np.exp(-np.abs(z))
+    one = np.ones((), z.dtype)
+    return np.where(z >= 0, one / (one + e), e / (one + e))
+
+
+def _swish(z: np.ndarray) -> np.ndarray:
+    """Swish (SiLU), ``z * sigmoid(z)``: the activation of Stöckl & Maass's EfficientNet."""
+    return z * _sigmoid(z)
+
+
+def _swish_grad(z: np.ndarray, a: np.ndarray) -> np.ndarray:
+    """``d(z sigmoid(z))/dz = s + z s (1 - s) = s (1 + z (1 - s))``, ``s = sigmoid(z)``."""
+    one = np.ones((), z.dtype)
+    s = _sigmoid(z)
+    return s * (one + z * (one - s))
+
+
 def _softlif_grad(z: np.ndarray, a: np.ndarray, **params) -> np.ndarray:
     """Soft-LIF gradient from the pre-activation ``z`` alone.
 
@@ -261,6 +280,15 @@ ACTIVATIONS: dict[str, Activation] = {
         learning_rate=0.05,
         equations="a = z**2 / (2 R) (eq. 14), da/dz = z / R (eq. 13); both 0 below v_th",
         models="accumulator neurons (several spikes per step), leaky (R > 1) or not (R = 1)",
+    ),
+    "swish": Activation(
+        name="swish",
+        f=_swish,
+        df=_swish_grad,
+        defaults=(),
+        learning_rate=0.05,
+        equations="a = z sigmoid(z); da/dz = s (1 + z (1 - s)), s = sigmoid(z)",
+        models="few-spike swish neurons, fs_swish (Stöckl & Maass 2021), output layer fs_relu",
     ),
     "softlif": Activation(
         name="softlif",

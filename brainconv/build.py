@@ -216,6 +216,32 @@ def layer_values(spec, currents, batch_size):
     return values
 
 
+def window_offsets(models):
+    """First step of each layer's window: the sum of the windows of the layers below.
+
+    Few-spike layers (``model.window > 0``, :mod:`brainconv.equations.fs`) run one after
+    another within a sample; layers of other models have window 0.
+    """
+    return [int(sum(model.window for model in models[:index])) for index in range(len(models))]
+
+
+def window_namespace(model, prefix, offset, dt):
+    """Brian2 namespace of a windowed layer: its padded per-step TimedArrays and window start.
+
+    Each table ``name -> (values, pad)`` of ``model.tables`` becomes ``TimedArray([pad,
+    *values, pad], dt)`` called ``{prefix}_{name}``; Brian2 clamps TimedArray indices to both
+    ends, so ``name(t - t0 - window_start + dt)`` is ``values[k]`` in step ``k`` of the window
+    and ``pad`` before and after it. ``window_start`` is ``offset * dt``.
+    """
+    import brian2
+
+    namespace = {"window_start": offset * dt}
+    for name, (values, pad) in model.tables.items():
+        padded = np.concatenate([[pad], np.asarray(values, dtype=float), [pad]])
+        namespace[name] = brian2.TimedArray(padded, dt=dt, name=f"{prefix}_{name}")
+    return namespace
+
+
 def _FixedHashClock(dt, name, rank):
     """A Brian2 ``Clock`` whose hash is ``rank``.
 
@@ -341,6 +367,9 @@ def _build_layer(spec, models, index, below, values, batch_size, step_clock, bat
     current = brian2.TimedArray(values[("current", index)], dt=period,
                                 name=f"{layer.name}_current")
     group.namespace["batch_current"] = current
+    if model.window:  # few-spike layers: per-step tables, active after the layers below
+        group.namespace.update(window_namespace(model, layer.name,
+                                                window_offsets(models)[index], step_clock.dt))
     clear = model.clear + ("\n" + synapse.clear if filtered else "")
     group.run_regularly("I = batch_current(t, i)\n" + clear, clock=batch_clock,
                         when="start", name=f"{layer.name}_new_batch")

@@ -110,6 +110,7 @@ def train(args):
 def run(args, ann=None):
     """Convert the ANN and simulate it on the test split; save and report the results."""
     from .ann import load_ann
+    from .provenance import ann_hash
     from .results import save_results
     from .simulate import simulate
 
@@ -136,6 +137,7 @@ def run(args, ann=None):
     start = time.perf_counter()
     attrs = {"dataset": args.dataset, "seed": args.seed,
              "ann_accuracy": float(ann.accuracy(x, y))}
+    attrs["ann_sha256"] = ann_hash(ann)
     if ann_file:
         attrs["ann_file"] = Path(ann_file).name
     ds = simulate(spec, x, y, args.steps, device=args.device, batch_size=args.batch_size,
@@ -194,7 +196,7 @@ def report_dataset(ds, target=None, plot=None):
     if plot:
         from .analysis import plot_accuracy
 
-        ax = plot_accuracy(ds)
+        ax = plot_accuracy(ds, target=target)
         ax.figure.savefig(plot, dpi=120, bbox_inches="tight")
         _say(f"saved {plot}")
     return info
@@ -226,8 +228,8 @@ def demo(args):
 def compare(args):
     """Run every paradigm on the ANN; print the ranking; save NetCDF and the Pareto plot."""
     from .ann import load_ann
-    from .compare import compare as run_compare, plot_pareto, ranking_table, check_paradigms
-    from .results import save_results
+    from .compare import (check_paradigms, compare as run_compare, plot_accuracy_curves,
+                          plot_pareto, ranking_table, save_comparison)
 
     _check_simulation_args(args)
     check_paradigms(args.paradigms)
@@ -252,12 +254,14 @@ def compare(args):
                          batch_size=args.batch_size, progress=progress,
                          checkpoint_dir=checkpoints, notify=_say)
     _say(ranking_table(result))
-    save_results(result, args.out)
-    _say(f"saved {args.out}")
+    save_comparison(result, args.out)
+    _say(f"saved {args.out} (load it with brainconv.compare.load_comparison)")
     if args.plot:
         ax = plot_pareto(result)
         ax.figure.savefig(args.plot, dpi=120, bbox_inches="tight")
-        _say(f"saved {args.plot}")
+        curves = Path(args.plot).with_name(Path(args.plot).stem + "_accuracy.png")
+        plot_accuracy_curves(result).figure.savefig(curves, dpi=120, bbox_inches="tight")
+        _say(f"saved {args.plot} and {curves}")
     return result
 
 

@@ -40,7 +40,7 @@ def relu_equivalent(ann):
         ``v_th``, which no integrate-and-fire neuron reproduces.
     """
     params = dict(ann.activation_params)
-    if ann.activation == "relu" or ann.activation == "accumulator":
+    if ann.activation in ("relu", "accumulator", "swish"):  # swish: for few-spike swish
         return ANN(ann.weights, ann.biases)
     if ann.activation == "softlif":
         raise ParameterError(
@@ -297,6 +297,17 @@ def convert(ann, model="if_soft", data=None, normalization="percentile", percent
             f"{sorted({m.name for m in models})}; their parameters are "
             f"{sorted({n for m in models for n in m.parameters if n != 'theta'})}"
         )
+    if not resolved[-1].integer_payload:
+        raise ModelError(
+            f"model {resolved[-1].name!r} sends real-valued payloads, but the output layer's "
+            "payload sums are counted as integers; give the output layer an integer-payload "
+            f"model, e.g. model=[{', '.join([repr(resolved[0].name)] * (len(names) - 1))}, "
+            "'fs_relu'] (few-spike ReLU)")
+    if ann.activation == "swish" and normalization != "none":
+        raise ParameterError(
+            f"normalization={normalization!r} does not apply to a swish network: swish is not "
+            "positively homogeneous, so rescaling layers changes what it computes; pass "
+            "normalization='none' (the FS-swish coefficients expect raw pre-activations)")
     _check_number("threshold", threshold)
     threshold = float(threshold)
     if not threshold > 0:

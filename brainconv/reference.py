@@ -13,7 +13,7 @@ layer's synapse filter turns the charge of the step's arriving spikes into ``I_s
 
 import numpy as np
 
-from .build import TIMESTEP_MS, pathway_synapse, time_base
+from .build import TIMESTEP_MS, pathway_synapse, time_base, window_offsets
 from .equations import resolve_model
 from .errors import ModelError, ParameterError
 
@@ -74,21 +74,29 @@ def simulate_reference(spec, x, steps, dtype=np.float64, dt_ms=None):
     counts = [np.zeros(layer.size) for layer in spec.layers]
     layer_spikes = np.zeros((len(spec.layers), steps))
     output_spikes = np.zeros((n, steps, spec.layers[-1].size), np.int16)
+    offsets = window_offsets(models)
     for t in range(steps):
         spikes = None
         for index, (layer, model) in enumerate(zip(spec.layers, models)):
-            if index == 0:
+            window = {}
+            if model.window:  # one-off input (few-spike): current or bias in step 0 only
+                window = {"phase": t - offsets[index]}
+                if index == 0:
+                    drive = currents if t == 0 else np.zeros_like(currents)
+                else:
+                    drive = spikes @ weights[index] + (biases[index] if t == 0 else 0)
+            elif index == 0:
                 drive = currents
             else:
                 drive = spikes @ weights[index] + biases[index]
             spikes = model.step(potentials[index], drive, spike_buffers[index],
-                                theta=layer.threshold, **dict(layer.parameters))
+                                theta=layer.threshold, **dict(layer.parameters), **window)
             # Power counts events: a payload event is one spike (Think Fast §4.3); an
             # ensemble counts its members' spikes.
             if model.spike_count:
                 spikes, events = spikes
             else:
-                events = spikes if model.payload is None else spikes > 0
+                events = spikes if model.payload is None else spikes != 0  # FS: d(t) < 0
             per_unit = events.sum(axis=0, dtype=dtype)  # exact: counts far below 2**24
             counts[index] += per_unit
             layer_spikes[index, t] = per_unit.sum()

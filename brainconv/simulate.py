@@ -504,15 +504,15 @@ def simulate(spec, x, labels, steps, device="cpp_standalone", batch_size=None,
         raise ParameterError("a classification window applies to a network with a "
                              "non-spiking readout (convert(..., readout='filtered'))")
     raw = run_network(spec, x, steps, device, batch_size, directory, dt_ms, notify, progress)
+    from .provenance import provenance_attrs
+
     all_attrs = {
         "brian2_version": brian2.__version__,
         "device": device,
-        "model": ",".join(layer.model for layer in spec.layers),
+        **provenance_attrs(spec),  # model, parameters per layer, normalization, threshold
         **({"synapse": ",".join(layer.synapse for layer in spec.layers[1:]) or "none"}
            if continuous else {}),
         "dt": f"{dt_ms} ms",
-        "normalization": spec.normalization,
-        "percentile": spec.percentile,
         "batch_size": int(batch_size),
         **(attrs or {}),
     }

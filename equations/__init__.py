@@ -21,6 +21,7 @@ from brainconv.errors import ModelError
 
 from .accumulator import ACCUMULATOR
 from .ensembles import ION, LEN
+from .fs import FS_RELU, FS_SIGMOID, FS_SWISH
 from .integrate_and_fire import IF_HARD, IF_SOFT
 from .leaky import LEAKY_ACCUMULATOR, LIF
 from .lif_rc import LIF_RC
@@ -29,7 +30,7 @@ from .readout import READOUT_MODELS
 from .synapses import SYNAPSE_MODELS, SynapseModel, get_synapse_model
 
 MODELS = {model.name: model for model in (IF_SOFT, IF_HARD, LIF, ACCUMULATOR, LEAKY_ACCUMULATOR,
-                                          ION, LEN, LIF_RC)}
+                                          ION, LEN, LIF_RC, FS_RELU, FS_SWISH, FS_SIGMOID)}
 #: The models shipped with brainconv: a user model may not take one of these names by accident.
 BUILTIN_MODELS = dict(MODELS)
 

@@ -86,6 +86,19 @@ class NeuronModel:
         (:meth:`check_parameters`). Parameters not listed are dimensionless.
     state_variables : tuple of str
         Names of the numpy state arrays of a continuous-time ``step``.
+    window : int
+        0: the unit runs every step on a constant current. ``> 0`` (few-spike neurons,
+        :mod:`brainconv.equations.fs`): *one-off input*, the unit's ``clear`` code sets its
+        potential from ``I`` once per sample and a layer of it is active for ``window`` steps,
+        after the layers below (layer ``l`` starts at the sum of the windows below); ``step``
+        then takes ``phase`` (the step's index within the window) and receives the current
+        only in the sample's first step; ``rate`` is the payload sum over one window.
+    tables : Mapping[str, (ndarray, float)]
+        Per-step values over the window and their padding, by the name the Brian2 strings call
+        them with ``name(t - t0 - window_start + dt)`` (the builder makes padded TimedArrays).
+    integer_payload : bool
+        False where payloads are real numbers (FS swish): such a model cannot be an output
+        layer, whose payload sums are counted as integers.
     """
 
     name: str
@@ -113,6 +126,9 @@ class NeuronModel:
     time_base: str = "step"
     units: Mapping[str, str] = field(default_factory=dict)
     state_variables: tuple = ()
+    window: int = 0
+    tables: Mapping[str, tuple] = field(default_factory=dict, compare=False)
+    integer_payload: bool = True
 
     def __post_init__(self):
         # A clear ModelError, not "'NoneType' object is not callable", wherever rate or step

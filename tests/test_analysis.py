@@ -132,3 +132,23 @@ def test_plot_accuracy(ds):
     assert len(given.get_lines()) == 1
     with pytest.raises(ParameterError, match="label is for a single dataset"):
         plot_accuracy({"a": ds}, label="b")
+
+
+def test_layer_spike_counts(ds):
+    from brainconv.analysis import layer_spike_counts
+
+    hidden = layer_spike_counts(ds, "hidden")
+    assert hidden.dims == ("unit",)
+    assert hidden["unit"].values.tolist() == [0, 1, 2, 3]
+    assert hidden.values.tolist() == [10, 5, 5, 0]  # the first 4 of unit_spike_count
+    out = layer_spike_counts(ds, "out")
+    assert out.values.tolist() == [1, 2, 3] and float(out.sel(unit=2)) == 3
+    assert out.attrs["units"] == "spikes"
+
+
+def test_layer_spike_counts_unknown_layer(ds):
+    from brainconv.analysis import layer_spike_counts
+
+    with pytest.raises(ParameterError, match=r"layer 'hidden1' is not in this results "
+                                             r"dataset; its layers are hidden, out"):
+        layer_spike_counts(ds, "hidden1")

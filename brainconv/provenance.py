@@ -1,0 +1,154 @@
+"""What produced a result: the global attributes that let a results file be traced back.
+
+:func:`provenance_attrs` turns a converted network (and optionally the ANN and the file it was
+loaded from) into the attributes :func:`brainconv.simulate.simulate` stores on every results
+dataset; :func:`ann_hash` identifies an ANN by its content, so two results can be checked to come
+from the same trained network even when the file was renamed or copied.
+"""
+
+import hashlib
+import re
+from pathlib import Path
+
+import numpy as np
+
+
+def ann_hash(ann):
+    """sha256 of an ANN's content: weights, biases, activation and its parameters.
+
+    Dense and sparse layers holding the same values hash differently only if their storage
+    differs (a sparse layer is hashed by its CSR arrays). The hash does not depend on the file
+    name, on when the ANN was saved or on the brainconv version.
+
+    Parameters
+    ----------
+    ann : brainconv.ann.ANN
+
+    Returns
+    -------
+    str
+        64 hexadecimal digits.
+    """
+    import scipy.sparse
+
+    digest = hashlib.sha256(b"brainconv ANN")
+
+    def add(part):
+        if scipy.sparse.issparse(part):
+            csr = part.tocsr()
+            digest.update(f"csr{csr.shape}".encode())
+            for item in (csr.data, csr.indices, csr.indptr):
+                add(item)
+        elif isinstance(part, np.ndarray):
+            array = np.ascontiguousarray(part)
+            digest.update(f"{array.dtype.str}{array.shape}".encode())
+            digest.update(array.tobytes())
+        else:
+            digest.update(repr(part).encode())
+        digest.update(b"|")
+
+    add(len(ann.weights))
+    for weights, bias in zip(ann.weights, ann.biases):
+        add(weights)
+        add(np.asarray(bias))
+    add(str(ann.activation))
+    add(tuple(ann.activation_params))
+    return digest.hexdigest()
+
+
+def _attr_name(layer):
+    """A layer name as a safe NetCDF attribute name suffix (letters, digits, underscores)."""
+    return re.sub(r"\W", "_", str(layer))
+
+
+def format_parameters(pairs):
+    """``(name, value)`` pairs as a compact string, e.g. ``"R=10, k=100"``; ``"none"`` if empty.
+
+    Parameters
+    ----------
+    pairs : iterable of (str, object)
+
+    Returns
+    -------
+    str
+    """
+    items = [f"{name}={value:g}" if isinstance(value, (int, float, np.number))
+             and not isinstance(value, bool) else f"{name}={value}" for name, value in pairs]
+    return ", ".join(items) or "none"
+
+
+def paradigm_label(attrs):
+    """A readable name for the paradigm of a result, from its global attributes.
+
+    Parameters
+    ----------
+    attrs : mapping
+        ``ds.attrs`` of a results dataset.
+
+    Returns
+    -------
+    str or None
+        ``attrs["paradigm"]`` if present; else the ``model`` attribute with repeated layer
+        models collapsed (``"if_soft,if_soft"`` -> ``"if_soft"``, ``"ion,ion,accumulator"`` ->
+        ``"ion, accumulator output"``); None when neither is there.
+    """
+    if attrs.get("paradigm"):
+        return str(attrs["paradigm"])
+    model = attrs.get("model")
+    if not model:
+        return None
+    models = [name.strip() for name in str(model).split(",") if name.strip()]
+    if len(set(models)) == 1:
+        return models[0]
+    hidden, last = models[:-1], models[-1]
+    if len(set(hidden)) == 1:
+        return f"{hidden[0]}, {last} output"
+    return ", ".join(models)
+
+
+def provenance_attrs(spec, ann=None, ann_file=None):
+    """Global attributes that record what produced a result.
+
+    Parameters
+    ----------
+    spec : brainconv.convert.NetworkSpec
+        The converted network that was simulated.
+    ann : brainconv.ann.ANN, optional
+        The ANN it was converted from; adds ``ann_sha256`` (:func:`ann_hash`).
+    ann_file : str or os.PathLike, optional
+        File the ANN was loaded from; adds ``ann_file`` (the file name, without its folder).
+
+    Returns
+    -------
+    dict of str to str or float
+        - ``model``: the model of each layer, comma-separated in layer order
+          (``"if_soft,if_soft"``; :func:`paradigm_label` gives a readable form);
+        - ``parameters_<layer>``: that layer's model parameters as ``"R=10, k=100"``
+          (``"none"`` for a model without any; values with units in SI, e.g. seconds), and
+          ``synapse_parameters_<layer>`` for a filtered (non-delta) pathway into the layer;
+        - ``normalization``; ``percentile`` only when ``normalization == "percentile"``;
+        - ``threshold``: a float when every layer has the same threshold, else one value per
+          layer, comma-separated;
+        - ``ann_sha256`` and ``ann_file`` when ``ann`` / ``ann_file`` are given.
+
+        ``<layer>`` is the layer name with every character other than a letter, digit or
+        underscore replaced by ``_``. All values are str or float, as NetCDF3 stores them.
+    """
+    models = [str(layer.model) for layer in spec.layers]
+    attrs = {"model": ",".join(models)}
+    for layer in spec.layers:
+        attrs[f"parameters_{_attr_name(layer.name)}"] = format_parameters(layer.parameters)
+        if getattr(layer, "synapse", "delta") != "delta":
+            attrs[f"synapse_parameters_{_attr_name(layer.name)}"] = (
+                f"{layer.synapse}: {format_parameters(layer.synapse_parameters)}")
+    attrs["normalization"] = str(spec.normalization)
+    if spec.normalization == "percentile":
+        attrs["percentile"] = float(spec.percentile)
+    thresholds = [float(layer.threshold) for layer in spec.layers]
+    attrs["threshold"] = (thresholds[0] if len(set(thresholds)) == 1
+                          else ",".join(f"{value:g}" for value in thresholds))
+    if ann is not None:
+        attrs["ann_sha256"] = ann_hash(ann)
+    if ann_file is not None:
+        attrs["ann_file"] = Path(ann_file).name
+    return attrs
