@@ -189,8 +189,10 @@ class StandaloneProject:
         """Hash of everything the generated code depends on."""
         import brian2
 
+        from .build import BATCH_CLOCK_SHRINK
+
         text = repr((spec.architecture, steps, batch_size, n_batches, float(dt_ms),
-                     brian2.__version__, __version__)
+                     brian2.__version__, __version__, BATCH_CLOCK_SHRINK)
                     + ((device,) if device != "cpp_standalone" else ()))
         return hashlib.sha256(text.encode()).hexdigest()[:16]
 

@@ -259,6 +259,20 @@ def test_lif_alpha_network_cpp_standalone_equals_numpy_reference(standalone_dir)
     assert reference["layer_spikes"][1].sum() > 0 and np.ptp(reference["readout"]) > 0
 
 
+@pytest.mark.standalone
+@pytest.mark.slow
+def test_cpp_standalone_batches_start_cleanly_after_64_s_of_simulated_time(standalone_dir):
+    """From t = 64 s on, one ulp of t exceeds Brian2's 1e-14 s clock tolerance: a batch clock
+    tick one ulp after the step clock's ran after the batch's first step (that step saw the
+    previous sample's state). 340 samples x 200 ms, batch 1, cross 64 s; all must match numpy."""
+    spec = convert(softlif_ann(), model="lif_rc", normalization="none", synapse="alpha",
+                   synapse_parameters={"tau_s": 5 * brian2.ms}, readout="filtered")
+    x = np.random.default_rng(7).uniform(0, 1, (340, 6))
+    reference = run_network(spec, x, 200, device="numpy", dt=1.0)
+    assert_same_spikes(run_network(spec, x, 200, device="cpp_standalone", batch_size=1, dt=1.0),
+                       reference)
+
+
 @pytest.mark.parametrize("where, values, message", [
     ("parameters", {"tau_rc": 20},
      r"parameter 'tau_rc' of neuron model 'lif_rc' needs a Brian2 unit of second, got 20 "

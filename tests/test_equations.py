@@ -101,8 +101,12 @@ def test_equations_parse_and_have_consistent_units(name):
 
 
 @pytest.mark.parametrize("name", sorted(MODELS))
-def test_runtime_rate_matches_analytic_transfer_function(name):
+def test_runtime_rate_matches_analytic_transfer_function(name, request):
     """Brian2 (runtime) counts over T steps equal T * rate within one spike (or the band)."""
+    if name == "len":
+        # The suite's check of Brian2's default (Cython) code generation; LEN also because its
+        # reset fails on numpy code generation (see test_paradigms.LEN_NUMPY_CODEGEN).
+        request.getfixturevalue("cython_codegen")
     model = get_model(name)
     brian2.start_scope()
     group, objects = _group(model, _currents(model), "conformance")
@@ -185,6 +189,9 @@ def test_len_tuning_curve_is_eq5_on_a_timestep_grid():
     """A one-member LEN (intercept 0.5) with a refractory step: simulated rate = eq. 5."""
     model = resolve_model("len", {"size": 1, "spacing": 0.5, "tau_ref": 1, "max_rate": 0.5})
     x = np.linspace(-0.5, 1.2, 35)
+    # Not the grid point on the intercept itself (J = 1 within an ulp): there rounding alone
+    # decides whether the member ever fires, and numpy and Cython code round differently.
+    x = x[np.abs(x - 0.5) > 1e-9]
     brian2.start_scope()
     group, objects = _group(model, x, "tuning")
     brian2.Network(*objects).run(STEPS * brian2.ms, namespace={})

@@ -44,32 +44,52 @@ def test_output_can_spike_in_first_timestep(device, n_layers):
     np.testing.assert_array_equal(result["output_spikes"][0, :, 0], [1, 1, 1])
 
 
+#: The layout of every cpp_standalone test of the 12-8-6-3 network: 10 samples in 3 batches of
+#: 4 (the last one padded), SHARED_STEPS steps. The tests share one cache directory
+#: (``shared_standalone_dir``) and one xdist worker, so the project compiles once per session.
+SHARED_STEPS = 25
+SHARED_PROJECT = pytest.mark.xdist_group("small_spec_cpp_standalone")
+
+
+@SHARED_PROJECT
 @pytest.mark.standalone
 def test_cpp_standalone_equals_numpy_and_reruns_without_rebuilding(
-        small_spec, small_inputs, standalone_dir):
+        small_spec, small_inputs, shared_standalone_dir):
     from brainconv.simulate import StandaloneProject
 
-    reference = run_network(small_spec, small_inputs, 25, device="numpy")
+    reference = run_network(small_spec, small_inputs, SHARED_STEPS, device="numpy")
     assert_same_results(
-        run_network(small_spec, small_inputs, 25, device="cpp_standalone", batch_size=4),
+        run_network(small_spec, small_inputs, SHARED_STEPS, device="cpp_standalone",
+                    batch_size=4),
         reference)
     project = StandaloneProject._current
-    assert project.directory.is_relative_to(standalone_dir)
+    assert project.directory.is_relative_to(shared_standalone_dir)
     # New inputs and new weights of the same architecture reuse the compiled binary.
     from conftest import small_ann
 
     other_spec = convert(small_ann(seed=5), normalization="none")
     other_inputs = small_inputs[::-1].copy()
     assert_same_results(
-        run_network(other_spec, other_inputs, 25, device="cpp_standalone", batch_size=4),
-        run_network(other_spec, other_inputs, 25, device="numpy"))
+        run_network(other_spec, other_inputs, SHARED_STEPS, device="cpp_standalone",
+                    batch_size=4),
+        run_network(other_spec, other_inputs, SHARED_STEPS, device="numpy"))
     assert StandaloneProject._current is project
 
 
+@SHARED_PROJECT
 @pytest.mark.standalone
-def test_cpp_standalone_first_timestep(standalone_dir):
-    result = run_network(chain(3), np.ones((2, 1)), 2, device="cpp_standalone")
-    np.testing.assert_array_equal(result["output_spikes"][:, :, 0], [[1, 1], [1, 1]])
+def test_cpp_standalone_first_timestep(shared_standalone_dir):
+    """Weights 1/4 in the shared 12-8-6-3 layout: input 12 x 1/4 = 3, then 8 spikes x 1/4 = 2,
+    then 6 x 1/4 = 1.5, so every layer (the output too) fires in the first timestep."""
+    from conftest import small_ann
+
+    shape = small_ann()
+    spec = convert(ANN(tuple(np.full(w.shape, 0.25) for w in shape.weights),
+                       tuple(np.zeros(b.shape) for b in shape.biases)), normalization="none")
+    result = run_network(spec, np.ones((10, 12)), SHARED_STEPS, device="cpp_standalone",
+                         batch_size=4)
+    np.testing.assert_array_equal(result["output_spikes"][:, 0, :], np.ones((10, 3)))
+    np.testing.assert_array_equal(result["layer_spikes"][:, 0], [10 * 8, 10 * 6, 10 * 3])
 
 
 def test_simulate_returns_dataset_with_predictions(small_spec, small_inputs):
@@ -104,30 +124,36 @@ def test_labels_must_match_inputs(small_spec, small_inputs):
         simulate(small_spec, small_inputs, np.zeros(3, int), 10, device="numpy")
 
 
+@SHARED_PROJECT
 @pytest.mark.standalone
-def test_second_build_of_same_layout_compiles_nothing(small_spec, small_inputs, standalone_dir):
+def test_second_build_of_same_layout_compiles_nothing(small_spec, small_inputs,
+                                                      shared_standalone_dir):
     from brainconv.simulate import StandaloneProject
 
-    first = StandaloneProject(small_spec, 5, 4, 3)
+    first = StandaloneProject(small_spec, SHARED_STEPS, 4, 3)  # compiled here or earlier
     objects = sorted(first.directory.rglob("*.o")) + [first.directory / "main"]
     stamps = {path: path.stat().st_mtime_ns for path in objects}
     directory = first.directory
     del first  # as in a new process, where no older project is alive
-    second = StandaloneProject(small_spec, 5, 4, 3)
+    second = StandaloneProject(small_spec, SHARED_STEPS, 4, 3)
     assert second.directory == directory
     assert {path: path.stat().st_mtime_ns for path in objects} == stamps
-    result = run_network(small_spec, small_inputs, 5, device="cpp_standalone", batch_size=4)
+    result = run_network(small_spec, small_inputs, SHARED_STEPS, device="cpp_standalone",
+                         batch_size=4)
     assert StandaloneProject._current is second
-    assert_same_results(result, run_network(small_spec, small_inputs, 5, device="numpy"))
+    assert_same_results(result,
+                        run_network(small_spec, small_inputs, SHARED_STEPS, device="numpy"))
 
 
+@SHARED_PROJECT
 @pytest.mark.standalone
-def test_wrong_sized_run_args_are_caught_in_python(small_spec, small_inputs, standalone_dir):
+def test_wrong_sized_run_args_are_caught_in_python(small_spec, small_inputs,
+                                                   shared_standalone_dir):
     from brainconv.build import layer_values
     from brainconv.errors import SimulationError
     from brainconv.simulate import StandaloneProject
 
-    project = StandaloneProject(small_spec, 5, 4, 3)
+    project = StandaloneProject(small_spec, SHARED_STEPS, 4, 3)
     values = layer_values(small_spec, small_spec.input_currents(small_inputs[:7]), 4)
     with pytest.raises(SimulationError, match=r"current of layer 'hidden1' have shape \(2, 32\)"):
         project.run(small_spec, values, 7)
@@ -161,8 +187,11 @@ def test_accumulator_payloads_runtime_equal_numpy(small_inputs):
         run_network(spec, 4 * small_inputs, 12, device="runtime", batch_size=4), reference)
 
 
+@pytest.mark.slow
 @pytest.mark.standalone
 def test_accumulator_payloads_cpp_standalone_equal_numpy(small_inputs, standalone_dir):
+    """By default test_paradigms.test_paradigm_mix_cpp_standalone_equals_numpy_reference
+    checks payloads clipped at k on cpp_standalone (its output layer is an accumulator)."""
     spec = accumulator_spec()
     assert_same_results(
         run_network(spec, 4 * small_inputs, 12, device="cpp_standalone", batch_size=4),
@@ -247,8 +276,11 @@ def test_cpu_batch_size_shrinks_for_large_layers():
     assert choose_batch_size(spec, 1000, "cpp_standalone", 2**40) == 1
 
 
+@pytest.mark.slow
 @pytest.mark.standalone
 def test_sparse_connectivity_cpp_standalone_equals_numpy(standalone_dir):
+    """By default test_paradigms.test_paradigm_mix_cpp_standalone_equals_numpy_reference
+    checks sparse synapses on cpp_standalone (its output pathway is a sparse matrix)."""
     spec = sparse_conv_spec()
     x = np.round(np.random.default_rng(2).uniform(0, 1, (5, 36)) * 64) / 64
     assert_same_results(run_network(spec, x, 15, device="cpp_standalone", batch_size=2),
