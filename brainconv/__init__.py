@@ -9,17 +9,31 @@ def _source_tree_equations():
     ``equations/`` sits beside ``brainconv/`` in the repository and is installed as
     ``brainconv.equations`` (setup.py's ``package_dir``). When the repository root comes first
     on ``sys.path`` (tests or scripts run from it after a plain ``pip install .``), this
-    ``brainconv/`` shadows the installed one and has no ``equations`` inside: point the
-    subpackage at the checkout's folder instead.
+    ``brainconv/`` shadows the installed one and has no ``equations`` inside. A last-resort
+    import finder then maps ``brainconv.equations`` to the checkout's folder; it is consulted
+    only when no other finder (an installed or editable package) knows the name.
     """
+    import importlib.abc
+    import importlib.util
     import os
+    import sys
 
     here = os.path.dirname(os.path.abspath(__file__))
-    if os.path.isdir(os.path.join(here, "equations")):
-        return  # an installed package: equations/ is inside it
     checkout = os.path.join(os.path.dirname(here), "equations")
-    if os.path.isfile(os.path.join(checkout, "__init__.py")):
-        __path__.append(os.path.dirname(here))  # noqa: F821 (the package's own __path__)
+    if os.path.isdir(os.path.join(here, "equations")) or not os.path.isfile(
+            os.path.join(checkout, "__init__.py")):
+        return  # an installed package (equations/ inside it), or no checkout beside it
+
+    class CheckoutEquations(importlib.abc.MetaPathFinder):
+        def find_spec(self, name, path=None, target=None):
+            if name != "brainconv.equations":
+                return None
+            return importlib.util.spec_from_file_location(
+                name, os.path.join(checkout, "__init__.py"),
+                submodule_search_locations=[checkout])
+
+    if not any(type(finder).__name__ == "CheckoutEquations" for finder in sys.meta_path):
+        sys.meta_path.append(CheckoutEquations())
 
 
 _source_tree_equations()
