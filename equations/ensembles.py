@@ -200,7 +200,8 @@ def make_len(size=9, spacing=0.1, max_rate=1.0, R=10.0, tau_ref=0):
     reset += [f"v_{j} = v_{j} * (1 - s_{j})" for j in members]
     if tau_ref:
         reset += [f"ref_{j} = ref_{j} + s_{j} * ({tau_ref} - ref_{j})" for j in members]
-    reset += ["n = s_0"] + [f"n = n + ({j + 1} - n) * s_{j}" for j in members if j]
+    # 1.0 *: on numpy code generation "n = s_0" would bind n to the integer array s_0.
+    reset += ["n = 1.0 * s_0"] + [f"n = n + ({j + 1} - n) * s_{j}" for j in members if j]
     reset += ["count = " + " + ".join(f"s_{j}" for j in members), "total_spikes += count"]
     return NeuronModel(
         name="len",

@@ -35,18 +35,7 @@ def assert_same_results(a, b):
         np.testing.assert_array_equal(a[key], b[key], err_msg=key)
 
 
-# The suite runs Brian2's runtime device with numpy code generation (conftest.fast_brian2), as
-# Brian2 itself does where Cython is missing. There LEN's reset fails: "n = s_0" binds n to the
-# integer array s_0, and "n = n + (2 - n) * s_1" then adds floats into it in place. The fix is
-# in equations/ensembles.py ("n = 1.0 * s_0" passes this test); strict, so that it is noticed.
-LEN_NUMPY_CODEGEN = pytest.mark.xfail(
-    strict=True, raises=SimulationError,
-    reason="LEN's reset fails on Brian2's numpy code generation (n = s_0 makes n an integer "
-           "array); fix equations/ensembles.py, then remove this mark")
-
-
-@pytest.mark.parametrize("model", [pytest.param(name, marks=LEN_NUMPY_CODEGEN)
-                                   if name == "len" else name for name in sorted(CASES)])
+@pytest.mark.parametrize("model", sorted(CASES))
 def test_runtime_equals_numpy_reference(model, small_inputs):
     spec = spec_for(model)
     reference = run_network(spec, small_inputs, 25, device="numpy")
