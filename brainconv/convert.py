@@ -10,6 +10,7 @@ constant current per timestep. Each layer's weights and bias are multiplied by i
 that the converted rates do not depend on the threshold chosen.
 """
 
+import hashlib
 import numbers
 from dataclasses import dataclass
 
@@ -113,6 +114,16 @@ def normalize(ann, data, method="percentile", percentile=99.9):
             tuple(scales))
 
 
+def _pattern_digest(weights):
+    """sha256 of a sparse matrix's shape and stored (row, column) positions, not its values."""
+    csr = scipy.sparse.csr_matrix(weights)
+    csr.sort_indices()
+    digest = hashlib.sha256(repr(csr.shape).encode())
+    digest.update(np.ascontiguousarray(csr.indptr, dtype=np.int64).tobytes())
+    digest.update(np.ascontiguousarray(csr.indices, dtype=np.int64).tobytes())
+    return digest.hexdigest()[:16]
+
+
 @dataclass(frozen=True)
 class LayerSpec:
     """One spiking layer: its model, size, incoming weights, bias and threshold.
@@ -158,9 +169,12 @@ class NetworkSpec:
         """What a compiled simulation depends on (not the weight values)."""
         # A filtered pathway adds its synapse; delta pathways keep the layouts compiled before
         # synapse models existed.
+        # A sparse layer's connection pattern is compiled into the project (only its weight
+        # values arrive as run_args), so its digest belongs to the layout.
         return (self.input_size,) + tuple(
             (l.name, l.model, l.size, l.threshold, l.parameters)
             + ((l.synapse, l.synapse_parameters) if l.synapse != "delta" else ())
+            + ((_pattern_digest(l.weights),) if scipy.sparse.issparse(l.weights) else ())
             for l in self.layers)
 
     def input_currents(self, x):

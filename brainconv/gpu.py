@@ -15,16 +15,37 @@ from .errors import SimulationError
 
 
 def curand_dir():
-    """Folder of the ``nvidia-curand`` wheel (``include/`` and ``lib/``), or None."""
+    """Folder with cuRAND's ``include/curand.h`` and its library, or None.
+
+    Looks in the ``nvidia-curand`` wheel (``nvidia/cu13``, ``nvidia/cu12``, ``nvidia/curand``),
+    then in the CUDA toolkit of ``$CUDA_PATH`` or of the ``nvcc`` on the PATH.
+    """
+    import shutil
+
+    candidates = []
     try:
         import nvidia
+
+        candidates += [Path(root) / name for root in nvidia.__path__
+                       for name in ("cu13", "cu12", "curand")]
     except ImportError:
-        return None
-    for root in nvidia.__path__:
-        for name in ("cu13", "cu12", "curand"):
-            candidate = Path(root) / name
-            if (candidate / "include" / "curand.h").exists():
-                return candidate
+        pass
+    nvcc = shutil.which("nvcc")
+    for toolkit in (os.environ.get("CUDA_PATH"), nvcc and Path(nvcc).resolve().parent.parent):
+        if toolkit:
+            candidates += [Path(toolkit), Path(toolkit) / "targets" / "x86_64-linux"]
+    for candidate in candidates:
+        if (candidate / "include" / "curand.h").exists() and _curand_library(candidate):
+            return candidate
+    return None
+
+
+def _curand_library(folder):
+    """Path of ``libcurand.so*`` under ``folder``'s ``lib`` or ``lib64``, or None."""
+    for lib in ("lib", "lib64"):
+        found = sorted((folder / lib).glob("libcurand.so*"))
+        if found:
+            return found[0]
     return None
 
 
@@ -87,8 +108,12 @@ def configure_cuda(compute_capability=None, gpu_id=0):
     links = Path(os.environ.get("BRAINCONV_CACHE") or Path.home() / ".cache" / "brainconv")
     links = links / "curand-link"
     links.mkdir(parents=True, exist_ok=True)
-    if not (links / "libcurand.so").exists():
-        (links / "libcurand.so").symlink_to(curand / "lib" / "libcurand.so.10")
+    library = _curand_library(curand)
+    if (links / "libcurand.so").resolve() != library.resolve():
+        temporary = links / f"libcurand.so.{os.getpid()}"  # atomic beside parallel processes
+        temporary.unlink(missing_ok=True)
+        temporary.symlink_to(library)
+        os.replace(temporary, links / "libcurand.so")
     backend = prefs.devices.cuda_standalone.cuda_backend
     if compute_capability is not None:
         backend.detect_gpus = False
@@ -107,6 +132,6 @@ def configure_cuda(compute_capability=None, gpu_id=0):
     jobs = max(1, min(os.cpu_count() or 1, _available_gib() // 2))
     prefs.devices.cpp_standalone.extra_make_args_unix = [f"-j{jobs}"]
     for pref, value in (("include_dirs", str(curand / "include")), ("library_dirs", str(links)),
-                        ("runtime_library_dirs", str(curand / "lib"))):
+                        ("runtime_library_dirs", str(library.parent))):
         if value not in prefs.codegen.cpp[pref]:
             prefs.codegen.cpp[pref] = prefs.codegen.cpp[pref] + [value]

@@ -47,6 +47,9 @@ BYTES_PER_NEURON = 64
 #: Synapses per batch on a CPU beyond which larger batches got slower (converted MNIST CNN,
 #: 1.9e6 synapses per sample: batch 2 ran 2.5x numpy's time, batch 8 2.8x, batch 32 4.3x).
 CPU_SYNAPSE_BUDGET = 4_000_000
+#: Synapses per batch on a GPU: every batch copy's synapse indices are generated in Python and
+#: written into the project, so far larger batches spend longer there than on the GPU.
+GPU_SYNAPSE_BUDGET = 20_000_000
 
 
 def choose_batch_size(spec, n_samples, device="cpp_standalone", memory_bytes=None):
@@ -66,7 +69,8 @@ def choose_batch_size(spec, n_samples, device="cpp_standalone", memory_bytes=Non
     int
         On a CPU ``DEFAULT_BATCH_SIZE``, or fewer when a batch would exceed
         ``CPU_SYNAPSE_BUDGET`` synapses or the memory; on a GPU the largest
-        batch whose synapses and neurons fit into ``memory_bytes``; never more than
+        batch whose synapses and neurons fit into ``memory_bytes`` and within
+        ``GPU_SYNAPSE_BUDGET`` synapses; never more than
         ``n_samples`` and never less than 1.
     """
     synapses = sum(_stored_entries(layer.weights) for layer in spec.layers[1:])
@@ -75,7 +79,7 @@ def choose_batch_size(spec, n_samples, device="cpp_standalone", memory_bytes=Non
         memory_bytes = _gpu_memory_bytes() // 4 if device == "cuda_standalone" else 2**31
     fits = max(1, int(memory_bytes // per_sample))
     if device == "cuda_standalone":
-        wanted = fits
+        wanted = min(fits, max(1, GPU_SYNAPSE_BUDGET // max(synapses, 1)))
     else:
         wanted = min(DEFAULT_BATCH_SIZE, fits, max(1, CPU_SYNAPSE_BUDGET // max(synapses, 1)))
     return max(1, min(wanted, int(n_samples)))
@@ -350,6 +354,7 @@ def run_network(spec, x, steps, device="cpp_standalone", batch_size=None,
     project = StandaloneProject._current
     key = StandaloneProject.layout_key(spec, steps, batch_size, n_batches, device, dt_ms)
     if project is None or project.key != key or (directory and Path(directory) != project.directory):
+        project = None  # no live reference to the old project while the new one is generated
         project = StandaloneProject(spec, steps, batch_size, n_batches, directory, device,
                                     dt_ms=dt_ms, notify=notify)
     try:
@@ -362,6 +367,7 @@ def run_network(spec, x, steps, device="cpp_standalone", batch_size=None,
         (notify or print)(f"the cached binary in {project.directory} failed to run "
                           f"({brian2_cause(exc)}); deleting it and building it again")
         (project.directory / "main").unlink(missing_ok=True)
+        project = StandaloneProject._current = None
         project = StandaloneProject(spec, steps, batch_size, n_batches, directory, device,
                                     dt_ms=dt_ms, notify=notify)
         return project.run(spec, values, len(currents), progress)

@@ -17,17 +17,19 @@ def mnist(split, dataset="mnist"):
     return load_dataset(dataset, split, DATA_ROOT / dataset)
 
 
-def trained_ann(path, dataset="mnist", seed=0):
-    """Load the ANN saved at ``path``, or train the default 784-500-10 network and save it."""
+def trained_ann(path, dataset="mnist", seed=0, hidden=(500,), epochs=20):
+    """Load the ANN saved at ``path``, or train a ReLU MLP (default 784-500-10) and save it."""
     path = Path(path)
     if path.exists():
         print(f"using the trained ANN in {path}", flush=True)
         return load_ann(path)
     x, y = mnist("train", dataset)
-    print(f"training 784-500-10 on {dataset} (seed {seed}); about half a minute", flush=True)
+    sizes = "-".join(str(n) for n in (784, *hidden, 10))
+    print(f"training {sizes} on {dataset} for {epochs} epochs (seed {seed})", flush=True)
     start = time.perf_counter()
-    ann = train_ann(x, y, seed=seed, progress=lambda e, n, loss, acc: print(
-        f"  epoch {e}/{n}: loss {loss:.4f}", flush=True))
+    ann = train_ann(x, y, hidden=hidden, epochs=epochs, seed=seed,
+                    progress=lambda e, n, loss, acc: print(f"  epoch {e}/{n}: loss {loss:.4f}",
+                                                           flush=True))
     print(f"trained in {time.perf_counter() - start:.0f} s", flush=True)
     path.parent.mkdir(parents=True, exist_ok=True)
     save_ann(ann, path)

@@ -90,3 +90,37 @@ def test_cuda_standalone_equals_numpy_reference(standalone_dir):
     result = run_network(spec, x, 15, device="cuda_standalone", batch_size=2)
     for key in reference:
         np.testing.assert_array_equal(result[key], reference[key], err_msg=key)
+
+
+@pytest.mark.gpu
+@pytest.mark.skipif(not gpu_available(), reason="needs an NVIDIA GPU")
+def test_cuda_fs_network_equals_numpy_reference(standalone_dir):
+    """Few-spike neurons: per-step threshold, reset and payload tables on the GPU."""
+    from test_fs import K, _two_layer
+
+    from brainconv.simulate import run_network
+
+    _, spec, x = _two_layer(seed=1)
+    reference = run_network(spec, x, 2 * K, device="numpy")
+    result = run_network(spec, x, 2 * K, device="cuda_standalone", batch_size=4)
+    for key in reference:
+        np.testing.assert_array_equal(result[key], reference[key], err_msg=key)
+
+
+@pytest.mark.gpu
+@pytest.mark.skipif(not gpu_available(), reason="needs an NVIDIA GPU")
+def test_cuda_lif_alpha_network_equals_numpy_reference(standalone_dir):
+    """Continuous time: LIF layers, alpha synapses and a filtered readout at dt = 0.5 ms."""
+    import brian2
+    from test_continuous import assert_same_spikes, softlif_ann
+
+    from brainconv.convert import convert
+    from brainconv.simulate import run_network
+
+    spec = convert(softlif_ann((6, 8, 5, 3)), model="lif_rc", normalization="none",
+                   synapse="alpha", synapse_parameters={"tau_s": 2 * brian2.ms},
+                   readout="filtered")
+    x = np.random.default_rng(5).uniform(0, 1, (5, 6))
+    reference = run_network(spec, x, 60, device="numpy", dt=0.5)
+    result = run_network(spec, x, 60, device="cuda_standalone", batch_size=2, dt=0.5)
+    assert_same_spikes(result, reference)

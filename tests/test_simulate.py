@@ -250,6 +250,26 @@ def test_sparse_connectivity_runtime_equals_numpy():
     assert_same_results(run_network(spec, x, 15, device="runtime", batch_size=2), reference)
 
 
+def test_sparse_connection_pattern_is_part_of_the_compiled_layout():
+    """The pattern is compiled into the project; a cached binary of another pattern would
+    run the old connections with the new weights, silently."""
+    import dataclasses
+
+    import scipy.sparse
+
+    from brainconv.simulate import StandaloneProject
+
+    spec = sparse_conv_spec()
+    output = spec.layers[1]
+    dense = output.weights.toarray()
+    rescaled = dataclasses.replace(output, weights=scipy.sparse.csr_matrix(2 * dense))
+    moved = dataclasses.replace(output, weights=scipy.sparse.csr_matrix(np.roll(dense, 1, 0)))
+    key = lambda layer: StandaloneProject.layout_key(  # noqa: E731
+        dataclasses.replace(spec, layers=(spec.layers[0], layer)), 10, 2, 3)
+    assert key(rescaled) == key(output)  # new values: same binary, weights as run_args
+    assert key(moved) != key(output)
+
+
 def test_batch_size_follows_synapse_count_and_memory(small_spec):
     from brainconv.simulate import BYTES_PER_NEURON, BYTES_PER_SYNAPSE, choose_batch_size
 
@@ -260,6 +280,9 @@ def test_batch_size_follows_synapse_count_and_memory(small_spec):
     assert choose_batch_size(small_spec, 10**6, "cpp_standalone", 1000 * per_sample) == 16
     assert choose_batch_size(small_spec, 10**6, "cpp_standalone", 3 * per_sample) == 3
     assert choose_batch_size(small_spec, 10**6, "cuda_standalone", 10) == 1
+    from brainconv.simulate import GPU_SYNAPSE_BUDGET
+    assert (choose_batch_size(small_spec, 10**9, "cuda_standalone", 2**50)
+            == GPU_SYNAPSE_BUDGET // 66)
 
 
 def test_cpu_batch_size_shrinks_for_large_layers():
