@@ -18,7 +18,9 @@ Continuous-time models (``lif_rc``; ``time_base == "continuous"``) run on a cloc
 ms, and the pathway into such a layer has a synapse model (``LayerSpec.synapse``): its filter
 state joins the layer's equations, its ``update`` code runs in the ``integrate`` slot before
 the model's own code, and the weights are charges in seconds. A ``readout`` output layer does
-not spike: its ``y`` is recorded every step by a StateMonitor.
+not spike: its ``y`` is recorded every step by a StateMonitor. A CuBa-LIF layer
+(``input_after_reset``) takes its pathway at order ``4l + 2``, after its own threshold and reset:
+a spike found in step ``n`` acts on it from ``t_n + dt`` on (:mod:`brainconv.equations.cuba_lif`).
 
 Ensembles count member spikes, not events: a one-neuron "meter" per layer sums the ``count``
 of every event through a Synapses and is read by a StateMonitor each step; each unit's total is
@@ -105,10 +107,18 @@ def pathway_synapse(spec, index):
         synapse model on the first layer, which has no pathway.
     """
     layer = spec.layers[index]
-    synapse = get_synapse_model(getattr(layer, "synapse", "delta"))
+    model = resolve_model(layer.model, layer.parameters)
+    name = getattr(layer, "synapse", "delta")
+    if model.own_synapse and index > 0:
+        if name not in ("delta", model.own_synapse):
+            raise ModelError(
+                f"layer {layer.name!r}: model {model.name!r} carries its own synapse "
+                f"{model.own_synapse!r}, so it takes no {name!r} synapse; leave the layer's "
+                "synapse at its default")
+        name = model.own_synapse
+    synapse = get_synapse_model(name)
     parameters = {**synapse.parameters, **dict(getattr(layer, "synapse_parameters", ()))}
-    if synapse.name != "delta":
-        model = resolve_model(layer.model, layer.parameters)
+    if synapse.name != "delta" and not model.own_synapse:
         if index == 0:
             raise ModelError(
                 f"layer {layer.name!r} is the first layer: it receives the input as a constant "
@@ -410,7 +420,9 @@ def _build_layer(spec, models, index, below, values, batch_size, step_clock, bat
                               clock=step_clock, name=f"{layer.name}_synapses")
     pathway.connect(i=pre, j=post)
     pathway.w = values[("weights", index)]
-    pathway.pre.order = 4 * index - 2
+    # A CuBa layer takes the step's spikes after its own threshold and reset: they act from
+    # the next grid point on (equations/cuba_lif.py).
+    pathway.pre.order = 4 * index + 2 if model.input_after_reset else 4 * index - 2
     return group, current, pathway
 
 

@@ -20,6 +20,7 @@ Brian2 units and take synapse models (``SYNAPSE_MODELS``: ``delta``, ``exponenti
 from brainconv.errors import ModelError
 
 from .accumulator import ACCUMULATOR
+from .cuba_lif import CUBA_LIF, CUBA_LIF_GRID
 from .ensembles import ION, LEN
 from .fs import FS_RELU, FS_SIGMOID, FS_SWISH
 from .integrate_and_fire import IF_HARD, IF_SOFT
@@ -28,9 +29,11 @@ from .lif_rc import LIF_RC
 from .model import NeuronModel
 from .readout import READOUT_MODELS
 from .synapses import SYNAPSE_MODELS, SynapseModel, get_synapse_model
+from .ttfs import TTFS
 
 MODELS = {model.name: model for model in (IF_SOFT, IF_HARD, LIF, ACCUMULATOR, LEAKY_ACCUMULATOR,
-                                          ION, LEN, LIF_RC, FS_RELU, FS_SWISH, FS_SIGMOID)}
+                                          ION, LEN, LIF_RC, FS_RELU, FS_SWISH, FS_SIGMOID,
+                                          CUBA_LIF, CUBA_LIF_GRID, TTFS)}
 #: The models shipped with brainconv: a user model may not take one of these names by accident.
 BUILTIN_MODELS = dict(MODELS)
 

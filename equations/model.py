@@ -99,6 +99,14 @@ class NeuronModel:
     integer_payload : bool
         False where payloads are real numbers (FS swish): such a model cannot be an output
         layer, whose payload sums are counted as integers.
+    input_after_reset : bool
+        True where a spike found in step ``n`` must act on this layer from ``t_n + dt`` on
+        (CuBa-LIF, :mod:`brainconv.equations.cuba_lif`): the pathway into the layer then runs
+        after the layer's threshold and reset, and the numpy ``step`` adds its ``current``
+        last. False: same-step delivery before the layer integrates.
+    own_synapse : str or None
+        Synapse model (:data:`~brainconv.equations.SYNAPSE_MODELS`) that is part of the neuron
+        model (CuBa-LIF's current ``g``): every pathway into the layer uses it.
     """
 
     name: str
@@ -129,6 +137,8 @@ class NeuronModel:
     window: int = 0
     tables: Mapping[str, tuple] = field(default_factory=dict, compare=False)
     integer_payload: bool = True
+    input_after_reset: bool = False
+    own_synapse: str = None
 
     def __post_init__(self):
         # A clear ModelError, not "'NoneType' object is not callable", wherever rate or step

@@ -261,7 +261,27 @@ ALPHA = SynapseModel(
 )
 
 #: Registered synapse models, name -> :class:`SynapseModel`.
-SYNAPSE_MODELS = {model.name: model for model in (DELTA, EXPONENTIAL, ALPHA)}
+# --- cuba_current: a jump of the CuBa-LIF neuron's own exponential current g ----------------
+
+CUBA_CURRENT = SynapseModel(
+    name="cuba_current",
+    equations="",  # g and tau_s belong to the neuron model (equations/cuba_lif.py)
+    on_pre="g_post += {w}",
+    update="",
+    parameters={},
+    units={},
+    kernel=exponential_kernel,  # g's impulse response over its area tau_s: w in Hz = charge/tau_s
+    filter_step=lambda state, charge, dt: charge,  # the neuron's step adds it to g
+    state=(),
+    clear="",
+    weight_unit="hertz",
+    citation="Bacho & Chu 2023 (BATS) eq. 1: a spike adds w to the synaptic current g",
+    description="Jump of the CuBa-LIF current g by w (Hz); only for cuba_lif/cuba_lif_grid, "
+                "which carry g themselves.",
+)
+
+
+SYNAPSE_MODELS = {model.name: model for model in (DELTA, EXPONENTIAL, ALPHA, CUBA_CURRENT)}
 
 
 def get_synapse_model(name):

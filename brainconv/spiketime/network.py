@@ -1,0 +1,60 @@
+"""A trained CuBa-LIF network (BATS weights) as a brainconv :class:`~brainconv.convert.NetworkSpec`.
+
+The spec's first layer is the ``ttfs`` input layer (identity weights: its current is the input
+value), the later ones ``cuba_lif`` (or ``cuba_lif_grid``) with the trained weights in Hz, no
+biases and one threshold per layer. :func:`brainconv.simulate.run_network` then runs it on any
+device with ``dt`` in ms, and ``steps * dt`` is the sample's window (BATS: 200 steps of 1 ms).
+"""
+
+import numpy as np
+import scipy.sparse
+
+from ..convert import LayerSpec, NetworkSpec
+from ..errors import ParameterError
+
+
+def cuba_network(weights, thresholds, tau_s=0.13, t_window=0.1, exact=True):
+    """Build the spec of a feed-forward CuBa-LIF network with time-to-first-spike input.
+
+    Parameters
+    ----------
+    weights : sequence of ndarray
+        Incoming weights of each CuBa layer, ``(n_pre, n_post)``, in Hz (a spike adds ``w``
+        to the current ``g``); the first has one row per input value.
+    thresholds : sequence of float
+        ``theta`` of each CuBa layer (BATS MNIST: 0.2 hidden, 1.3 output).
+    tau_s : float
+        Synaptic time constant in seconds (``tau = 2 tau_s``).
+    t_window : float
+        TTFS window in seconds: a value ``p`` spikes at ``t_window (1 - p)``.
+    exact : bool
+        ``cuba_lif`` (in-step crossing, Cojocaru's semantics) or ``cuba_lif_grid``.
+
+    Returns
+    -------
+    NetworkSpec
+    """
+    weights = [np.asarray(w, dtype=float) for w in weights]
+    if len(weights) == 0 or len(thresholds) != len(weights):
+        raise ParameterError(f"give one threshold per weight matrix: {len(weights)} weight "
+                             f"matrices, {len(thresholds)} thresholds")
+    for index, w in enumerate(weights):
+        if w.ndim != 2 or (index and w.shape[0] != weights[index - 1].shape[1]):
+            raise ParameterError(f"weights[{index}] has shape {w.shape}; expected "
+                                 f"(n_pre, n_post) matching the layer below")
+        if not np.all(np.isfinite(w)):
+            raise ParameterError(f"weights[{index}] holds NaN or inf")
+    for name, value in (("tau_s", tau_s), ("t_window", t_window),
+                        *((f"thresholds[{i}]", t) for i, t in enumerate(thresholds))):
+        if isinstance(value, bool) or not np.isfinite(value) or value <= 0:
+            raise ParameterError(f"{name} must be a positive number (seconds for times), got "
+                                 f"{value!r}")
+    n_inputs = weights[0].shape[0]
+    layers = [LayerSpec("input", "ttfs", n_inputs, scipy.sparse.identity(n_inputs, format="csr"),
+                        np.zeros(n_inputs), 1.0, parameters=(("t_window", float(t_window)),))]
+    model = "cuba_lif" if exact else "cuba_lif_grid"
+    for index, (w, theta) in enumerate(zip(weights, thresholds)):
+        name = "output" if index == len(weights) - 1 else f"hidden{index + 1}"
+        layers.append(LayerSpec(name, model, w.shape[1], w, np.zeros(w.shape[1]), float(theta),
+                                parameters=(("tau_s", float(tau_s)),)))
+    return NetworkSpec(n_inputs, tuple(layers))
