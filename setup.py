@@ -7,7 +7,7 @@ setup(
     "batch simulation, accuracy/latency/spike trade-offs",
     python_requires=">=3.10",
     # equations/ sits at the top level of the repository but ships as brainconv.equations.
-    packages=["brainconv", "brainconv.equations"],
+    packages=["brainconv", "brainconv.equations", "brainconv.spiketime"],
     package_dir={"brainconv": "brainconv", "brainconv.equations": "equations"},
     install_requires=[
         "brian2==2.9.0",

@@ -1,0 +1,129 @@
+"""CuBa-LIF and time-to-first-spike input: closed-form spike times, the two grid semantics,
+Brian2 against the numpy reference.
+
+Closed form (four-paradigms notes §3.8): one input of weight 12 at t = 0 (tau_s = 0.13 s,
+theta = 0.2) makes the continuous neuron spike at t_k below. Through brainconv the input spikes
+in step 0 and acts at t = dt, so the crossing at t_k + dt is found in step ceil(t_k / dt).
+"""
+
+import brian2
+import numpy as np
+import pytest
+
+from brainconv.errors import ModelError, ParameterError
+from brainconv.simulate import run_network
+from brainconv.spiketime.network import cuba_network
+
+T_K = np.array([0.018545, 0.040336, 0.066804, 0.100651, 0.148123, 0.232489])
+TAU_S, THETA = 0.13, 0.2
+
+
+@pytest.fixture
+def numpy_codegen():
+    previous = brian2.prefs.codegen.target
+    brian2.prefs.codegen.target = "numpy"
+    brian2.start_scope()
+    yield
+    brian2.prefs.codegen.target = previous
+
+
+def spike_steps(result, sample=0, unit=0):
+    return np.nonzero(result["output_spikes"][sample, :, unit])[0]
+
+
+@pytest.mark.parametrize("dt", [1.0, 0.5, 0.1])
+def test_single_input_spikes_at_the_closed_form_times(dt):
+    spec = cuba_network([np.array([[12.0]])], [THETA], tau_s=TAU_S)
+    steps = int(round(200 / dt))
+    result = run_network(spec, np.array([[1.0]]), steps, device="numpy", dt=dt)
+    # T_K is rounded to 1 us; at these dt no t_k lies within 1 us of a grid point.
+    expected = np.ceil(T_K / (dt * 1e-3))
+    np.testing.assert_array_equal(spike_steps(result), expected[expected < steps])
+    assert len(spike_steps(result)) == 5  # the sixth spike, 0.232 s, is past the 0.2 s window
+
+
+def test_single_input_spikes_in_brian2_as_in_numpy(numpy_codegen):
+    spec = cuba_network([np.array([[12.0]])], [THETA], tau_s=TAU_S)
+    brian = run_network(spec, np.array([[1.0]]), 200, device="runtime", dt=1.0)
+    np.testing.assert_array_equal(spike_steps(brian), np.ceil(T_K[:5] / 1e-3))
+
+
+@pytest.mark.parametrize("factor, spikes", [(1.001, 1), (0.999, 0)])
+def test_a_single_input_fires_only_above_four_theta_over_tau(factor, spikes):
+    """Peak PSP of one input w at t = 0 is tau w / 4 (at t = tau ln 2): one spike needs
+    w >= 4 theta / tau, and the soft reset leaves the peak below theta again."""
+    w = factor * 4 * THETA / (2 * TAU_S)
+    spec = cuba_network([np.array([[w]])], [THETA], tau_s=TAU_S)
+    result = run_network(spec, np.array([[1.0]]), 2000, device="numpy", dt=0.1)
+    assert result["output_spikes"].sum() == spikes
+
+
+def test_ttfs_input_spikes_once_at_its_encoded_step():
+    """p spikes in step floor(t_window (1 - p) / dt); a zero value never spikes."""
+    p = np.array([[0.0, 1.0, 0.5, 0.25, 0.999, 0.0042]])
+    spec = cuba_network([np.zeros((6, 1))], [THETA])
+    result = run_network(spec, p, 120, device="numpy", dt=1.0)
+    counts = result["unit_spike_count"][:6]
+    np.testing.assert_array_equal(counts, [0, 1, 1, 1, 1, 1])
+    assert result["layer_spikes"][0].sum() == 5
+    first_steps = np.floor(100 * (1 - p[0, 1:]) + 1e-3)  # t_window = 100 ms
+    per_step = result["layer_spikes"][0].astype(int)
+    np.testing.assert_array_equal(np.repeat(np.arange(120), per_step), np.sort(first_steps))
+
+
+def random_cuba(seed, exact=True, sizes=(30, 12, 4)):
+    rng = np.random.default_rng(seed)
+    weights = [rng.uniform(-1, 3, (sizes[i], sizes[i + 1])) * (6 if i == 0 else 2)
+               for i in range(len(sizes) - 1)]
+    spec = cuba_network(weights, [THETA, 0.5], tau_s=TAU_S, exact=exact)
+    x = rng.uniform(0, 1, (5, sizes[0])) * (rng.random((5, sizes[0])) < 0.7)
+    return spec, x
+
+
+def test_the_two_grid_semantics_differ_and_the_exact_one_spikes_no_later():
+    """The exact in-step crossing finds every crossing the grid check finds, in the same step
+    or earlier, and more (crossings that fall back below theta within a step)."""
+    spec_b, x = random_cuba(1, exact=True)
+    spec_a, _ = random_cuba(1, exact=False)
+    b = run_network(spec_b, x, 60, device="numpy", dt=5.0)
+    a = run_network(spec_a, x, 60, device="numpy", dt=5.0)
+    assert b["layer_spikes"][1].sum() > 0
+    assert not np.array_equal(a["layer_spikes"], b["layer_spikes"])
+    first = lambda r: np.argmax(r["layer_spikes"][1] > 0)  # noqa: E731
+    assert first(b) <= first(a)
+
+
+@pytest.mark.parametrize("exact", [True, False])
+def test_brian2_runtime_equals_numpy_reference(exact, numpy_codegen):
+    spec, x = random_cuba(2, exact=exact)
+    reference = run_network(spec, x, 50, device="numpy", dt=3.0)
+    brian = run_network(spec, x, 50, device="runtime", batch_size=2, dt=3.0)  # padded batch
+    assert reference["layer_spikes"][1:].sum() > 0 and reference["output_spikes"].sum() > 0
+    for key in ("output_spikes", "layer_spikes", "unit_spike_count"):
+        np.testing.assert_array_equal(brian[key], reference[key], err_msg=key)
+
+
+@pytest.mark.standalone
+def test_cpp_standalone_equals_numpy_reference(standalone_dir):
+    spec, x = random_cuba(3)
+    reference = run_network(spec, x, 40, device="numpy", dt=5.0)
+    brian = run_network(spec, x, 40, device="cpp_standalone", batch_size=2, dt=5.0)
+    assert reference["output_spikes"].sum() > 0
+    for key in ("output_spikes", "layer_spikes", "unit_spike_count"):
+        np.testing.assert_array_equal(brian[key], reference[key], err_msg=key)
+
+
+def test_errors_name_the_problem():
+    with pytest.raises(ParameterError, match="one threshold per weight matrix"):
+        cuba_network([np.ones((3, 2))], [0.2, 1.3])
+    with pytest.raises(ParameterError, match=r"weights\[1\] has shape \(3, 2\)"):
+        cuba_network([np.ones((3, 4)), np.ones((3, 2))], [0.2, 1.3])
+    with pytest.raises(ParameterError, match="tau_s must be a positive"):
+        cuba_network([np.ones((3, 2))], [0.2], tau_s=-1)
+    import dataclasses
+
+    spec = cuba_network([np.ones((3, 2))], [0.2])
+    bad = dataclasses.replace(spec, layers=(spec.layers[0], dataclasses.replace(
+        spec.layers[1], synapse="alpha")))
+    with pytest.raises(ModelError, match="carries its own synapse 'cuba_current'"):
+        run_network(bad, np.ones((1, 3)), 5, device="numpy")
