@@ -65,7 +65,7 @@ def test_non_positive_threshold_is_rejected(data, threshold):
 
 
 def test_unknown_model_is_rejected_with_known_names(data):
-    with pytest.raises(ModelError, match="known models: accumulator, fs_relu, fs_sigmoid, fs_swish, if_hard, if_soft"):
+    with pytest.raises(ModelError, match="known models: accumulator, cuba_lif, cuba_lif_grid, fs_relu, fs_sigmoid, fs_swish, if_hard, if_soft"):
         convert(small_ann(), model="izhikevich", data=data)
 
 

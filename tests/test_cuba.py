@@ -127,3 +127,33 @@ def test_errors_name_the_problem():
         spec.layers[1], synapse="alpha")))
     with pytest.raises(ModelError, match="carries its own synapse 'cuba_current'"):
         run_network(bad, np.ones((1, 3)), 5, device="numpy")
+
+
+@pytest.mark.parametrize("dt", [1.0, 3.0, 5.0])
+def test_exact_grid_semantics_equal_the_snapped_event_driven_reference(dt):
+    """Cojocaru's semantics (b): with grid-aligned inputs every spike of every layer lies in
+    step ceil(t / dt) - 1 (it reaches the next layer at d(t)), t the spike time of the
+    event-driven closed-form simulator run with the same dt."""
+    from brainconv.spiketime import simulate_events
+
+    rng = np.random.default_rng(int(dt))
+    # Weights that keep every neuron below BATS' 30-spike buffer (the reference stops there).
+    weights = [rng.uniform(-1, 3, (30, 12)) * 0.5, rng.uniform(-1, 3, (12, 4)) * 1.5]
+    steps = int(round(200 / dt))
+    k = rng.integers(0, int(round(100 / dt)), (6, 30))  # input spike steps in [0, 100 ms)
+    x = np.where(rng.random((6, 30)) < 0.7, 1 - k * dt / 100, 0.0)
+    spec = cuba_network(weights, [THETA, 0.5], tau_s=TAU_S)
+    brian = run_network(spec, x, steps, device="numpy", dt=dt)
+    times = np.where(x > 0, 0.1 * (1 - x), np.inf)
+    events = simulate_events(weights, [THETA, 0.5], times, tau_s=TAU_S, dt=dt * 1e-3,
+                             t_max=steps * dt * 1e-3)
+    hidden, output = (np.ceil(np.round(layer.times / (dt * 1e-3), 6)) - 1
+                      for layer in events.layers)
+    assert np.isfinite(output).sum() > 0 and np.isfinite(hidden).sum() > 0
+    assert max(layer.counts.max() for layer in events.layers) < 30  # no buffer full
+    expected = np.zeros_like(brian["output_spikes"])
+    for (sample, unit, slot) in np.argwhere(np.isfinite(output)):
+        expected[sample, int(output[sample, unit, slot]), unit] += 1
+    np.testing.assert_array_equal(brian["output_spikes"], expected)
+    per_step = np.bincount(hidden[np.isfinite(hidden)].astype(int), minlength=steps)
+    np.testing.assert_array_equal(brian["layer_spikes"][1], per_step)
