@@ -17,6 +17,8 @@ setup(
         "matplotlib>=3.8",
         "scikit-learn>=1.3",  # embedded default dataset (8x8 digits)
         "cython>=3.0",  # brian2's runtime code generation target
+        "dask[distributed]>=2024.1",  # `brainconv sweep`: points on a LocalCluster or a cluster
+        "tqdm>=4.60",  # the sweep's progress bar over points (counts reused and failed ones)
     ],
     extras_require={
         "test": ["pytest>=7"],

@@ -1,9 +1,9 @@
-"""The ``brainconv`` command line: train, run (convert + simulate), report, compare, demo, models.
+"""The ``brainconv`` command line: train, run, report, compare, demo, sweep, models.
 
 Every command checks its arguments, model files and output paths *before* loading data or
 simulating, prints what it does as it goes, and writes results atomically. Errors are one line
 on stderr with exit status 2; Ctrl-C prints "interrupted" with exit status 130 (``compare``
-keeps the paradigms that finished and resumes from them when run again).
+and ``sweep`` keep what finished and resume from it when run again).
 Run ``brainconv COMMAND --help`` for the options of each command.
 """
 
@@ -265,6 +265,35 @@ def compare(args):
     return result
 
 
+def sweep(args):
+    """Run a parameter sweep on Dask; finished points are reused when it is run again."""
+    from .sweep import load_config, run_sweep
+
+    config = load_config(args.config)
+    if args.out:
+        config["sweep"]["out"] = args.out
+    if args.workers is not None:
+        _check_count(args.workers, "--workers", 1)
+    if args.workers is not None and args.scheduler:
+        raise ParameterError("give --workers (a LocalCluster here) or --scheduler (an existing "
+                             "cluster), not both")
+    out = Path(config["sweep"]["out"])
+    try:
+        out.mkdir(parents=True, exist_ok=True)
+    except OSError as exc:
+        raise ParameterError(f"cannot create the sweep folder {str(out)!r} ([sweep] out or "
+                             f"--out): {exc.strerror or exc}; choose a writable folder") from None
+    _check_outputs((out / "sweep.nc", "[sweep] out / --out"))
+    args.interrupt_note = (f"finished points are kept in {out / 'points'}; run the same command "
+                           "again to resume")
+    result = run_sweep(config, workers=args.workers, scheduler=args.scheduler, notify=_say)
+    failed = int(result.attrs["n_failed"])
+    if failed:
+        _say(f"{failed} point(s) failed; their messages are in the 'error' variable of "
+             f"{out / 'sweep.nc'} and in {out / 'points'}/*.failed.json")
+    return result
+
+
 def _model_parameters(pairs, option="--param"):
     """``["R=10", "size=7", "tau_rc=20*ms"]`` → ``{"R": 10, "size": 7, "tau_rc": 20*ms}``."""
     from .equations.units import parse_quantity
@@ -415,6 +444,20 @@ def _parser():
                    help="each finished paradigm is saved here and reused when the same run is "
                    "repeated (default: OUT.checkpoints)")
     p.set_defaults(func=compare)
+
+    p = command("sweep", "run paradigms x parameters x seeds x datasets on Dask, resumably")
+    p.add_argument("config", help="sweep config, TOML (or YAML with pyyaml); see the README's "
+                   "'Parameter sweeps (Dask)' section and experiments/sweeps/example.toml")
+    p.add_argument("--workers", type=int, default=None,
+                   help="worker processes of the LocalCluster started here (default: one per "
+                   "CPU core)")
+    p.add_argument("--scheduler", default=None, metavar="ADDRESS",
+                   help="address of a running Dask scheduler (e.g. tcp://host:8786; a SLURM "
+                   "cluster from dask-jobqueue) instead of a LocalCluster")
+    p.add_argument("--out", default=None,
+                   help="sweep folder (default: [sweep] out of the config, relative to the "
+                   "config file)")
+    p.set_defaults(func=sweep)
 
     p = command("models", "list the neuron models")
     p.add_argument("--model-file", action="append", default=[], metavar="PATH",
