@@ -150,6 +150,8 @@ class BuiltNetwork:
     steps: int
     dt_ms: float = TIMESTEP_MS
     readout_monitor: object = None  # StateMonitor of y of a non-spiking output layer
+    train_monitors: dict = None  # layer index -> SpikeMonitor of the recorded batch copies
+    recording: "Recording" = None
 
     @property
     def duration(self):
@@ -157,6 +159,16 @@ class BuiltNetwork:
         import brian2
 
         return self.n_batches * self.steps * self.dt_ms * brian2.ms
+
+
+@dataclass(frozen=True)
+class Recording:
+    """Which spike trains a compiled network records: ``layers`` (indices) of the first
+    ``copies`` batch copies, over every batch (:func:`brainconv.simulate.plan_recording` puts
+    the chosen samples there). Part of the compiled layout."""
+
+    layers: tuple
+    copies: int
 
 
 def connections(weights):
@@ -275,7 +287,7 @@ def _FixedHashClock(dt, name, rank):
     return FixedHashClock(dt, name=name)
 
 
-def build_network(spec, steps, batch_size, n_batches, values, dt_ms=None):
+def build_network(spec, steps, batch_size, n_batches, values, dt_ms=None, recording=None):
     """Create the Brian2 network for ``spec`` under the current Brian2 device.
 
     Parameters
@@ -293,6 +305,8 @@ def build_network(spec, steps, batch_size, n_batches, values, dt_ms=None):
     dt_ms : float, optional
         Simulation step in ms (default :data:`TIMESTEP_MS`); only continuous-time models
         depend on it.
+    recording : Recording, optional
+        Spike trains to record (default none).
 
     Returns
     -------
@@ -351,16 +365,22 @@ def build_network(spec, steps, batch_size, n_batches, values, dt_ms=None):
     else:  # non-spiking readout: its value every step
         output_monitor = readout_monitor = brian2.StateMonitor(
             groups[-1], "y", record=True, clock=step_clock, name="output_readout")
+    train_monitors = {}
+    for index in (recording.layers if recording else ()):
+        layer, payload = spec.layers[index], models[index].payload
+        train_monitors[index] = brian2.SpikeMonitor(
+            groups[index][:recording.copies * layer.size],
+            variables=[payload] if payload else [], name=f"{layer.name}_train")
     # Monitors read spikes after the last thresholder has run.
-    for monitor in rate_monitors + count_monitors + [output_monitor]:
+    for monitor in rate_monitors + count_monitors + [output_monitor, *train_monitors.values()]:
         monitor.when = "resets"
     if type(brian2.get_device()).__name__ == "CPPStandaloneDevice":  # not runtime, not CUDA
         meter_parts.append(_build_progress(batch_clock, n_batches, batch_size))
     network = brian2.Network(*groups, *synapses, *count_monitors, *rate_monitors, output_monitor,
-                             *meter_parts)
+                             *meter_parts, *train_monitors.values())
     return BuiltNetwork(network, currents, groups, synapses, output_monitor,
                         count_monitors, rate_monitors, batch_size, n_batches, steps, dt_ms,
-                        readout_monitor)
+                        readout_monitor, train_monitors, recording)
 
 
 def _build_layer(spec, models, index, below, values, batch_size, step_clock, batch_clock,
@@ -543,9 +563,34 @@ def collect(built, spec, n_samples):
             per_unit = np.asarray(next(event_counts).count[:])
         layer_spikes[index] = per_step.reshape(built.n_batches, steps).sum(axis=0)
         counts.append(per_unit.reshape(batch, -1).sum(axis=0))
+    if built.train_monitors:
+        raw["spike_trains"] = _collect_trains(built, spec, models)
     return {
         "output_spikes": output[:n_samples],
         "layer_spikes": layer_spikes,
         "unit_spike_count": np.concatenate(counts).astype(float),
         **raw,
     }
+
+
+def _collect_trains(built, spec, models):
+    """Recorded spikes as flat arrays: position (sample slot of the run), layer, neuron,
+    step of the sample, and weight (the payload sent; 1 for a plain spike)."""
+    import brian2
+
+    columns = {key: [] for key in ("position", "layer", "neuron", "step", "weight")}
+    for index, monitor in sorted(built.train_monitors.items()):
+        size = spec.layers[index].size
+        neuron = np.asarray(monitor.i[:], dtype=np.int64)
+        step = np.rint(np.asarray(monitor.t[:] / brian2.ms) / built.dt_ms).astype(np.int64)
+        payload = models[index].payload
+        weight = (np.asarray(getattr(monitor, payload)[:], float) if payload
+                  else np.ones(len(neuron)))
+        keep = weight != 0  # a payload model's zero-payload event sends nothing
+        columns["position"].append(((step // built.steps) * built.batch_size
+                                    + neuron // size)[keep])
+        columns["layer"].append(np.full(int(keep.sum()), index))
+        columns["neuron"].append((neuron % size)[keep])
+        columns["step"].append((step % built.steps)[keep])
+        columns["weight"].append(weight[keep])
+    return {key: np.concatenate(value) for key, value in columns.items()}

@@ -32,7 +32,7 @@ def check_steps(steps):
     return int(steps)
 
 
-def simulate_reference(spec, x, steps, dtype=np.float64, dt_ms=None):
+def simulate_reference(spec, x, steps, dtype=np.float64, dt_ms=None, record=None):
     """Simulate ``spec`` on inputs ``x`` for ``steps`` timesteps with numpy.
 
     Parameters
@@ -44,6 +44,9 @@ def simulate_reference(spec, x, steps, dtype=np.float64, dt_ms=None):
         float64 matches Brian2's default exactly; float32 is faster for benchmarks.
     dt_ms : float, optional
         Step of a continuous-time network in ms (default :data:`~brainconv.build.TIMESTEP_MS`).
+    record : (ndarray, tuple), optional
+        Sample indices and layer indices whose full spike trains to record
+        (:func:`brainconv.simulate.check_record`).
 
     Returns
     -------
@@ -62,9 +65,12 @@ def simulate_reference(spec, x, steps, dtype=np.float64, dt_ms=None):
                 f"layer {layer.name!r}: model {model.name!r} has no numpy step function, so the "
                 "numpy device cannot simulate it; use device='runtime' (or 'cpp_standalone'), "
                 "or define the model with step=...")
+    trains = _TrainRecorder(record)
     if time_base(spec) == "continuous":
-        return _simulate_continuous(spec, currents, models, steps,
-                                    TIMESTEP_MS if dt_ms is None else float(dt_ms), dtype)
+        result = _simulate_continuous(spec, currents, models, steps,
+                                      TIMESTEP_MS if dt_ms is None else float(dt_ms), dtype,
+                                      trains)
+        return trains.finish(result)
     weights = [layer.weights.astype(dtype) for layer in spec.layers]
     biases = [layer.bias.astype(dtype) for layer in spec.layers]
     potentials = [np.zeros((n, layer.size) + ((model.members,) if model.members > 1 else ()),
@@ -91,6 +97,7 @@ def simulate_reference(spec, x, steps, dtype=np.float64, dt_ms=None):
                 drive = spikes @ weights[index] + biases[index]
             spikes = model.step(potentials[index], drive, spike_buffers[index],
                                 theta=layer.threshold, **dict(layer.parameters), **window)
+            trains.add(index, t, spikes[0] if model.spike_count else spikes)
             # Power counts events: a payload event is one spike (Think Fast §4.3); an
             # ensemble counts its members' spikes.
             if model.spike_count:
@@ -101,14 +108,14 @@ def simulate_reference(spec, x, steps, dtype=np.float64, dt_ms=None):
             counts[index] += per_unit
             layer_spikes[index, t] = per_unit.sum()
         output_spikes[:, t] = spikes
-    return {
+    return trains.finish({
         "output_spikes": output_spikes,
         "layer_spikes": layer_spikes,
         "unit_spike_count": np.concatenate(counts),
-    }
+    })
 
 
-def _simulate_continuous(spec, currents, models, steps, dt_ms, dtype):
+def _simulate_continuous(spec, currents, models, steps, dt_ms, dtype, trains):
     """:func:`simulate_reference` for continuous-time networks (module docstring)."""
     dt = dt_ms * 1e-3
     n = len(currents)
@@ -138,6 +145,7 @@ def _simulate_continuous(spec, currents, models, steps, dt_ms, dtype):
             if model.spiking:
                 parameters["theta"] = layer.threshold
             spikes = model.step(states[index], current, spike_buffers[index], dt, **parameters)
+            trains.add(index, t, spikes)
             if not model.spiking:
                 readout[:, t] = spikes
                 continue
@@ -154,3 +162,33 @@ def _simulate_continuous(spec, currents, models, steps, dt_ms, dtype):
     if readout is not None:
         result["readout"] = readout
     return result
+
+
+class _TrainRecorder:
+    """Collects the spikes of chosen samples and layers, step by step (``record=``)."""
+
+    def __init__(self, record):
+        self.samples, self.layers = record if record is not None else (None, ())
+        self.parts = []
+
+    def add(self, layer, step, sent):
+        """``sent``: what the layer sends this step, (samples, neurons); nonzero is a spike."""
+        if layer not in self.layers:
+            return
+        chosen = np.asarray(sent)[self.samples]
+        rows, neurons = np.nonzero(chosen)
+        self.parts.append((self.samples[rows], np.full(len(rows), layer), neurons,
+                           np.full(len(rows), step), chosen[rows, neurons].astype(float)))
+
+    def finish(self, result):
+        """``result`` with ``spike_trains`` (sorted by sample, layer, step, neuron) added."""
+        if self.samples is None:
+            return result
+        keys = ("sample", "layer", "neuron", "step", "weight")
+        columns = [np.concatenate([part[k] for part in self.parts]) if self.parts
+                   else np.zeros(0) for k in range(5)]
+        order = np.lexsort((columns[2], columns[3], columns[1], columns[0]))
+        trains = {key: column[order].astype(float if key == "weight" else np.int64)
+                  for key, column in zip(keys, columns)}
+        return {**result, "spike_trains": trains, "recorded_samples": self.samples,
+                "recorded_layers": self.layers}

@@ -23,6 +23,16 @@ networks the end of each step in ms, ``dt, 2 dt, ..., T dt``), ``class`` (0..C-1
 ``layer`` (layer names), ``neuron_layer`` and ``neuron_unit`` (dim ``neuron``: the layer each
 neuron belongs to and its index within that layer).
 
+Recorded spike trains (``simulate(..., record=[samples], record_layers=[names])``,
+:func:`add_spike_trains`) add one entry per spike along the dimension ``spike``, sorted by
+sample, layer, step and neuron: ``spike_sample`` (sample index), ``spike_layer`` (index into
+``layer``), ``spike_neuron`` (index within the layer), ``spike_step`` (index into ``time``:
+the spike happened in the step that ends at ``time[spike_step]``) and ``spike_weight`` (what
+the spike sends: 1, or an accumulator's or FS neuron's payload), plus ``recorded_sample`` (dim
+``recorded_sample``) and ``recorded_layer`` (0/1 per ``layer``), so that a silent recorded
+neuron is told apart from one that was not recorded. Flat integer arrays keep the layout
+ragged-free and NetCDF3-safe; :mod:`brainconv.spiketrains` analyses them.
+
 Files are NetCDF3 written with scipy (no netCDF4 dependency), so every integer is stored in at
 most 32 bits and the summed spike totals are stored as float64 (exact up to 2**53).
 """
@@ -244,6 +254,40 @@ def make_dataset(output_spikes, labels, layer_spikes, unit_spike_count, layer_na
         **extra,
     }
     return xr.Dataset(data_vars, coords=coords, attrs=attrs)
+
+
+def add_spike_trains(ds, trains, recorded_samples, recorded_layers):
+    """``ds`` with recorded spike trains added (layout in the module docstring).
+
+    Parameters
+    ----------
+    ds : xarray.Dataset
+        From :func:`make_dataset`.
+    trains : dict
+        Flat arrays ``sample``, ``layer``, ``neuron``, ``step``, ``weight`` (one entry per spike).
+    recorded_samples : sequence of int
+    recorded_layers : sequence of int
+        Indices into ``ds.layer`` of the recorded layers.
+    """
+    columns = {key: np.asarray(trains[key]) for key in ("sample", "layer", "neuron", "step")}
+    order = np.lexsort((columns["neuron"], columns["step"], columns["layer"], columns["sample"]))
+    meaning = {"sample": "sample index", "layer": "index into layer",
+               "neuron": "neuron index within its layer",
+               "step": "index into time of the step the spike happened in"}
+    data_vars = {f"spike_{key}": ("spike", columns[key][order].astype(np.int32),
+                                  {"long_name": meaning[key], "units": "1"})
+                 for key in columns}
+    data_vars["spike_weight"] = ("spike", np.asarray(trains["weight"], float)[order],
+                                 {"long_name": "what the spike sends (payload; 1 for a spike)",
+                                  "units": "spikes"})
+    recorded = np.zeros(ds.sizes["layer"], np.int32)
+    recorded[list(recorded_layers)] = 1
+    data_vars["recorded_layer"] = ("layer", recorded,
+                                   {"long_name": "1 where the layer's spike trains are recorded",
+                                    "units": "1"})
+    return ds.assign(data_vars).assign_coords(recorded_sample=(
+        "recorded_sample", np.asarray(recorded_samples, np.int32),
+        {"long_name": "samples whose spike trains are recorded", "units": "1"}))
 
 
 def check_output_path(path, what="output file", needed_bytes=0):

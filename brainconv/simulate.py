@@ -29,10 +29,12 @@ from pathlib import Path
 import numpy as np
 
 from . import __version__
-from .build import TIMESTEP_MS, build_network, check_dt, collect, layer_values, time_base
+from .build import (TIMESTEP_MS, Recording, build_network, check_dt, collect, layer_values,
+                    time_base)
+from .equations import resolve_model
 from .errors import ParameterError, SimulationError, brian2_cause
 from .reference import check_steps, simulate_reference
-from .results import make_dataset
+from .results import add_spike_trains, make_dataset
 
 DEVICES = ("runtime", "cpp_standalone", "cuda_standalone", "numpy")
 #: Samples per batch. Small batches keep a batch's state and synapses in a CPU's L1/L2 cache;
@@ -116,7 +118,8 @@ class StandaloneProject:
     _current = None
 
     def __init__(self, spec, steps, batch_size, n_batches, directory=None,
-                 device="cpp_standalone", run=True, dt_ms=TIMESTEP_MS, notify=None):
+                 device="cpp_standalone", run=True, dt_ms=TIMESTEP_MS, notify=None,
+                 recording=None):
         import brian2
         from brian2.devices.device import reset_device
 
@@ -129,7 +132,8 @@ class StandaloneProject:
             from .gpu import configure_cuda
 
             configure_cuda()
-        self.key = self.layout_key(spec, steps, batch_size, n_batches, device, dt_ms)
+        self.key = self.layout_key(spec, steps, batch_size, n_batches, device, dt_ms,
+                                   recording)
         self.directory = Path(directory) if directory else cache_root() / self.key
         notify = notify or (lambda message: None)
         # Another process (a second `brainconv run`, a sweep worker) may be building or running
@@ -150,7 +154,8 @@ class StandaloneProject:
             # compiled binary) depends on the layout only.
             placeholders = layer_values(spec, zeros, batch_size)
             self.value_shapes = {key: value.shape for key, value in placeholders.items()}
-            self.built = build_network(spec, steps, batch_size, n_batches, placeholders, dt_ms)
+            self.built = build_network(spec, steps, batch_size, n_batches, placeholders, dt_ms,
+                                       recording)
             self.built.network.run(self.built.duration, namespace={})
             start = time.perf_counter()
             self.directory.mkdir(parents=True, exist_ok=True)
@@ -189,7 +194,7 @@ class StandaloneProject:
 
     @staticmethod
     def layout_key(spec, steps, batch_size, n_batches, device="cpp_standalone",
-                   dt_ms=TIMESTEP_MS):
+                   dt_ms=TIMESTEP_MS, recording=None):
         """Hash of everything the generated code depends on."""
         import brian2
 
@@ -197,7 +202,8 @@ class StandaloneProject:
 
         text = repr((spec.architecture, steps, batch_size, n_batches, float(dt_ms),
                      brian2.__version__, __version__, BATCH_CLOCK_SHRINK)
-                    + ((device,) if device != "cpp_standalone" else ()))
+                    + ((device,) if device != "cpp_standalone" else ())
+                    + ((recording,) if recording else ()))
         return hashlib.sha256(text.encode()).hexdigest()[:16]
 
     def run(self, spec, values, n_samples, progress=False):
@@ -320,20 +326,25 @@ def _clear_directory(directory):
 
 
 def run_network(spec, x, steps, device="cpp_standalone", batch_size=None,
-                directory=None, dt=None, notify=None, progress=False):
+                directory=None, dt=None, notify=None, progress=False, record=None,
+                record_layers=None):
     """Simulate ``spec`` on inputs ``x``; return plain numpy results.
 
     ``dt`` is the step in ms of a continuous-time network (default 1 ms; see
     :func:`brainconv.build.check_dt`); the presentation time per sample is ``steps * dt``.
     ``notify(message)`` is told about compiling and cache repairs; ``progress=True`` makes a
-    standalone binary print samples done and an ETA to stderr as it runs.
+    standalone binary print samples done and an ETA to stderr as it runs. ``record`` (sample
+    indices) and ``record_layers`` (layer names, default every spiking layer) choose full spike
+    trains to record (:func:`plan_recording`).
 
     Returns
     -------
     dict
         ``output_spikes`` (sample, time, class), ``layer_spikes`` (layer, time),
         ``unit_spike_count`` (neuron), as :func:`brainconv.reference.simulate_reference`;
-        ``readout`` (sample, time, class) for a network with a non-spiking readout.
+        ``readout`` (sample, time, class) for a network with a non-spiking readout;
+        ``spike_trains`` (flat arrays ``sample``, ``layer``, ``neuron``, ``step``, ``weight``)
+        and ``recorded_samples``, ``recorded_layers`` when recording.
     """
     steps = check_steps(steps)
     dt_ms = check_dt(spec, dt)
@@ -344,21 +355,39 @@ def run_network(spec, x, steps, device="cpp_standalone", batch_size=None,
         batch_size = choose_batch_size(spec, len(currents), device)
     if isinstance(batch_size, bool) or int(batch_size) != batch_size or batch_size < 1:
         raise ParameterError(f"batch_size must be a positive integer or None, got {batch_size!r}")
+    samples, layers = check_record(spec, record, record_layers, len(currents))
     if device == "numpy":
-        return simulate_reference(spec, x, steps, dt_ms=dt_ms)
+        return simulate_reference(spec, x, steps, dt_ms=dt_ms,
+                                  record=(samples, layers) if samples is not None else None)
     batch_size = min(int(batch_size), len(currents))
     n_batches = -(-len(currents) // batch_size)
+    order, recording = None, None
+    if samples is not None:
+        order, positions, copies = plan_recording(samples, len(currents), batch_size)
+        recording = Recording(layers, copies)
+        currents = currents[order]
     values = layer_values(spec, currents, batch_size)
     if device == "runtime":
-        return _run_runtime(spec, steps, batch_size, n_batches, values, len(currents), dt_ms)
+        raw = _run_runtime(spec, steps, batch_size, n_batches, values, len(currents), dt_ms,
+                           recording)
+    else:
+        raw = _run_standalone(spec, steps, batch_size, n_batches, values, len(currents),
+                              directory, device, dt_ms, notify, progress, recording)
+    return raw if order is None else _restore_order(raw, order, positions, samples, layers)
+
+
+def _run_standalone(spec, steps, batch_size, n_batches, values, n_samples, directory, device,
+                    dt_ms, notify, progress, recording):
+    """Run on the cached project of this layout, building (or relinking) it when needed."""
     project = StandaloneProject._current
-    key = StandaloneProject.layout_key(spec, steps, batch_size, n_batches, device, dt_ms)
+    key = StandaloneProject.layout_key(spec, steps, batch_size, n_batches, device, dt_ms,
+                                       recording)
     if project is None or project.key != key or (directory and Path(directory) != project.directory):
         project = None  # no live reference to the old project while the new one is generated
         project = StandaloneProject(spec, steps, batch_size, n_batches, directory, device,
-                                    dt_ms=dt_ms, notify=notify)
+                                    dt_ms=dt_ms, notify=notify, recording=recording)
     try:
-        return project.run(spec, values, len(currents), progress)
+        return project.run(spec, values, n_samples, progress)
     except SimulationError as exc:
         if not project.from_cache:
             raise
@@ -369,8 +398,75 @@ def run_network(spec, x, steps, device="cpp_standalone", batch_size=None,
         (project.directory / "main").unlink(missing_ok=True)
         project = StandaloneProject._current = None
         project = StandaloneProject(spec, steps, batch_size, n_batches, directory, device,
-                                    dt_ms=dt_ms, notify=notify)
-        return project.run(spec, values, len(currents), progress)
+                                    dt_ms=dt_ms, notify=notify, recording=recording)
+        return project.run(spec, values, n_samples, progress)
+
+
+def check_record(spec, record, record_layers, n_samples):
+    """Validated ``(samples, layer indices)`` to record, or ``(None, None)``.
+
+    Raises
+    ------
+    ParameterError
+        For sample indices that are not distinct integers in ``[0, n_samples)``, an unknown
+        layer name, or a non-spiking layer (a readout has no spikes).
+    """
+    if record is None:
+        if record_layers is not None:
+            raise ParameterError("record_layers needs record=<sample indices> as well")
+        return None, None
+    samples = np.asarray(record)
+    if (samples.ndim != 1 or len(samples) == 0 or not np.issubdtype(samples.dtype, np.integer)
+            or len(np.unique(samples)) != len(samples) or samples.min() < 0
+            or samples.max() >= n_samples):
+        raise ParameterError(
+            f"record must list distinct sample indices in [0, {n_samples}), got {record!r}; "
+            "e.g. record=[0, 1, 2]")
+    names = [layer.name for layer in spec.layers]
+    spiking = [name for name, layer in zip(names, spec.layers)
+               if resolve_model(layer.model, layer.parameters).spiking]
+    chosen = spiking if record_layers is None else list(record_layers)
+    for name in chosen:
+        if name not in spiking:
+            raise ParameterError(
+                f"record_layers: {name!r} is not a spiking layer of this network; choose from "
+                f"{', '.join(spiking)}")
+    return samples.astype(np.int64), tuple(sorted(names.index(name) for name in chosen))
+
+
+def plan_recording(samples, n_samples, batch_size):
+    """Where the recorded samples run: the first batch copies of successive batches.
+
+    Only the first ``copies`` copies of each layer are monitored, so a run of 10,000 samples
+    records the chosen few, not every spike. Returns ``order`` (the sample at each position of
+    the run), the positions of ``samples`` and ``copies``.
+    """
+    n_batches = -(-n_samples // batch_size)
+    candidates = [batch * batch_size + copy for copy in range(batch_size)
+                  for batch in range(n_batches) if batch * batch_size + copy < n_samples]
+    positions = np.array(candidates[:len(samples)], dtype=np.int64)
+    copies = int(positions.max() % batch_size) + 1
+    order = np.full(n_samples, -1, dtype=np.int64)
+    order[positions] = samples
+    order[order < 0] = np.setdiff1d(np.arange(n_samples), samples)
+    return order, positions, copies
+
+
+def _restore_order(raw, order, positions, samples, layers):
+    """Results in the caller's sample order; spike trains by sample index."""
+    restored = dict(raw)
+    for key in ("output_spikes", "readout"):
+        if key in raw:
+            restored[key] = np.empty_like(raw[key])
+            restored[key][order] = raw[key]
+    trains = raw["spike_trains"]
+    sample_at = dict(zip(positions.tolist(), samples.tolist()))
+    keep = np.isin(trains["position"], positions)
+    restored["spike_trains"] = {
+        "sample": np.array([sample_at[p] for p in trains["position"][keep].tolist()], np.int64),
+        **{key: trains[key][keep] for key in ("layer", "neuron", "step", "weight")}}
+    restored["recorded_samples"], restored["recorded_layers"] = samples, layers
+    return restored
 
 
 def _failure(exc, spec):
@@ -448,13 +544,14 @@ def check_memory(spec, n_samples, steps, available=None):
             "--limit)")
 
 
-def _run_runtime(spec, steps, batch_size, n_batches, values, n_samples, dt_ms=TIMESTEP_MS):
+def _run_runtime(spec, steps, batch_size, n_batches, values, n_samples, dt_ms=TIMESTEP_MS,
+                 recording=None):
     import brian2
     from brian2.devices.device import reset_device
 
     brian2.set_device("runtime")
     try:
-        built = build_network(spec, steps, batch_size, n_batches, values, dt_ms)
+        built = build_network(spec, steps, batch_size, n_batches, values, dt_ms, recording)
         built.network.run(built.duration, namespace={})
         return collect(built, spec, n_samples)
     except Exception as exc:
@@ -466,7 +563,8 @@ def _run_runtime(spec, steps, batch_size, n_batches, values, n_samples, dt_ms=TI
 
 
 def simulate(spec, x, labels, steps, device="cpp_standalone", batch_size=None,
-             directory=None, attrs=None, dt=None, window=None, notify=None, progress=False):
+             directory=None, attrs=None, dt=None, window=None, notify=None, progress=False,
+             record=None, record_layers=None):
     """Simulate ``spec`` on ``x`` and return the results as an ``xarray.Dataset``.
 
     Parameters
@@ -495,6 +593,11 @@ def simulate(spec, x, labels, steps, device="cpp_standalone", batch_size=None,
     progress : bool
         Let a standalone binary print samples done and an ETA to stderr while it runs
         (checked once per batch of samples, so it costs nothing measurable).
+    record : sequence of int, optional
+        Samples whose full spike trains are recorded (default none: large runs stay cheap;
+        only these samples' spikes are stored, whatever the run's size).
+    record_layers : sequence of str, optional
+        Layers to record (default every spiking layer).
     """
     import brian2
 
@@ -511,7 +614,8 @@ def simulate(spec, x, labels, steps, device="cpp_standalone", batch_size=None,
     if window is not None and "readout" not in [layer.model for layer in spec.layers[-1:]]:
         raise ParameterError("a classification window applies to a network with a "
                              "non-spiking readout (convert(..., readout='filtered'))")
-    raw = run_network(spec, x, steps, device, batch_size, directory, dt_ms, notify, progress)
+    raw = run_network(spec, x, steps, device, batch_size, directory, dt_ms, notify, progress,
+                      record, record_layers)
     from .provenance import provenance_attrs
 
     all_attrs = {
@@ -528,6 +632,9 @@ def simulate(spec, x, labels, steps, device="cpp_standalone", batch_size=None,
                       raw["unit_spike_count"], [layer.name for layer in spec.layers],
                       list(spec.layer_sizes), all_attrs, dt_ms=dt_ms if continuous else None,
                       readout=raw.get("readout"), window=window)
+    if "spike_trains" in raw:
+        ds = add_spike_trains(ds, raw["spike_trains"], raw["recorded_samples"],
+                              raw["recorded_layers"])
     ds.attrs.update(_energy_attrs(ds, spec, window))
     return ds
 
