@@ -116,7 +116,10 @@ def run(args, ann=None):
 
     _load_model_files(args)
     _check_simulation_args(args)
-    _check_outputs((args.out, "--out"), (args.plot, "--plot"))
+    _check_outputs((args.out, "--out"), (args.plot, "--plot"),
+                   (getattr(args, "raster", None), "--raster"))
+    if getattr(args, "raster", None) and not args.record:
+        raise ParameterError("--raster draws recorded spike trains: give --record SAMPLE ...")
     ann_file = None
     if ann is None:
         ann, ann_file = load_ann(args.ann), args.ann
@@ -142,10 +145,16 @@ def run(args, ann=None):
         attrs["ann_file"] = Path(ann_file).name
     ds = simulate(spec, x, y, args.steps, device=args.device, batch_size=args.batch_size,
                   attrs=attrs, notify=_say, progress=True, dt=args.dt,
-                  window=tuple(args.window) if args.window else None)
+                  window=tuple(args.window) if args.window else None,
+                  record=getattr(args, "record", None))
     _say(f"simulation done in {time.perf_counter() - start:.1f} s")
     save_results(ds, args.out)
     _say(f"saved {args.out}")
+    if getattr(args, "raster", None):
+        from .spiketrains import plot_raster
+
+        plot_raster(ds).savefig(args.raster, dpi=110)
+        _say(f"saved the raster plots to {args.raster}")
     report_dataset(ds, args.target, args.plot)
     return ds
 
@@ -402,6 +411,11 @@ def _parser():
         p.add_argument("--window", type=float, nargs=2, metavar=("C0", "C1"), default=None,
                        help="classification window in ms of a filtered readout (default: the "
                        "whole presentation)")
+        p.add_argument("--record", type=int, nargs="+", default=None, metavar="SAMPLE",
+                       help="record the full spike trains of these test samples (indices "
+                       "after --limit) in the results file")
+        p.add_argument("--raster", default=None, metavar="PNG",
+                       help="with --record: save raster plots (sample x layer) as this PNG")
 
     p = command("train", "train the ANN and save it (.npz)")
     data_options(p, "mnist")

@@ -93,3 +93,19 @@ def test_errors_name_the_fix(small_spec, small_inputs):
     ds = simulate(small_spec, small_inputs, np.zeros(10, int), 5, device="numpy")
     with pytest.raises(ParameterError, match="simulate with record="):
         spiketrains.firing_rates(ds, "hidden1")
+
+
+def test_command_line_records_and_draws_rasters(tmp_path, capsys):
+    from brainconv.cli import main
+    from brainconv.results import load_results
+
+    out, raster = tmp_path / "r.nc", tmp_path / "raster.png"
+    assert main(["demo", "--epochs", "1", "--hidden", "12", "--steps", "8", "--device", "numpy",
+                 "--limit", "20", "--record", "3", "0", "--raster", str(raster),
+                 "--out", str(out), "--plot", str(tmp_path / "a.png")]) == 0
+    ds = load_results(out)
+    assert ds.recorded_sample.values.tolist() == [3, 0] and raster.stat().st_size > 0
+    assert set(np.unique(ds.spike_sample.values)) <= {0, 3}
+    assert main(["demo", "--epochs", "1", "--hidden", "12", "--raster", str(raster),
+                 "--out", str(out), "--plot", str(tmp_path / "a.png")]) == 2
+    assert "give --record SAMPLE" in capsys.readouterr().err
