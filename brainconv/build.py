@@ -27,6 +27,7 @@ of every event through a Synapses and is read by a StateMonitor each step; each 
 its ``total_spikes`` variable.
 """
 
+import re
 from dataclasses import dataclass
 
 import numpy as np
@@ -201,7 +202,7 @@ def replicate(pre, post, n_pre, n_post, batch_size):
 PAD_CURRENT = np.nan
 
 
-def layer_values(spec, currents, batch_size):
+def layer_values(spec, currents, batch_size, device="runtime"):
     """The numbers a built network needs, keyed by what they set.
 
     Parameters
@@ -210,15 +211,18 @@ def layer_values(spec, currents, batch_size):
     currents : ndarray, shape (n_samples, size of layer 1)
         Input currents ``x @ W0 + b0``.
     batch_size : int
+    device : str
+        Where the values go: a direct pathway (:func:`is_direct`) stores its weights once.
 
     Returns
     -------
     dict
         ``("current", l)``: (n_batches, batch_size * size) constant current of layer ``l`` for
         each batch (input currents for ``l = 0``, the bias otherwise; padding samples get
-        :data:`PAD_CURRENT` so that they never spike); ``("weights", l)``: the replicated
-        weights into layer ``l >= 1`` (a Brian2 quantity in seconds, charges, for a pathway
-        into a continuous-time model; plain numbers otherwise).
+        :data:`PAD_CURRENT` so that they never spike); ``("weights", l)``: the weights into
+        layer ``l >= 1``, replicated per batch copy for Brian2's ``Synapses`` (a Brian2
+        quantity, e.g. charges in seconds, for a pathway into a continuous-time model; plain
+        numbers otherwise).
     """
     n_samples = len(currents)
     n_batches = -(-n_samples // batch_size)
@@ -228,7 +232,9 @@ def layer_values(spec, currents, batch_size):
         per_sample[:n_samples] = currents if index == 0 else layer.bias
         values[("current", index)] = per_sample.reshape(n_batches, batch_size * layer.size)
         if index > 0:
-            weights = np.tile(connections(layer.weights)[2], batch_size)
+            weights = connections(layer.weights)[2]
+            if not is_direct(spec, index, device):
+                weights = np.tile(weights, batch_size)
             if resolve_model(layer.model, layer.parameters).time_base == "continuous":
                 import brian2
 
@@ -332,9 +338,15 @@ def build_network(spec, steps, batch_size, n_batches, values, dt_ms=None, record
     groups, synapses, currents, count_monitors, rate_monitors = [], [], [], [], []
     meter_parts = []
     models = [resolve_model(layer.model, layer.parameters) for layer in spec.layers]
+    seeds = {int({**model.parameters, **dict(layer.parameters)}["seed"])
+             for layer, model in zip(spec.layers, models) if "seed" in model.structural}
+    if seeds:
+        # rand() (Poisson input) is seeded globally: the layer's seed, fixed for the compiled
+        # project (it is in the layout). Draws still differ from numpy's (notes B8).
+        brian2.seed(min(seeds))
     for index, (layer, model) in enumerate(zip(spec.layers, models)):
         try:
-            group, current, pathway = _build_layer(
+            group, current, pathway, extras = _build_layer(
                 spec, models, index, groups[-1] if groups else None, values, batch_size,
                 step_clock, batch_clock, period)
             if model.spike_count:
@@ -349,6 +361,7 @@ def build_network(spec, steps, batch_size, n_batches, values, dt_ms=None, record
         currents.append(current)
         if pathway is not None:
             synapses.append(pathway)
+        meter_parts.extend(extras)
         if model.spike_count:
             rate_monitors.append(monitor)
         elif model.spiking:
@@ -427,23 +440,118 @@ def _build_layer(spec, models, index, below, values, batch_size, step_clock, bat
         group.resetter["spike"].when = "synapses"
         group.resetter["spike"].order = 4 * index + 1
     if below is None:
-        return group, current, None
+        return group, current, None, []
+    weight_unit, on_pre = pathway_code(spec, models, index)
+    # A CuBa layer takes the step's spikes after its own threshold and reset: they act from
+    # the next grid point on (equations/cuba_lif.py).
+    order = 4 * index + 2 if model.input_after_reset else 4 * index - 2
+    if _cpp_standalone() and direct_target(on_pre):
+        holder, extras = _direct_pathway(spec, index, below, group, direct_target(on_pre),
+                                         weight_unit, step_clock, order)
+        holder.w = values[("weights", index)]
+        return group, current, holder, list(extras)
     pre, post, _ = connections(layer.weights)
     pre, post = replicate(pre, post, spec.layers[index - 1].size, layer.size, batch_size)
-    if model.time_base == "continuous":
-        source = models[index - 1]
-        weight = f"w * {source.payload}_pre" if source.payload else "w"
-        weight_unit, on_pre = synapse.weight_unit, synapse.code_on_pre(weight)
-    else:  # grid models: the weight is added to the input variable (delta)
-        weight_unit, on_pre = "1", models[index - 1].on_pre(model)
     pathway = brian2.Synapses(below, group, f"w : {weight_unit} (constant)", on_pre=on_pre,
                               clock=step_clock, name=f"{layer.name}_synapses")
     pathway.connect(i=pre, j=post)
     pathway.w = values[("weights", index)]
-    # A CuBa layer takes the step's spikes after its own threshold and reset: they act from
-    # the next grid point on (equations/cuba_lif.py).
-    pathway.pre.order = 4 * index + 2 if model.input_after_reset else 4 * index - 2
-    return group, current, pathway
+    pathway.pre.order = order
+    return group, current, pathway, []
+
+
+def pathway_code(spec, models, index):
+    """``(weight unit, on_pre code)`` of the pathway into layer ``index``."""
+    model, source = models[index], models[index - 1]
+    if model.time_base == "continuous":
+        synapse = pathway_synapse(spec, index)[0]
+        weight = f"w * {source.payload}_pre" if source.payload else "w"
+        return synapse.weight_unit, synapse.code_on_pre(weight)
+    return "1", source.on_pre(model)  # grid models: the weight is added to the input variable
+
+
+_DIRECT_ON_PRE = re.compile(r"^(\w+)_post \+= w(?: \* (\w+)_pre)?$")
+
+
+def direct_target(on_pre):
+    """``(post variable, pre payload or None)`` of an ``on_pre`` that only adds the weight
+    (``v_post += w``, ``v_post += w * n_pre``), or None for any other code."""
+    match = _DIRECT_ON_PRE.match(on_pre.strip())
+    return match.groups() if match else None
+
+
+def is_direct(spec, index, device):
+    """True where the pathway into layer ``index`` skips Brian2's Synapses on ``device``."""
+    models = [resolve_model(layer.model, layer.parameters) for layer in spec.layers]
+    return device == "cpp_standalone" and direct_target(pathway_code(spec, models, index)[1])
+
+
+def _cpp_standalone():
+    import brian2
+
+    return type(brian2.get_device()).__name__ == "CPPStandaloneDevice"  # not runtime, not CUDA
+
+
+def _direct_pathway(spec, index, below, group, target, weight_unit, step_clock, order):
+    """A zero-delay pathway without Brian2's spike queue, for ``cpp_standalone``.
+
+    Brian2's ``Synapses`` store every synapse once per batch copy and send every spike
+    through a queue (resize, copy of the synapse indices, three indirect loads per event);
+    the DESIGN.md profile found 93 % of a deep network's binary time there. A delta pathway
+    with no delay needs neither: once per step a C++ function reads the spikes of the layer
+    below from Brian2's spike space and adds row ``k`` of the weights (stored once, in the
+    variable ``w`` of a holder group, so run_args still set them) to the copy of the layer the
+    spike's sample belongs to. Rows and neurons are visited in ascending order, so each
+    target receives the same sums in the same order as through ``Synapses``: the results are
+    bit-identical (the exact numpy cross-checks run on this path).
+
+    Returns ``(holder group, driver group)``; the driver runs the function at ``order`` in the
+    ``synapses`` slot.
+    """
+    import brian2
+
+    layer, n_pre = spec.layers[index], spec.layers[index - 1].size
+    variable, payload = target
+    pre_ids, post_ids, _ = connections(layer.weights)
+    holder = brian2.NeuronGroup(len(pre_ids), f"w : {weight_unit}\ncol : integer (constant)",
+                                name=f"{layer.name}_weights", clock=step_clock)
+    starts = brian2.NeuronGroup(n_pre + 1, "row_start : integer (constant)",
+                                name=f"{layer.name}_rows", clock=step_clock)
+    holder.col = post_ids
+    starts.row_start = np.searchsorted(pre_ids, np.arange(n_pre + 1))  # CSR row pointers
+    name = f"brainconv_{layer.name}_pathway"
+    scale = f" * brian::_array_{below.name}_{payload}[i]" if payload else ""
+    if scipy.sparse.issparse(layer.weights):  # CSR row k: columns col[start[k]:start[k+1]]
+        inner = f"for (int32_t e = start[k]; e < start[k + 1]; e++) copy[col[e]] += w[e]{scale};"
+    else:  # a dense row: contiguous, so the compiler vectorises it
+        inner = (f"const double* row = w + (size_t)k * {layer.size};\n        "
+                 f"for (int32_t j = 0; j < {layer.size}; j++) copy[j] += row[j]{scale};")
+    code = f"""
+double {name}(const double t)
+{{
+    const int32_t* spikes = brian::_array_{below.name}__spikespace;
+    const int32_t n_spikes = spikes[{len(below)}];
+    double* post = brian::_array_{group.name}_{variable};
+    const double* w = brian::_array_{holder.name}_w;
+    const int32_t* col = brian::_array_{holder.name}_col;
+    const int32_t* start = brian::_array_{starts.name}_row_start;
+    for (int32_t s = 0; s < n_spikes; s++) {{
+        const int32_t i = spikes[s];
+        const int32_t k = i % {n_pre};
+        double* copy = post + (i / {n_pre}) * {layer.size};
+        {inner}
+    }}
+    return 0.0;
+}}
+"""
+    function = brian2.Function(lambda t: 0.0, arg_units=[brian2.second], return_unit=1,
+                               stateless=False)
+    function.implementations.add_implementation("cpp", code=code, name=name)
+    driver = brian2.NeuronGroup(1, "sent : 1", name=f"{layer.name}_pathway", clock=step_clock,
+                                namespace={name: function})
+    driver.run_regularly(f"sent = {name}(t)", when="synapses", order=order,
+                         name=f"{layer.name}_pathway_step")
+    return holder, (driver, starts)
 
 
 #: C++ of the progress report: the binary prints samples done and an ETA to stderr at most once

@@ -8,6 +8,11 @@ Conventions (Think Fast §3): pixels enter as constant currents, so the first la
 spikes of the layer below through ``Synapses`` with the transferred weights, plus its bias as a
 constant current per timestep. Each layer's weights and bias are multiplied by its threshold so
 that the converted rates do not depend on the threshold chosen.
+
+With ``encoding="poisson"`` a Poisson input layer (:mod:`brainconv.equations.poisson`,
+identity weights, its current the pixel value) comes first, and the ANN's first weight matrix
+becomes a spiking pathway. ``normalization="spike_norm"`` (Sengupta et al. 2019) sets each
+layer's threshold from simulated spike input instead of ANN activations (:func:`spike_norm`).
 """
 
 import hashlib
@@ -18,11 +23,17 @@ import numpy as np
 import scipy.sparse
 
 from .ann import ANN
-from .build import pathway_synapse, time_base
-from .equations import get_model, get_synapse_model
+from .build import TIMESTEP_MS, pathway_synapse, time_base
+from .equations import get_model, get_synapse_model, resolve_model
 from .errors import ModelError, ParameterError, ShapeError
 
 NORMALIZATIONS = ("percentile", "max", "none")
+#: Threshold balancing on simulated spikes (Sengupta et al. 2019): convert() only, since it
+#: needs the spiking models, not just the ANN (:func:`spike_norm`).
+SPIKE_NORM = "spike_norm"
+#: How the input enters the network: a constant current into the first ANN layer, or Poisson
+#: spike trains through a pathway with the ANN's first weights.
+ENCODINGS = ("current", "poisson")
 
 
 def relu_equivalent(ann):
@@ -214,7 +225,8 @@ def softlif_equivalent(ann):
 
 def convert(ann, model="if_soft", data=None, normalization="percentile", percentile=99.9,
             threshold=1.0, parameters=None, synapse="delta", synapse_parameters=None,
-            readout="spikes"):
+            readout="spikes", encoding="current", poisson_parameters=None,
+            calibration_steps=1000):
     """Convert a trained ReLU ANN into a :class:`NetworkSpec`.
 
     Parameters
@@ -227,7 +239,9 @@ def convert(ann, model="if_soft", data=None, normalization="percentile", percent
     data : ndarray, optional
         Calibration inputs for data-based normalization (required unless
         ``normalization="none"``).
-    normalization : {"percentile", "max", "none"}
+    normalization : {"percentile", "max", "none", "spike_norm"}
+        ``"spike_norm"``: Sengupta et al.'s threshold balancing on simulated spikes
+        (:func:`spike_norm`); needs a bias-free ANN and timestep-grid models.
     percentile : float
         Percentile for ``normalization="percentile"`` (99.9 by default, Rueckauer et al.).
     threshold : float
@@ -247,6 +261,24 @@ def convert(ann, model="if_soft", data=None, normalization="percentile", percent
         ``"filtered"`` makes the output layer a non-spiking ``readout`` node (continuous-time
         networks): the filtered spikes of the last hidden layer times the output weights plus
         the bias, whose mean over a classification window is the prediction (Hunsberger).
+    encoding : {"current", "poisson"}
+        ``"current"``: the first layer receives ``x @ W0 + b0`` as a constant current.
+        ``"poisson"``: a first layer ``"input"`` of Poisson neurons (model ``poisson`` on the
+        timestep grid, ``poisson_continuous`` for continuous-time models; identity weights)
+        spikes with probability ``x * max_rate * dt`` per step, and ``W0`` becomes the pathway
+        into ``hidden1``. With ``"max"``, ``"percentile"`` or ``"none"`` normalization that
+        pathway's weights are divided by ``max_rate * dt`` (grid; ``dt`` = 1 ms) or
+        ``max_rate`` (continuous, charges in seconds), so that the mean input equals the
+        constant current of ``"current"`` encoding (1 at the grid default of 1000 Hz).
+        A list of ``synapse`` names then needs one more entry, first, for this pathway.
+        Not for few-spike (``fs_*``) models, which take their input once per sample.
+    poisson_parameters : dict, optional
+        ``{"max_rate": 1000 * brian2.Hz, "seed": 0}`` (defaults of the Poisson model). The
+        seed fixes the numpy device's spike trains and spike-norm's calibration; Brian2 draws
+        with ``rand()``, which ``brian2.seed`` seeds.
+    calibration_steps : int
+        Timesteps per calibration image for ``normalization="spike_norm"`` (Sengupta et al.
+        and Rathi's code: 1000).
 
     A soft-LIF ANN (``ann.activation == "softlif"``) is converted as Hunsberger & Eliasmith
     do (:func:`softlif_equivalent`), to ``lif_rc`` neurons with its ``tau_rc``, ``tau_ref``
@@ -256,6 +288,56 @@ def convert(ann, model="if_soft", data=None, normalization="percentile", percent
     -------
     NetworkSpec
     """
+    return _convert(ann, model, data, normalization, percentile, threshold, parameters, synapse,
+                    synapse_parameters, readout, encoding, poisson_parameters,
+                    calibration_steps)[0]
+
+
+def spike_norm(ann, data, model="if_soft", encoding="poisson", calibration_steps=1000,
+               threshold=1.0, parameters=None, poisson_parameters=None):
+    """Spike-norm (Sengupta et al. 2019): the converted network and its layer thresholds.
+
+    Layer by layer (research notes §4.3): the network is driven by ``calibration_steps``
+    steps of each calibration image (Poisson spikes with ``encoding="poisson"``, seeded by
+    ``poisson_parameters["seed"]``), the layers below already balanced, and the threshold
+    ``v_th[l]`` of layer ``l`` is the largest weighted spike input ``s_(l-1)(t) @ W_l`` that
+    any of its neurons receives in any one step, over all images and steps. The layer's
+    weights are then divided by ``v_th[l]`` (brainconv's layers keep their threshold at
+    ``threshold`` and scale the weights, which is the same network for IF neurons:
+    ``v >= v_th`` with weights ``W`` is ``v' >= 1`` with weights ``W / v_th``).
+
+    The layers below run their own numpy step functions (the numpy reference), so the reset
+    follows the model: ``if_hard`` resets to zero as Sengupta's IF neurons, ``if_soft``
+    subtracts as Rathi's code. Unlike Sengupta's network, whose output layer only integrates,
+    brainconv's output layer spikes and is balanced too. Rathi's code balances on 512
+    training images with T = 1000. With ``encoding="current"`` the first layer receives the
+    constant ``x @ W0`` every step, so its threshold is ``max(x @ W0)``, max-norm's scale
+    (notes §4.8 pitfall 5).
+
+    Parameters
+    ----------
+    ann : ANN
+        Bias-free ReLU network (biases all zero; Sengupta et al. require it).
+    data : ndarray, shape (n_samples, n_inputs)
+        Calibration images.
+    model, encoding, calibration_steps, threshold, parameters, poisson_parameters
+        As for :func:`convert` (timestep-grid models only).
+
+    Returns
+    -------
+    spec : NetworkSpec
+        ``convert(ann, ..., normalization="spike_norm")``.
+    thresholds : tuple of float
+        ``v_th`` of each ANN layer, first hidden layer to output, in the ANN's units (the
+        layers below balanced); 1.0 for a layer that never receives positive input.
+    """
+    return _convert(ann, model, data, SPIKE_NORM, 99.9, threshold, parameters, "delta", None,
+                    "spikes", encoding, poisson_parameters, calibration_steps)
+
+
+def _convert(ann, model, data, normalization, percentile, threshold, parameters, synapse,
+             synapse_parameters, readout, encoding, poisson_parameters, calibration_steps):
+    """:func:`convert`, returning ``(spec, spike-norm thresholds or None)``."""
     if not isinstance(ann, ANN):
         raise ParameterError(f"convert() needs a brainconv.ann.ANN, got {type(ann).__name__}")
     if not isinstance(model, str) and not (isinstance(model, (list, tuple)) and all(
@@ -277,6 +359,18 @@ def convert(ann, model="if_soft", data=None, normalization="percentile", percent
         )
     if readout not in ("spikes", "filtered"):
         raise ParameterError(f"readout must be 'spikes' or 'filtered', got {readout!r}")
+    if encoding not in ENCODINGS:
+        raise ParameterError(f"unknown encoding {encoding!r}; choose one of "
+                             f"{', '.join(map(repr, ENCODINGS))}")
+    if poisson_parameters is not None and encoding != "poisson":
+        raise ParameterError("poisson_parameters were given, but encoding is "
+                             f"{encoding!r}; pass encoding='poisson' or leave them out")
+    if poisson_parameters is not None and not isinstance(poisson_parameters, dict):
+        raise ParameterError("poisson_parameters must be a dict such as {'max_rate': "
+                             f"1000 * brian2.Hz, 'seed': 0}}, got {poisson_parameters!r}")
+    if normalization not in NORMALIZATIONS + (SPIKE_NORM,):
+        raise ParameterError(f"unknown normalization {normalization!r}; choose one of "
+                             f"{', '.join(NORMALIZATIONS + (SPIKE_NORM,))}")
     if readout == "filtered":
         names[-1] = "readout"
     models = [get_model(name) for name in names]
@@ -348,26 +442,121 @@ def convert(ann, model="if_soft", data=None, normalization="percentile", percent
             raise ParameterError(
                 f"calibration data holds NaN or inf in {bad} of its {len(data)} rows; the "
                 "normalization scales would be meaningless: clean the data or drop those rows")
+    poisson = int(encoding == "poisson")
+    if poisson or normalization == SPIKE_NORM:
+        _check_spiking_input(ann, resolved, encoding, normalization, calibration_steps)
     if softlif:
         scaled = softlif_equivalent(ann)
+    elif normalization == SPIKE_NORM:
+        scaled = relu_equivalent(ann)  # the thresholds come from the spikes, layer by layer
     else:
         scaled, _ = normalize(relu_equivalent(ann), data, normalization, percentile)
-    synapses, synapse_values = _synapses(synapse, synapse_parameters, ann.n_layers)
-    layers = []
+    # With Poisson input the ANN's first layer has a pathway too: one more synapse.
+    synapses, synapse_values = _synapses(synapse, synapse_parameters, ann.n_layers + poisson)
+    layers, balanced = [], []
+    if poisson:
+        layers.append(_poisson_layer(ann.layer_sizes[0], all(continuous), poisson_parameters))
     for index, (w, b) in enumerate(zip(scaled.weights, scaled.biases)):
         name = "output" if index == ann.n_layers - 1 else f"hidden{index + 1}"
         if index > 0 and resolved[index - 1].output_scale != 1:
             w = w * resolved[index - 1].output_scale  # payload units → activation (LEN levels)
+        if normalization == SPIKE_NORM:
+            balanced.append(_largest_step_input(ann.layer_sizes[0], layers, w, data,
+                                                calibration_steps))
+            w = w / balanced[-1]
+        elif index == 0 and poisson:  # mean spike input = the constant current
+            rate = dict(layers[0].parameters)["max_rate"]
+            w = w / (rate if all(continuous) else rate * TIMESTEP_MS * 1e-3)
         layers.append(
             LayerSpec(name, models[index].name, w.shape[1], _readonly(w * threshold),
                       _readonly(b * threshold), threshold, layer_parameters[index],
-                      synapses[index], synapse_values[index])
+                      synapses[index + poisson], synapse_values[index + poisson])
         )
     spec = NetworkSpec(ann.layer_sizes[0], tuple(layers), normalization, float(percentile))
     time_base(spec)  # one kind of model: a filtered readout needs continuous-time layers
     for index in range(1, len(layers)):  # filtered synapses only into continuous-time models
         pathway_synapse(spec, index)
-    return spec
+    return spec, (tuple(balanced) if normalization == SPIKE_NORM else None)
+
+
+def _check_spiking_input(ann, models, encoding, normalization, calibration_steps):
+    """Reject what Poisson input or spike-norm cannot do, before anything is simulated."""
+    windowed = sorted({m.name for m in models if m.window})
+    if windowed:
+        what = " and ".join(name for name, used in (("Poisson input", encoding == "poisson"),
+                                                    ("spike-norm", normalization == SPIKE_NORM))
+                            if used)
+        raise ModelError(
+            f"{what} does not apply to the few-spike model(s) {windowed}: they take their input "
+            "once per sample and their thresholds are fitted coefficients; use "
+            "encoding='current' and normalization 'max', 'percentile' or 'none'")
+    if normalization != SPIKE_NORM:
+        return
+    from .reference import check_steps
+
+    check_steps(calibration_steps)
+    biased = [index for index, b in enumerate(ann.biases) if np.any(b != 0)]
+    if biased:
+        raise ParameterError(
+            f"normalization='spike_norm' needs a bias-free ANN (Sengupta et al. 2019), but "
+            f"layer(s) {biased} have nonzero biases; train the ANN without biases (all-zero "
+            "bias vectors), or use normalization='max' / 'percentile'")
+    missing = sorted({m.name for m in models if not m.step})
+    if missing:
+        raise ModelError(
+            f"spike-norm simulates the layers below in numpy, but model(s) {missing} have no "
+            "numpy step function; define them with step=..., or use 'max' / 'percentile'")
+
+
+def _poisson_layer(n_inputs, continuous, values):
+    """The Poisson input layer ``"input"``: identity weights, checked max_rate and seed."""
+    from .equations.poisson import check_seed
+
+    model = get_model("poisson_continuous" if continuous else "poisson")
+    unknown = sorted(set(values or {}) - set(model.parameters))
+    if unknown:
+        raise ParameterError(
+            f"poisson_parameters {unknown} are not parameters of the Poisson input model "
+            f"{model.name!r}; its parameters are {sorted(model.parameters)} (max_rate in Hz)")
+    parameters = dict(_model_parameters(model, values or {}))
+    if not parameters["max_rate"] > 0:
+        raise ParameterError(f"max_rate of the Poisson input must be positive, got "
+                             f"{parameters['max_rate']} Hz")
+    parameters["seed"] = check_seed(parameters["seed"])
+    return LayerSpec("input", model.name, n_inputs,
+                     _readonly(scipy.sparse.identity(n_inputs, format="csr")),
+                     _readonly(np.zeros(n_inputs)), 1.0, tuple(sorted(parameters.items())))
+
+
+def _largest_step_input(n_inputs, layers, weights, data, steps):
+    """Spike-norm's threshold: the largest ``s(t) @ weights`` over neurons, images and steps.
+
+    ``s(t)`` is what the last of ``layers`` (already balanced) sends in step ``t`` when the
+    network of ``layers`` is driven by ``data``; without layers (current encoding, first ANN
+    layer) it is the input itself, constant in time. The layers run their numpy step functions
+    on the schedule of :func:`brainconv.reference.simulate_reference`, all images at once, so
+    that the Poisson draws are those of the numpy device for the same images. Returns 1.0 if
+    no neuron ever receives positive input.
+    """
+    if not layers:
+        largest = float(np.max(np.asarray(data @ weights)))
+    else:
+        spec = NetworkSpec(n_inputs, tuple(layers))
+        models = [resolve_model(layer.model, layer.parameters) for layer in layers]
+        currents = spec.input_currents(data)
+        states = [model.initial_state((len(data), layer.size))
+                  for layer, model in zip(layers, models)]
+        buffers = [np.zeros((len(data), layer.size)) for layer in layers]
+        largest = -np.inf
+        for _ in range(steps):
+            for index, (layer, model) in enumerate(zip(layers, models)):
+                drive = (currents if index == 0
+                         else np.asarray(spikes @ layer.weights) + layer.bias)
+                sent = model.step(states[index], drive, buffers[index], theta=layer.threshold,
+                                  **dict(layer.parameters))
+                spikes = sent[0] if model.spike_count else sent
+            largest = max(largest, float(np.max(np.asarray(spikes @ weights))))
+    return largest if largest > 0 else 1.0
 
 
 def _synapses(synapse, synapse_parameters, n_layers):

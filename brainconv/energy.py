@@ -30,6 +30,12 @@ Conventions of brainconv, stated because the paper leaves them open:
 * A payload event (accumulator neurons) is one synaptic event per connection, as Think Fast
   counts power; results datasets already count such events, not the payload.
 
+**Operations (Srinivasan et al. 2020, research notes §4.6).** A second model counts
+operations per inference: an ANN does one multiply-accumulate (MAC) per connection, an SNN one
+accumulate (AC) per synaptic event (a spike times its fan-out). Energy is ``#MAC E_MAC + #AC
+E_AC`` with the per-operation energies of :data:`ENERGY_PRESETS` (pJ, 45 nm, Han et al. 2015
+after Horowitz) or user values; :func:`table1` reproduces the paper's Table 1 arithmetic.
+
 numpy / xarray only; nothing here needs Brian2.
 """
 
@@ -46,13 +52,21 @@ from brainconv.convert import NetworkSpec
 from brainconv.errors import ParameterError, ShapeError
 
 __all__ = [
+    "ENERGY_PRESETS",
     "E_SYNOP",
     "E_UPDATE",
     "FIRST_LAYER",
+    "TABLE1",
     "ann_flops",
+    "ann_macs",
+    "efficiency",
     "energy_summary",
+    "operation_energies",
+    "operations_energy",
     "snn_activity",
     "snn_energy",
+    "snn_operations",
+    "table1",
 ]
 
 #: Energy of one synaptic event and one neuron update, in flops (Hunsberger & Eliasmith eq. 5).
@@ -328,3 +342,210 @@ def energy_summary(ds, spec, ann=None, c1=None, dt=None, first_layer="none",
         "ann_flops": flops,
         "efficiency": flops / energy if energy > 0 else float("inf"),
     }
+
+
+# --- operations: MACs against ACs (Srinivasan et al. 2020) ---------------------------------
+
+#: Energy of one MAC and one AC in pJ, ``(E_MAC, E_AC)`` (Han et al. 2015 Table 1, Horowitz's
+#: 45 nm figures; research notes §4.6). ``int32`` and ``float32`` count a MAC as the multiply
+#: alone and reproduce Srinivasan et al.'s Table 1 exactly; ``common`` is the often-quoted
+#: float multiply + add (4.6 pJ) against a float add, which does not reproduce it.
+ENERGY_PRESETS = {
+    "int32": (3.1, 0.1),
+    "float32": (3.7, 0.9),
+    "common": (4.6, 0.9),
+}
+
+#: Srinivasan et al. 2020 Table 1 (CIFAR-10, efficiency against the VGG9 ANN's 1.95e8 MACs):
+#: (row, SNN ACs, efficiency int as printed, efficiency float as printed).
+TABLE1 = (
+    ("VGG9 SNN, conversion (T = 800)", 1.26e9, 4.8, 0.6),
+    ("VGG9 SNN, SNN backprop (T = 100)", 7.03e8, 8.6, 1.1),
+)
+#: MACs of the VGG9 ANN in Table 1.
+TABLE1_ANN_MACS = 1.95e8
+
+
+def operation_energies(preset="int32", e_mac=None, e_ac=None):
+    """Energy of one MAC and one AC in pJ: a preset, with user values overriding it.
+
+    Parameters
+    ----------
+    preset : {"int32", "float32", "common"} or None
+        :data:`ENERGY_PRESETS`; None needs both ``e_mac`` and ``e_ac``.
+    e_mac, e_ac : float, optional
+        User values in pJ (>= 0), replacing the preset's.
+
+    Returns
+    -------
+    (float, float)
+        ``(E_MAC, E_AC)`` in pJ.
+
+    Raises
+    ------
+    ParameterError
+        For an unknown preset, a missing value without a preset, or a negative energy.
+    """
+    if preset is None:
+        if e_mac is None or e_ac is None:
+            raise ParameterError(
+                "without a preset give both e_mac and e_ac (pJ per operation), or pick a "
+                f"preset: {', '.join(ENERGY_PRESETS)}")
+        base = (None, None)
+    elif preset in ENERGY_PRESETS:
+        base = ENERGY_PRESETS[preset]
+    else:
+        raise ParameterError(
+            f"unknown energy preset {preset!r}; choose one of {', '.join(ENERGY_PRESETS)} "
+            "(pJ per MAC / AC: int32 3.1 / 0.1, float32 3.7 / 0.9, common 4.6 / 0.9) or pass "
+            "preset=None with e_mac and e_ac")
+    mac = base[0] if e_mac is None else _real("e_mac (pJ per MAC)", e_mac)
+    ac = base[1] if e_ac is None else _real("e_ac (pJ per AC)", e_ac)
+    return float(mac), float(ac)
+
+
+def _is_input_layer(layer):
+    """Whether ``layer`` only encodes the input as spikes (Poisson, TTFS; identity weights)."""
+    from brainconv.equations.poisson import INPUT_MODELS
+
+    return layer.model in INPUT_MODELS
+
+
+def ann_macs(net):
+    """MACs of one ANN inference: one per connection (stored weight).
+
+    Parameters
+    ----------
+    net : ANN or NetworkSpec
+        A NetworkSpec counts the ANN it was converted from: a spike-encoding input layer
+        (``poisson``, ``ttfs``: identity weights) is no part of the ANN and is skipped.
+
+    Returns
+    -------
+    int
+    """
+    if isinstance(net, NetworkSpec):
+        return sum(_n_connections(layer.weights) for layer in net.layers
+                   if not _is_input_layer(layer))
+    return sum(_n_connections(w) for w in _layer_weights(net))
+
+
+def snn_operations(results, spec, n_samples=None):
+    """ACs (and first-layer MACs) of one SNN inference, averaged over the simulated samples.
+
+    Every spike of a layer costs one AC per outgoing connection (its fan-out into the next
+    layer; the output layer's spikes only vote). With a spiking input layer (``poisson``,
+    ``ttfs``) the input spikes are counted the same way, so the first ANN layer costs ACs.
+    With current input the first layer computes ``x @ W0`` once per image: its connections
+    are counted as MACs (adding that current every step is a neuron update, not counted). A
+    payload event (accumulators) counts as one AC per connection, as Think Fast counts power;
+    ensembles count member spikes with their unit's fan-out.
+
+    Parameters
+    ----------
+    results : xarray.Dataset or dict
+        A results dataset (:mod:`brainconv.results`), or the dict of
+        :func:`brainconv.simulate.run_network` (``unit_spike_count`` summed over samples).
+    spec : NetworkSpec
+        The simulated network.
+    n_samples : int, optional
+        Samples the counts are summed over; default from ``results`` (its ``sample``
+        dimension, or the length of ``output_spikes``).
+
+    Returns
+    -------
+    dict
+        ``acs`` (per inference), ``acs_per_layer`` (layer name -> ACs caused by its spikes),
+        ``macs`` (per inference: the first layer's connections with current input, else 0),
+        ``input`` (``"spikes"`` or ``"current"``) and ``n_samples``.
+
+    Raises
+    ------
+    ShapeError
+        If the counts do not match ``spec``'s layers.
+    ParameterError
+        If the number of samples is unknown or not positive.
+    """
+    if not isinstance(spec, NetworkSpec):
+        raise ParameterError(f"snn_operations needs the NetworkSpec that was simulated, got "
+                             f"{type(spec).__name__}")
+    sizes = list(spec.layer_sizes)
+    if isinstance(results, dict):
+        counts = np.asarray(results["unit_spike_count"], dtype=np.float64)
+        if counts.shape != (sum(sizes),):
+            raise ShapeError(f"unit_spike_count has shape {counts.shape}, but the NetworkSpec "
+                             f"has {sum(sizes)} neurons (layers {sizes}); pass the spec the "
+                             "results were simulated with")
+        per_layer_counts = np.split(counts, np.cumsum(sizes)[:-1])
+        if n_samples is None and "output_spikes" in results:
+            n_samples = len(results["output_spikes"])
+    else:
+        _check_layout(results, spec)
+        counts = np.asarray(results["unit_spike_count"].values, dtype=np.float64)
+        labels = np.asarray(results["neuron_layer"].values).astype(str)
+        per_layer_counts = [counts[labels == layer.name] for layer in spec.layers]
+        if n_samples is None:
+            n_samples = results.sizes["sample"]
+    if isinstance(n_samples, bool) or not isinstance(n_samples, (int, np.integer)) \
+            or n_samples < 1:
+        raise ParameterError(f"n_samples must be a positive integer (the samples the spike "
+                             f"counts are summed over), got {n_samples!r}")
+    acs_per_layer = {}
+    for index, (layer, spikes) in enumerate(zip(spec.layers, per_layer_counts)):
+        fan_out = (_fan_out(spec.layers[index + 1].weights) if index + 1 < len(spec.layers)
+                   else np.zeros(layer.size))
+        acs_per_layer[layer.name] = float(spikes @ fan_out) / n_samples
+    spiking_input = _is_input_layer(spec.layers[0])
+    return {
+        "acs": float(sum(acs_per_layer.values())),
+        "acs_per_layer": acs_per_layer,
+        "macs": 0.0 if spiking_input else float(_n_connections(spec.layers[0].weights)),
+        "input": "spikes" if spiking_input else "current",
+        "n_samples": int(n_samples),
+    }
+
+
+def operations_energy(macs, acs, preset="int32", e_mac=None, e_ac=None):
+    """Energy in pJ of ``macs`` MACs and ``acs`` ACs: ``macs * E_MAC + acs * E_AC``.
+
+    ``preset``, ``e_mac`` and ``e_ac`` as for :func:`operation_energies`.
+    """
+    mac, ac = operation_energies(preset, e_mac, e_ac)
+    return _real("macs", macs) * mac + _real("acs", acs) * ac
+
+
+def efficiency(ann_macs, snn_acs, snn_macs=0.0, preset="int32", e_mac=None, e_ac=None):
+    """Energy of the ANN over the SNN's: ``ann_macs E_MAC / (snn_acs E_AC + snn_macs E_MAC)``.
+
+    Srinivasan et al.'s efficiency (Table 1); ``snn_macs`` holds the first layer's MACs of a
+    current-input SNN (:func:`snn_operations`). Returns inf when the SNN costs nothing.
+
+    Examples
+    --------
+    >>> round(efficiency(1.95e8, 1.26e9, preset="int32"), 2)
+    4.8
+    """
+    cost = operations_energy(snn_macs, snn_acs, preset, e_mac, e_ac)
+    baseline = operations_energy(ann_macs, 0.0, preset, e_mac, e_ac)
+    return baseline / cost if cost > 0 else float("inf")
+
+
+def table1(presets=("int32", "float32")):
+    """Srinivasan et al. 2020 Table 1's efficiencies, recomputed.
+
+    Returns
+    -------
+    list of dict
+        One per row of :data:`TABLE1`: ``row``, ``ann_macs``, ``snn_acs``, the paper's
+        printed values (``paper_int32``, ``paper_float32``) and the recomputed efficiency for
+        each preset (``int32``, ``float32``...): 4.80 / 0.64 for conversion and 8.60 / 1.14 for
+        SNN backprop, which round to the printed 4.8 / 0.6 and 8.6 / 1.1.
+    """
+    rows = []
+    for row, acs, paper_int, paper_float in TABLE1:
+        entry = {"row": row, "ann_macs": TABLE1_ANN_MACS, "snn_acs": acs,
+                 "paper_int32": paper_int, "paper_float32": paper_float}
+        for preset in presets:
+            entry[preset] = efficiency(TABLE1_ANN_MACS, acs, preset=preset)
+        rows.append(entry)
+    return rows

@@ -29,8 +29,8 @@ from pathlib import Path
 import numpy as np
 
 from . import __version__
-from .build import (TIMESTEP_MS, Recording, build_network, check_dt, collect, layer_values,
-                    time_base)
+from .build import (TIMESTEP_MS, Recording, build_network, check_dt, collect, is_direct,
+                    layer_values, time_base)
 from .equations import resolve_model
 from .errors import ParameterError, SimulationError, brian2_cause
 from .reference import check_steps, simulate_reference
@@ -70,12 +70,15 @@ def choose_batch_size(spec, n_samples, device="cpp_standalone", memory_bytes=Non
     -------
     int
         On a CPU ``DEFAULT_BATCH_SIZE``, or fewer when a batch would exceed
-        ``CPU_SYNAPSE_BUDGET`` synapses or the memory; on a GPU the largest
+        ``CPU_SYNAPSE_BUDGET`` replicated synapses (direct pathways, which store their
+        weights once, do not count) or the memory; on a GPU the largest
         batch whose synapses and neurons fit into ``memory_bytes`` and within
         ``GPU_SYNAPSE_BUDGET`` synapses; never more than
         ``n_samples`` and never less than 1.
     """
-    synapses = sum(_stored_entries(layer.weights) for layer in spec.layers[1:])
+    # Synapses stored per batch copy: a direct pathway (cpp_standalone) stores its weights once.
+    synapses = sum(_stored_entries(layer.weights) for index, layer in enumerate(spec.layers)
+                   if index > 0 and not is_direct(spec, index, device))
     per_sample = BYTES_PER_SYNAPSE * synapses + BYTES_PER_NEURON * sum(spec.layer_sizes)
     if memory_bytes is None:
         memory_bytes = _gpu_memory_bytes() // 4 if device == "cuda_standalone" else 2**31
@@ -152,7 +155,7 @@ class StandaloneProject:
             brian2.device.activate(build_on_run=False)
             # Placeholders: the real values arrive as run_args, so the project (and its
             # compiled binary) depends on the layout only.
-            placeholders = layer_values(spec, zeros, batch_size)
+            placeholders = layer_values(spec, zeros, batch_size, device)
             self.value_shapes = {key: value.shape for key, value in placeholders.items()}
             self.built = build_network(spec, steps, batch_size, n_batches, placeholders, dt_ms,
                                        recording)
@@ -366,7 +369,7 @@ def run_network(spec, x, steps, device="cpp_standalone", batch_size=None,
         order, positions, copies = plan_recording(samples, len(currents), batch_size)
         recording = Recording(layers, copies)
         currents = currents[order]
-    values = layer_values(spec, currents, batch_size)
+    values = layer_values(spec, currents, batch_size, device)
     if device == "runtime":
         raw = _run_runtime(spec, steps, batch_size, n_batches, values, len(currents), dt_ms,
                            recording)

@@ -27,13 +27,15 @@ from .integrate_and_fire import IF_HARD, IF_SOFT
 from .leaky import LEAKY_ACCUMULATOR, LIF
 from .lif_rc import LIF_RC
 from .model import NeuronModel
+from .poisson import POISSON, POISSON_CONTINUOUS
 from .readout import READOUT_MODELS
 from .synapses import SYNAPSE_MODELS, SynapseModel, get_synapse_model
 from .ttfs import TTFS
 
 MODELS = {model.name: model for model in (IF_SOFT, IF_HARD, LIF, ACCUMULATOR, LEAKY_ACCUMULATOR,
                                           ION, LEN, LIF_RC, FS_RELU, FS_SWISH, FS_SIGMOID,
-                                          CUBA_LIF, CUBA_LIF_GRID, TTFS)}
+                                          CUBA_LIF, CUBA_LIF_GRID, TTFS,
+                                          POISSON, POISSON_CONTINUOUS)}
 #: The models shipped with brainconv: a user model may not take one of these names by accident.
 BUILTIN_MODELS = dict(MODELS)
 
@@ -136,3 +138,7 @@ __all__ = ["BUILTIN_MODELS", "MODELS", "NeuronModel", "READOUT_MODELS", "SYNAPSE
            "SynapseModel", "define_model", "get_model", "get_synapse_model", "load_model_file",
            "measure_rate", "register_model", "resolve_model", "unregister_model",
            "validate_model"]
+
+from .plasticity import (PLASTIC_SYNAPSE_MODELS, PlasticSynapseModel,  # noqa: E402
+                         get_plastic_synapse_model)
+__all__ += ["PLASTIC_SYNAPSE_MODELS", "PlasticSynapseModel", "get_plastic_synapse_model"]

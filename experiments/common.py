@@ -34,3 +34,18 @@ def trained_ann(path, dataset="mnist", seed=0, hidden=(500,), epochs=20):
     path.parent.mkdir(parents=True, exist_ok=True)
     save_ann(ann, path)
     return ann
+
+
+#: MNIST MLP workloads of the speed benchmarks: name -> (ANN file, hidden layers, training
+#: epochs when the file is missing).
+WORKLOADS = {
+    "784-500-10": ("ann_mnist_seed0.npz", (500,), 20),
+    "784-4000-10": ("ann_mnist_4000.npz", (4000,), 4),
+    "784-500-500-500-10": ("ann_mnist_deep.npz", (500, 500, 500), 6),
+}
+
+
+def workload_ann(name, ann_dir=REPO / "experiments" / "results"):
+    """The trained ANN of workload ``name`` (:data:`WORKLOADS`), trained and saved if missing."""
+    filename, hidden, epochs = WORKLOADS[name]
+    return trained_ann(Path(ann_dir) / filename, hidden=hidden, epochs=epochs)

@@ -308,3 +308,32 @@ def test_sparse_connectivity_cpp_standalone_equals_numpy(standalone_dir):
     x = np.round(np.random.default_rng(2).uniform(0, 1, (5, 36)) * 64) / 64
     assert_same_results(run_network(spec, x, 15, device="cpp_standalone", batch_size=2),
                         run_network(spec, x, 15, device="numpy"))
+
+
+@pytest.mark.standalone
+def test_direct_pathways_store_weights_once_and_equal_numpy(standalone_dir):
+    """cpp_standalone runs zero-delay pathways without Brian2's Synapses: a deep dense network
+    (4 hidden layers) and a sparse conv network equal numpy exactly, and each weight matrix
+    is one run_args array whatever the batch size."""
+    import brian2
+
+    from brainconv.simulate import StandaloneProject
+    from conftest import dyadic
+
+    rng = np.random.default_rng(11)
+    sizes = (10, 9, 8, 7, 6, 3)
+    ann = ANN(tuple(dyadic(rng, (a, b), 0.5) for a, b in zip(sizes[:-1], sizes[1:])),
+              tuple(dyadic(rng, (b,), 0.125) for b in sizes[1:]))
+    deep = convert(ann, normalization="none")
+    x = np.round(rng.uniform(0, 1, (7, 10)) * 64) / 64
+    for spec, inputs in ((deep, x), (sparse_conv_spec(), np.round(
+            rng.uniform(0, 1, (5, 36)) * 64) / 64)):
+        reference = run_network(spec, inputs, 15, device="numpy")
+        assert reference["layer_spikes"][-2].sum() > 0
+        assert_same_results(run_network(spec, inputs, 15, device="cpp_standalone",
+                                        batch_size=3), reference)
+        project = StandaloneProject._current
+        assert not any(isinstance(o, brian2.Synapses) for o in project.built.network.objects)
+        for index, layer in enumerate(spec.layers[1:], start=1):
+            stored = layer.weights.nnz if hasattr(layer.weights, "nnz") else layer.weights.size
+            assert project.value_shapes[("weights", index)] == (stored,)

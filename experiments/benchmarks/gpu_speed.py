@@ -28,16 +28,8 @@ sys.path.insert(0, str(Path(__file__).resolve().parent))
 from brainconv import simulate as simulation  # noqa: E402
 from brainconv.convert import convert  # noqa: E402
 
-from common import mnist, trained_ann  # noqa: E402
+from common import WORKLOADS, mnist, workload_ann  # noqa: E402
 from mnist_if_speed import accuracy, time_numpy  # noqa: E402
-
-#: name -> (ANN file in --ann-dir, hidden layers, training epochs when the file is missing)
-WORKLOADS = {
-    "784-500-10": ("ann_mnist_seed0.npz", (500,), 20),
-    "784-4000-10": ("ann_mnist_4000.npz", (4000,), 4),
-    "784-500-500-500-10": ("ann_mnist_deep.npz", (500, 500, 500), 6),
-}
-
 
 def time_device(spec, x, steps, device, batch_size, repeats):
     """(compile s, best run s, result) of one device in a fresh cache."""
@@ -79,8 +71,7 @@ def main():
     x, y = x[:args.samples], y[:args.samples]
     rows, first = [], None
     for name in args.workloads:
-        filename, hidden, epochs = WORKLOADS[name]
-        ann = trained_ann(Path(args.ann_dir) / filename, hidden=hidden, epochs=epochs)
+        ann = workload_ann(name, args.ann_dir)
         spec = convert(ann, data=x_train[:10000])
         numpy_seconds, _, reference = time_numpy(spec, x, args.steps, np.float32, 1)
         rows.append((name, "numpy float32", "-", "-", numpy_seconds, 1.0,

@@ -1,0 +1,108 @@
+"""Benchmark: cpp_standalone against the numpy reference at every size (width, depth, CNN).
+
+    python experiments/benchmarks/scaling_speed.py [--samples 10000] [--workloads ...]
+
+Workloads (soft-reset IF, 99.9 % normalization, 100 timesteps, MNIST test images): the MLPs
+784-500-10, 784-4000-10 and 784-500-500-500-10 (trained and cached by
+``experiments/common.py``) and the CNN of ``experiments/mnist_cnn.py`` (needs torch; trained
+once). For each, one table row: compile seconds (empty cache), run seconds (a warm run of the
+compiled binary, inputs written and spikes read back included), numpy float32 seconds, the
+ratio, the binary's peak resident memory, the accuracy and whether Brian2's output spikes equal
+the float64 numpy reference's on the first 500 images. Last line:
+``worst_ratio_to_numpy=<largest ratio>``.
+"""
+
+import argparse
+import os
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+import numpy as np
+
+sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+
+import brian2  # noqa: E402
+
+from brainconv import simulate as simulation  # noqa: E402
+from brainconv.convert import convert  # noqa: E402
+
+from common import REPO, WORKLOADS, mnist, workload_ann  # noqa: E402
+from brainconv.reference import simulate_reference  # noqa: E402
+from mnist_if_speed import MAXRSS_WRAPPER, accuracy, time_numpy  # noqa: E402
+
+
+def cnn_ann():
+    """The small MNIST CNN, trained once (5 epochs, seed 0) and imported."""
+    import torch
+
+    from brainconv.torch_import import from_torch
+    from mnist_cnn import make_model, train
+
+    path = REPO / "experiments" / "results" / "cnn_mnist_seed0.pt"
+    model = make_model(torch)
+    if path.exists():
+        model.load_state_dict(torch.load(path))
+    else:
+        x, y = mnist("train")
+        model = train(torch, x, y, 5, 0)
+        path.parent.mkdir(parents=True, exist_ok=True)
+        torch.save(model.state_dict(), path)
+    return from_torch(model.eval(), (1, 28, 28))
+
+
+def main():
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--samples", type=int, default=10000)
+    parser.add_argument("--steps", type=int, default=100)
+    parser.add_argument("--workloads", nargs="+", default=[*WORKLOADS, "cnn"],
+                        choices=[*WORKLOADS, "cnn"])
+    args = parser.parse_args()
+    x_train, _ = mnist("train")
+    x, y = mnist("test")
+    x, y = x[:args.samples], y[:args.samples]
+    brian2.prefs.devices.cpp_standalone.run_cmd_unix = [sys.executable, "-c", MAXRSS_WRAPPER,
+                                                        "./main"]
+    rows = []
+    for name in args.workloads:
+        ann = cnn_ann() if name == "cnn" else workload_ann(name)
+        spec = convert(ann, data=x_train[:2000 if name == "cnn" else 10000], percentile=99.9)
+        numpy_seconds, _, _ = time_numpy(spec, x, args.steps, np.float32, 1)
+        reference = simulate_reference(spec, x[:500], args.steps)  # float64, as Brian2
+        with tempfile.TemporaryDirectory() as cache:
+            os.environ["BRAINCONV_CACHE"] = cache
+            batch = simulation.choose_batch_size(spec, len(x))
+            n_batches = -(-len(x) // batch)
+            start = time.perf_counter()
+            project = simulation.StandaloneProject(spec, args.steps, batch, n_batches)
+            compile_seconds = time.perf_counter() - start
+            simulation.run_network(spec, x, args.steps, batch_size=batch)  # warm the files
+            start = time.perf_counter()
+            result = simulation.run_network(spec, x, args.steps, batch_size=batch)
+            seconds = time.perf_counter() - start
+            peak = int((project.directory / "maxrss_kib.txt").read_text()) / 1024
+            del project
+            simulation.StandaloneProject._current = None
+        same = np.array_equal(result["output_spikes"][:500], reference["output_spikes"])
+        rows.append((name, batch, compile_seconds, seconds, numpy_seconds, peak,
+                     accuracy(result, y), same))
+        print(rows[-1], flush=True)
+
+    print(f"\n{len(x)} MNIST test images x {args.steps} timesteps, soft-reset IF, "
+          f"{os.cpu_count()} CPU cores, brian2 {brian2.__version__}")
+    print(f"{'workload':20s} {'batch':>5s} {'compile s':>9s} {'run s':>7s} {'numpy s':>8s} "
+          f"{'ratio':>6s} {'peak MiB':>8s} {'accuracy':>9s} {'= numpy':>7s}")
+    for name, batch, compiled, seconds, numpy_seconds, peak, acc, same in rows:
+        print(f"{name:20s} {batch:5d} {compiled:9.1f} {seconds:7.2f} {numpy_seconds:8.2f} "
+              f"{seconds / numpy_seconds:6.2f} {peak:8.0f} {100 * acc:8.2f}% "
+              f"{'yes' if same else 'NO':>7s}")
+    print("run s: a warm run of the compiled binary with inputs written and spikes read back; "
+          "numpy s: float32 reference; = numpy: output spikes identical to the float64 "
+          "reference on the first 500 images")
+    print(f"worst_ratio_to_numpy={max(row[3] / row[4] for row in rows):.2f}")
+
+
+if __name__ == "__main__":
+    main()
