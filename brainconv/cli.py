@@ -109,6 +109,10 @@ def train(args):
 
 def run(args, ann=None):
     """Convert the ANN and simulate it on the test split; save and report the results."""
+    started = time.perf_counter()
+    import brian2  # noqa: F401  (timed: most of a warm run's fixed cost)
+
+    import_seconds = time.perf_counter() - started
     from .ann import load_ann
     from .provenance import ann_hash
     from .results import save_results
@@ -148,8 +152,12 @@ def run(args, ann=None):
                   window=tuple(args.window) if args.window else None,
                   record=getattr(args, "record", None))
     _say(f"simulation done in {time.perf_counter() - start:.1f} s")
+    saved = time.perf_counter()
     save_results(ds, args.out)
     _say(f"saved {args.out}")
+    if getattr(args, "profile", False):
+        _print_profile(import_seconds, start - started - import_seconds, saved - start,
+                       time.perf_counter() - saved, time.perf_counter() - started)
     if getattr(args, "raster", None):
         from .spiketrains import plot_raster
 
@@ -157,6 +165,21 @@ def run(args, ann=None):
         _say(f"saved the raster plots to {args.raster}")
     report_dataset(ds, args.target, args.plot)
     return ds
+
+
+def _print_profile(import_seconds, prepare_seconds, simulate_seconds, save_seconds,
+                   total_seconds):
+    """Where the time of ``brainconv run`` went (``--profile``)."""
+    from .simulate import PROFILE
+
+    rows = [("import brian2 (and sympy)", import_seconds),
+            ("load the ANN and data, convert", prepare_seconds),
+            *((f"  {name}", seconds) for name, seconds in PROFILE.items()),
+            ("simulate() in all", simulate_seconds), ("writing the results file", save_seconds),
+            ("total (without the report)", total_seconds)]
+    print("profile (seconds):")
+    for name, seconds in rows:
+        print(f"  {name:38s} {seconds:7.2f}")
 
 
 def report_dataset(ds, target=None, plot=None):
@@ -416,6 +439,8 @@ def _parser():
                        "after --limit) in the results file")
         p.add_argument("--raster", default=None, metavar="PNG",
                        help="with --record: save raster plots (sample x layer) as this PNG")
+        p.add_argument("--profile", action="store_true",
+                       help="print where the run's time went (import, build, binary, ...)")
 
     p = command("train", "train the ANN and save it (.npz)")
     data_options(p, "mnist")

@@ -39,6 +39,23 @@ from .results import add_spike_trains, make_dataset
 DEVICES = ("runtime", "cpp_standalone", "cuda_standalone", "numpy")
 #: Samples per batch. Small batches keep a batch's state and synapses in a CPU's L1/L2 cache;
 #: 16 was fastest for 784-500-10 on 2 cores (8: same, 32: +20 %, 128: +60 %).
+#: Seconds spent in each stage of the simulations of this process (``brainconv run --profile``).
+PROFILE = {}
+
+
+class _stage:
+    """Adds the time spent inside the ``with`` block to :data:`PROFILE` under ``name``."""
+
+    def __init__(self, name):
+        self.name = name
+
+    def __enter__(self):
+        self.start = time.perf_counter()
+
+    def __exit__(self, *exc):
+        PROFILE[self.name] = PROFILE.get(self.name, 0.0) + time.perf_counter() - self.start
+
+
 DEFAULT_BATCH_SIZE = 16
 
 
@@ -232,12 +249,13 @@ class StandaloneProject:
         interrupted = _InterruptFlag()
         try:
             with interrupted, _LayoutLock(self.directory), _environment(BRAINCONV_PROGRESS=str(n_samples) if progress
-                                           else None):
+                                           else None), _stage("binary (run_args in, results out)"):
                 self.device.run(directory=str(self.directory), with_output=False,
                                 run_args=run_args)
             if progress:
                 print(file=sys.stderr, flush=True)  # end the binary's progress line
-            return collect(built, spec, n_samples)
+            with _stage("reading spikes back"):
+                return collect(built, spec, n_samples)
         except Exception as exc:
             if interrupted.seen:  # Ctrl-C also stopped the binary: not a failure of the project
                 raise KeyboardInterrupt from None
@@ -369,7 +387,8 @@ def run_network(spec, x, steps, device="cpp_standalone", batch_size=None,
         order, positions, copies = plan_recording(samples, len(currents), batch_size)
         recording = Recording(layers, copies)
         currents = currents[order]
-    values = layer_values(spec, currents, batch_size, device)
+    with _stage("inputs and weights for the run"):
+        values = layer_values(spec, currents, batch_size, device)
     if device == "runtime":
         raw = _run_runtime(spec, steps, batch_size, n_batches, values, len(currents), dt_ms,
                            recording)
@@ -387,8 +406,9 @@ def _run_standalone(spec, steps, batch_size, n_batches, values, n_samples, direc
                                        recording)
     if project is None or project.key != key or (directory and Path(directory) != project.directory):
         project = None  # no live reference to the old project while the new one is generated
-        project = StandaloneProject(spec, steps, batch_size, n_batches, directory, device,
-                                    dt_ms=dt_ms, notify=notify, recording=recording)
+        with _stage("Brian2 network and project (make)"):
+            project = StandaloneProject(spec, steps, batch_size, n_batches, directory, device,
+                                        dt_ms=dt_ms, notify=notify, recording=recording)
     try:
         return project.run(spec, values, n_samples, progress)
     except SimulationError as exc:

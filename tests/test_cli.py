@@ -97,3 +97,13 @@ def test_model_file_from_the_command_line(tmp_path, capsys):
         assert load_results(tmp_path / "r.nc").attrs["model"].startswith("file_lif")
     finally:
         unregister_model("file_lif")
+
+
+def test_run_profile_prints_the_stages(tmp_path, capsys):
+    assert main(["demo", "--epochs", "1", "--hidden", "12", "--steps", "5", "--device",
+                 "runtime", "--limit", "10", "--profile", "--out", str(tmp_path / "r.nc"),
+                 "--plot", str(tmp_path / "a.png")]) == 0
+    out = capsys.readouterr().out
+    for stage in ("import brian2", "load the ANN and data, convert", "simulate() in all",
+                  "writing the results file", "total"):
+        assert stage in out

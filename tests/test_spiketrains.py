@@ -109,3 +109,4 @@ def test_command_line_records_and_draws_rasters(tmp_path, capsys):
     assert main(["demo", "--epochs", "1", "--hidden", "12", "--raster", str(raster),
                  "--out", str(out), "--plot", str(tmp_path / "a.png")]) == 2
     assert "give --record SAMPLE" in capsys.readouterr().err
+
