@@ -124,7 +124,8 @@ def filter_trace_brian2(synapse, charge, tau_s, steps):
     return np.asarray(monitor.I_syn[0])
 
 
-@pytest.mark.parametrize("name", sorted(SYNAPSE_MODELS))
+# cuba_current is no filter of its own: it adds to the CuBa-LIF neuron's g (tests/test_cuba.py).
+@pytest.mark.parametrize("name", sorted(set(SYNAPSE_MODELS) - {"cuba_current"}))
 def test_filter_step_brian2_and_kernel_agree(name, numpy_codegen):
     """One spike: the numpy filter_step, the Brian2 strings and the kernel's mean over each
     step (by quadrature) give the same current, and its integral is the weight (charge)."""
@@ -301,8 +302,8 @@ def test_time_base_and_synapse_mismatches_are_rejected_before_brian2(small_input
         convert(small_ann(), normalization="none", readout="filtered")
     with pytest.raises(ParameterError, match=r"normalization='percentile' does not apply"):
         convert(softlif_ann(), model="lif_rc", data=np.zeros((2, 6)))
-    with pytest.raises(ModelError, match=r"unknown synapse model 'alfa'.*alpha, delta, "
-                                         r"exponential"):
+    with pytest.raises(ModelError, match=r"unknown synapse model 'alfa'.*alpha, cuba_current, "
+                                         r"delta, exponential"):
         get_synapse_model("alfa")
     spec = convert(small_ann(), normalization="none")
     with pytest.raises(ParameterError, match=r"dt = 0.5 ms was given, but the network's models "

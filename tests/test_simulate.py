@@ -277,8 +277,11 @@ def test_batch_size_follows_synapse_count_and_memory(small_spec):
     per_sample = BYTES_PER_SYNAPSE * 66 + BYTES_PER_NEURON * 17
     assert choose_batch_size(small_spec, 10**6, "cuda_standalone", 1000 * per_sample) == 1000
     assert choose_batch_size(small_spec, 50, "cuda_standalone", 1000 * per_sample) == 50
-    assert choose_batch_size(small_spec, 10**6, "cpp_standalone", 1000 * per_sample) == 16
-    assert choose_batch_size(small_spec, 10**6, "cpp_standalone", 3 * per_sample) == 3
+    assert choose_batch_size(small_spec, 10**6, "runtime", 1000 * per_sample) == 16
+    assert choose_batch_size(small_spec, 10**6, "runtime", 3 * per_sample) == 3
+    # cpp_standalone stores a direct pathway's weights once: only the neurons count per copy.
+    assert (choose_batch_size(small_spec, 10**6, "cpp_standalone", 3 * per_sample)
+            == 3 * per_sample // (BYTES_PER_NEURON * 17))  # 14 copies fit, not 3
     assert choose_batch_size(small_spec, 10**6, "cuda_standalone", 10) == 1
     from brainconv.simulate import GPU_SYNAPSE_BUDGET
     assert (choose_batch_size(small_spec, 10**9, "cuda_standalone", 2**50)
@@ -296,7 +299,8 @@ def test_cpu_batch_size_shrinks_for_large_layers():
     big = LayerSpec("output", "if_soft", n, scipy.sparse.random(n, n, density=1.0), np.zeros(n),
                     1.0)
     spec = NetworkSpec(4, (layer, big))
-    assert choose_batch_size(spec, 1000, "cpp_standalone", 2**40) == 1
+    assert choose_batch_size(spec, 1000, "runtime", 2**40) == 1  # Synapses, replicated
+    assert choose_batch_size(spec, 1000, "cpp_standalone", 2**40) == 16  # weights stored once
 
 
 @pytest.mark.slow
