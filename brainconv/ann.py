@@ -614,6 +614,7 @@ def train_ann(
     activation: str = "relu",
     n_classes: int | None = None,
     activation_params=None,
+    biases: bool = True,
 ) -> ANN:
     """Train a dense network with softmax cross-entropy and SGD with momentum.
 
@@ -653,6 +654,9 @@ def train_ann(
         Mini-batch size.
     weight_decay : float, optional
         L2 penalty coefficient on the weights (not the biases).
+    biases : bool, optional
+        False trains a bias-free network (all biases stay 0), as spike-norm conversion
+        (Sengupta et al. 2019, ``normalization="spike_norm"``) requires.
     seed : int, optional
         Seed for initialisation and shuffling.
     progress : callable, optional
@@ -761,7 +765,8 @@ def train_ann(
                 vb[l] *= momentum
                 vb[l] += grad_b
                 ws[l] -= lr * vw[l]
-                bs[l] -= lr * vb[l]
+                if biases:
+                    bs[l] -= lr * vb[l]
         loss = loss_sum / n
         if not np.isfinite(loss):
             raise ParameterError(

@@ -80,7 +80,14 @@ def _convert(args, ann, calibration):
                    percentile=args.percentile, threshold=args.threshold,
                    parameters=_model_parameters(args.param), synapse=args.synapse,
                    synapse_parameters=_model_parameters(args.synapse_param, "--synapse-param"),
-                   readout=args.readout)
+                   readout=args.readout, **_encoding(args))
+
+
+def _encoding(args):
+    """convert()'s encoding arguments: Poisson input is seeded by --seed."""
+    encoding = getattr(args, "encoding", "current")
+    return {"encoding": encoding,
+            **({"poisson_parameters": {"seed": args.seed}} if encoding == "poisson" else {})}
 
 
 def train(args):
@@ -98,7 +105,7 @@ def train(args):
         params.setdefault("R", args.R)
     ann = train_ann(x, y, hidden=tuple(args.hidden), epochs=args.epochs, seed=args.seed,
                     activation=args.activation, activation_params=params,
-                    progress=_epoch_progress)
+                    progress=_epoch_progress, biases=getattr(args, "biases", True))
     x_test, y_test = _load(args, "test")
     _say(f"ANN test accuracy {100 * ann.accuracy(x_test, y_test):.2f} % "
          f"({time.perf_counter() - start:.0f} s)")
@@ -381,6 +388,8 @@ def _parser():
         p.add_argument("--hidden", type=int, nargs="+", default=[500],
                        help="hidden layer sizes")
         p.add_argument("--epochs", type=int, default=20, help="training epochs")
+        p.add_argument("--no-biases", dest="biases", action="store_false",
+                       help="train without biases (spike-norm conversion needs a bias-free ANN)")
         p.add_argument("--activation", default="relu",
                        choices=["relu", "rate", "accumulator", "softlif"],
                        help="hidden activation and gradient (Think Fast eq. 10-14; softlif: "
@@ -418,6 +427,9 @@ def _parser():
         p.add_argument("--normalization", default="percentile",
                        choices=["percentile", "max", "none"],
                        help="data-based weight normalization")
+        p.add_argument("--encoding", default="current", choices=["current", "poisson"],
+                       help="input as a constant current, or Poisson spikes (probability = "
+                       "value per 1 ms step; seeded by --seed)")
         p.add_argument("--percentile", type=float, default=99.9,
                        help="percentile of --normalization percentile")
         p.add_argument("--target", type=float, default=None,

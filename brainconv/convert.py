@@ -499,8 +499,9 @@ def _check_spiking_input(ann, models, encoding, normalization, calibration_steps
     if biased:
         raise ParameterError(
             f"normalization='spike_norm' needs a bias-free ANN (Sengupta et al. 2019), but "
-            f"layer(s) {biased} have nonzero biases; train the ANN without biases (all-zero "
-            "bias vectors), or use normalization='max' / 'percentile'")
+            f"layer(s) {biased} have nonzero biases; train the ANN without biases "
+            "(train_ann(..., biases=False), or `brainconv train --no-biases`), or use "
+            "normalization='max' / 'percentile'")
     missing = sorted({m.name for m in models if not m.step})
     if missing:
         raise ModelError(

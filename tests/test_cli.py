@@ -107,3 +107,16 @@ def test_run_profile_prints_the_stages(tmp_path, capsys):
     for stage in ("import brian2", "load the ANN and data, convert", "simulate() in all",
                   "writing the results file", "total"):
         assert stage in out
+
+
+def test_bias_free_training_and_poisson_encoding_from_the_command_line(tmp_path, capsys):
+    from brainconv.ann import load_ann
+
+    assert main(["demo", "--epochs", "1", "--hidden", "12", "--steps", "20", "--device",
+                 "numpy", "--limit", "20", "--no-biases", "--encoding", "poisson",
+                 "--out", str(tmp_path / "r.nc"), "--plot", str(tmp_path / "a.png")]) == 0
+    ann = load_ann(tmp_path / "ann.npz")
+    assert all(not b.any() for b in ann.biases) and any(w.any() for w in ann.weights)
+    ds = load_results(tmp_path / "r.nc")
+    assert list(ds.layer.values)[0] == "input" and "poisson" in ds.attrs["model"]
+    assert ds.layer_spikes.sel(layer="input").sum() > 0
