@@ -152,8 +152,9 @@ def main(argv=None):
     fitted = fit_fs(swish, 16, (-8, 12), iterations=args.fit_iterations, init="relu", seed=0)
     fit_s = time.perf_counter() - start
     start = time.perf_counter()
-    # 24 random restarts at lr 0.05 (MSE 2.2e-4) beat 8 (2.8e-4) and 2 at lr 0.1 (5.3e-4).
-    sig = fit_fs(sigmoid, 12, (-10, 10), iterations=args.fit_iterations, restarts=24,
+    # 96 random restarts at lr 0.05 (MSE 9.8e-5, ~5 min) beat 24 (2.2e-4), 8 (2.8e-4) and 2 at
+    # lr 0.1 (5.3e-4): the published search also ran many restarts.
+    sig = fit_fs(sigmoid, 12, (-10, 10), iterations=args.fit_iterations, restarts=96,
                  lr=0.05, seed=0)
     sig_s = time.perf_counter() - start
     grid = np.linspace(-8, 12, 2001)
@@ -166,7 +167,7 @@ def main(argv=None):
               f"[-8, 12] | {np.mean((fs_transfer(grid, fitted.T, fitted.h, fitted.d) - swish(grid))**2):.5f} | "
               f"{np.mean((fs_transfer(grid, SWISH_T, SWISH_H, SWISH_D) - swish(grid))**2):.5f} | "
               f"{fitted.mean_spikes:.2f} | {fit_s:.0f} |",
-              f"| sigmoid (24 random restarts, lr 0.05) | 12 | [-10, 10] | "
+              f"| sigmoid (96 random restarts, lr 0.05) | 12 | [-10, 10] | "
               f"{np.mean((fs_transfer(sgrid, sig.T, sig.h, sig.d) - sigmoid(sgrid))**2):.2e} | "
               f"{np.mean((fs_transfer(sgrid, SIGMOID_T, SIGMOID_H, SIGMOID_D) - sigmoid(sgrid))**2):.2e} | "
               f"{sig.mean_spikes:.2f} | {sig_s:.0f} |", ""]
