@@ -482,8 +482,11 @@ def direct_target(on_pre):
 
 def is_direct(spec, index, device):
     """True where the pathway into layer ``index`` skips Brian2's Synapses on ``device``."""
-    models = [resolve_model(layer.model, layer.parameters) for layer in spec.layers]
-    return device == "cpp_standalone" and direct_target(pathway_code(spec, models, index)[1])
+    if device != "cpp_standalone":
+        return False
+    models = {i: resolve_model(spec.layers[i].model, spec.layers[i].parameters)
+              for i in (index - 1, index)}
+    return bool(direct_target(pathway_code(spec, models, index)[1]))
 
 
 def _cpp_standalone():

@@ -483,10 +483,12 @@ def _restore_order(raw, order, positions, samples, layers):
             restored[key] = np.empty_like(raw[key])
             restored[key][order] = raw[key]
     trains = raw["spike_trains"]
-    sample_at = dict(zip(positions.tolist(), samples.tolist()))
-    keep = np.isin(trains["position"], positions)
+    sample_at = np.full(len(order), -1, dtype=np.int64)  # position -> recorded sample, or -1
+    sample_at[positions] = samples
+    sample = sample_at[trains["position"]]
+    keep = sample >= 0  # the monitored copies also run samples nobody asked for
     restored["spike_trains"] = {
-        "sample": np.array([sample_at[p] for p in trains["position"][keep].tolist()], np.int64),
+        "sample": sample[keep],
         **{key: trains[key][keep] for key in ("layer", "neuron", "step", "weight")}}
     restored["recorded_samples"], restored["recorded_layers"] = samples, layers
     return restored

@@ -50,8 +50,8 @@ def firing_rates(ds, layer):
     """
     _, size, sample, neuron, _ = _trains(ds, layer)
     samples = ds.recorded_sample.values
-    row = np.searchsorted(samples, sample) if np.all(np.diff(samples) > 0) else \
-        np.array([np.flatnonzero(samples == s)[0] for s in sample], dtype=np.int64)
+    by_value = np.argsort(samples)  # recorded samples keep the caller's order
+    row = by_value[np.searchsorted(samples[by_value], sample)]
     counts = np.zeros((len(samples), size))
     np.add.at(counts, (row, neuron), 1)
     seconds, unit = _time_unit(ds)

@@ -150,6 +150,17 @@ def _brian2_defaults_for_cuda(request, fast_brian2):
 
 
 @pytest.fixture
+def numpy_codegen():
+    """Brian2's numpy code generation and a fresh scope for one test; the previous target comes
+    back after."""
+    previous = brian2.prefs.codegen.target
+    brian2.prefs.codegen.target = "numpy"
+    brian2.start_scope()
+    yield
+    brian2.prefs.codegen.target = previous
+
+
+@pytest.fixture
 def cython_codegen():
     """Brian2's default runtime code generation (Cython) for one test."""
     previous = brian2.prefs.codegen.target

@@ -28,16 +28,6 @@ TAU_RC, TAU_REF = 22 * brian2.ms, 2 * brian2.ms
 DT = 1 * brian2.ms
 
 
-@pytest.fixture
-def numpy_codegen():
-    """Brian2's numpy code generation for one test; the previous target comes back after."""
-    previous = brian2.prefs.codegen.target
-    brian2.prefs.codegen.target = "numpy"
-    brian2.start_scope()
-    yield
-    brian2.prefs.codegen.target = previous
-
-
 def lif_rc_group(currents, name):
     """A ``lif_rc`` group from the model's own strings, scheduled as brainconv schedules it."""
     group = brian2.NeuronGroup(len(currents), LIF_RC.equations, threshold=LIF_RC.threshold,

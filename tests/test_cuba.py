@@ -18,15 +18,6 @@ T_K = np.array([0.018545, 0.040336, 0.066804, 0.100651, 0.148123, 0.232489])
 TAU_S, THETA = 0.13, 0.2
 
 
-@pytest.fixture
-def numpy_codegen():
-    previous = brian2.prefs.codegen.target
-    brian2.prefs.codegen.target = "numpy"
-    brian2.start_scope()
-    yield
-    brian2.prefs.codegen.target = previous
-
-
 def spike_steps(result, sample=0, unit=0):
     return np.nonzero(result["output_spikes"][sample, :, unit])[0]
 

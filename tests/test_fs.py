@@ -30,15 +30,6 @@ POWERS = 2.0 ** (K - np.arange(1, K + 1))  # T = h = d = 2^(K - t), t = 1..K
 
 
 @pytest.fixture
-def numpy_codegen():
-    previous = brian2.prefs.codegen.target
-    brian2.prefs.codegen.target = "numpy"
-    brian2.start_scope()
-    yield
-    brian2.prefs.codegen.target = previous
-
-
-@pytest.fixture
 def strict_relu():
     """The official code's strict ``v > T`` with the exact-ReLU coefficients, registered."""
     model = register_model(make_fs("fs_relu_strict", POWERS, POWERS, POWERS, strict=True))

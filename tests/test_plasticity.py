@@ -29,11 +29,8 @@ PAIRS = 400  # synapses per Δt and starting level
 
 
 @pytest.fixture(autouse=True)
-def numpy_codegen():
-    previous = brian2.prefs.codegen.target
-    brian2.prefs.codegen.target = "numpy"
-    yield
-    brian2.prefs.codegen.target = previous
+def _numpy(numpy_codegen):
+    """Every test here on numpy code generation (conftest.numpy_codegen)."""
 
 
 def _pair_run(model, delta_t_ms, w0, seed, parameters=None, first_ms=20):

@@ -356,3 +356,22 @@ def test_two_processes_build_and_run_one_layout(tmp_path, small_spec, small_inpu
     assert [p.returncode for p in processes] == [0, 0], outputs
     expected = simulate(small_spec, small_inputs, np.zeros(10, int), 6, device="numpy")
     assert [int(out.split()[-1]) for out, _ in outputs] == [int(expected.output_spikes.sum())] * 2
+
+
+def test_curand_is_found_in_a_cuda_toolkit_without_the_wheel(tmp_path, monkeypatch):
+    """The device image has cuRAND in its CUDA toolkit (lib64), not as nvidia-curand."""
+    import shutil
+    import sys
+
+    from brainconv import gpu
+
+    (tmp_path / "include").mkdir()
+    (tmp_path / "include" / "curand.h").write_text("")
+    (tmp_path / "lib64").mkdir()
+    (tmp_path / "lib64" / "libcurand.so.10").write_text("")
+    monkeypatch.setitem(sys.modules, "nvidia", None)  # import nvidia fails: no wheel
+    monkeypatch.setattr(shutil, "which", lambda name: None)
+    monkeypatch.delenv("CUDA_PATH", raising=False)
+    assert gpu.curand_dir() is None
+    monkeypatch.setenv("CUDA_PATH", str(tmp_path))
+    assert gpu.curand_dir() == tmp_path
