@@ -16,6 +16,20 @@ _PER = ("neuron", "layer")
 _TOLERANCE = 1e-9
 
 
+def _evidence(ds):
+    """What the prediction at each time is the argmax of, ``(sample, time, class)``: output
+    spikes cumulated from the start, or a non-spiking readout summed from the window start."""
+    if "readout" in ds:
+        # Non-spiking readout: the mean of y from the window start up to t (the running sum
+        # has the same argmax); before the window starts every sample is class 0.
+        start = ds.attrs.get("window_start", -np.inf)
+        values = np.where((ds["time"].values > start + 1e-9)[None, :, None],
+                          ds["readout"].values, 0.0)
+        return np.cumsum(values, axis=1)
+    # int64 so that cumulated int16 counts cannot overflow.
+    return np.cumsum(ds["output_spikes"].values.astype(np.int64), axis=1)
+
+
 def predictions_over_time(ds):
     """Predicted class of each sample after each timestep.
 
@@ -35,18 +49,8 @@ def predictions_over_time(ds):
     xarray.DataArray
         Class indices, dims ``(sample, time)``.
     """
-    if "readout" in ds:
-        # Non-spiking readout: the mean of y from the window start up to t (the running sum
-        # has the same argmax); before the window starts every sample is class 0.
-        start = ds.attrs.get("window_start", -np.inf)
-        values = np.where((ds["time"].values > start + 1e-9)[None, :, None],
-                          ds["readout"].values, 0.0)
-        cumulative = np.cumsum(values, axis=1)
-    else:
-        # int64 so that cumulated int16 counts cannot overflow.
-        cumulative = np.cumsum(ds["output_spikes"].values.astype(np.int64), axis=1)
     return xr.DataArray(
-        np.argmax(cumulative, axis=2),  # first maximum: ties go to the lowest class index
+        np.argmax(_evidence(ds), axis=2),  # first maximum: ties go to the lowest class index
         dims=("sample", "time"),
         coords={"sample": ds["sample"], "time": ds["time"]},
         name="prediction",
@@ -151,6 +155,89 @@ def spikes_per_timestep(ds, per="neuron", upto=None):
     rate.attrs = {"long_name": f"spikes per timestep per {per}, averaged over samples",
                   "units": f"spikes / timestep / {per}"}
     return rate
+
+
+def prediction_latency(ds):
+    """When each sample's answer is settled: the first time from which its prediction is final.
+
+    A sample is *decided* at time ``t`` once its output has sent anything (a spike; with a
+    non-spiking readout, a non-zero value inside the window). Its latency is the first time
+    ``t`` such that at ``t`` and at every later time it is decided and predicts the class it
+    predicts at the end. A sample still undecided at the end gets the last time, so a silent
+    network is slow, not fast.
+
+    Parameters
+    ----------
+    ds : xarray.Dataset
+        Results dataset.
+
+    Returns
+    -------
+    xarray.DataArray
+        Dim ``sample``, in the units of ``time`` (timesteps, or ms for continuous-time
+        networks).
+    """
+    evidence = _evidence(ds)
+    predictions = np.argmax(evidence, axis=2)
+    settled = (evidence != 0).any(axis=2) & (predictions == predictions[:, -1:])
+    n_steps = settled.shape[1]
+    # the step after the last unsettled one; a sample unsettled at the end gets the last step
+    last_unsettled = n_steps - 1 - np.argmax(~settled[:, ::-1], axis=1)
+    first = np.where(settled.all(axis=1), 0, np.minimum(last_unsettled + 1, n_steps - 1))
+    time = ds["time"]
+    return xr.DataArray(time.values[first], dims=("sample",), coords={"sample": ds["sample"]},
+                        name="prediction_latency",
+                        attrs={"long_name": "first time from which the prediction is final",
+                               "units": time.attrs.get("units", "timestep")})
+
+
+def silent_fraction(ds, layers=None):
+    """Sparsity: the fraction of neurons that send nothing during a sample.
+
+    Needs recorded spike trains (``simulate(..., record=[samples])``); a neuron counts as
+    active in a sample if it spiked at least once (an ensemble unit if any member event was
+    recorded for it).
+
+    Parameters
+    ----------
+    ds : xarray.Dataset
+        Results dataset with spike trains.
+    layers : sequence of str, optional
+        Layers pooled together (default every recorded layer).
+
+    Returns
+    -------
+    xarray.DataArray
+        Dim ``recorded_sample``: silent neurons / neurons of ``layers``, in [0, 1].
+
+    Raises
+    ------
+    ParameterError
+        If the dataset holds no spike trains or a layer was not recorded.
+    """
+    if "spike_sample" not in ds:
+        raise ParameterError("silent_fraction needs recorded spike trains; simulate with "
+                             "record=[sample indices]")
+    names = [str(name) for name in ds["layer"].values]
+    recorded = [name for name, flag in zip(names, ds["recorded_layer"].values) if flag]
+    layers = recorded if layers is None else [str(name) for name in layers]
+    missing = [name for name in layers if name not in recorded]
+    if missing or not layers:
+        raise ParameterError(f"layers {missing or layers} were not recorded; recorded layers: "
+                             f"{', '.join(recorded) or 'none'}")
+    samples = ds["recorded_sample"].values
+    indices = [names.index(name) for name in layers]
+    mine = np.isin(ds["spike_layer"].values, indices)
+    spiked = np.unique(np.column_stack([ds[f"spike_{key}"].values[mine] for key in
+                                        ("sample", "layer", "neuron")]), axis=0)
+    row = {int(sample): index for index, sample in enumerate(samples)}
+    active = np.zeros(len(samples))
+    np.add.at(active, np.array([row[int(s)] for s in spiked[:, 0]], dtype=np.int64), 1)
+    total = int(ds["layer_size"].values[indices].sum())
+    return xr.DataArray(1 - active / total, dims=("recorded_sample",),
+                        coords={"recorded_sample": samples}, name="silent_fraction",
+                        attrs={"long_name": f"fraction of neurons of {', '.join(layers)} "
+                                            "silent during the sample", "units": "1"})
 
 
 def summary(ds, target=None):

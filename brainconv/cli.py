@@ -265,14 +265,18 @@ def demo(args):
 
 
 def compare(args):
-    """Run every paradigm on the ANN; print the ranking; save NetCDF and the Pareto plot."""
+    """Run every paradigm on the ANN; print the ranking; save NetCDF, the Pareto plot and the
+    trade-off report (``--report``)."""
     from .ann import load_ann
     from .compare import (check_paradigms, compare as run_compare, plot_accuracy_curves,
                           plot_pareto, ranking_table, save_comparison)
+    from .energy import operation_energies
 
     _check_simulation_args(args)
     check_paradigms(args.paradigms)
-    _check_outputs((args.out, "--out"), (args.plot, "--plot"))
+    operation_energies(args.energy_preset)
+    _check_count(args.sparsity_samples, "--sparsity-samples", 0)
+    _check_outputs((args.out, "--out"), (args.plot, "--plot"), (args.report, "--report"))
     checkpoints = Path(args.checkpoint_dir or f"{args.out}.checkpoints")
     checkpoints.mkdir(parents=True, exist_ok=True)
     _check_outputs((checkpoints / "probe.nc", "--checkpoint-dir"))
@@ -291,8 +295,13 @@ def compare(args):
     result = run_compare(ann, x_train[:args.calibration], x, y, args.steps, args.target,
                          paradigms=args.paradigms, device=args.device,
                          batch_size=args.batch_size, progress=progress,
-                         checkpoint_dir=checkpoints, notify=_say)
+                         checkpoint_dir=checkpoints, notify=_say,
+                         energy_preset=args.energy_preset,
+                         sparsity_samples=args.sparsity_samples,
+                         attrs={"dataset": args.dataset, "ann_file": Path(args.ann).name})
     _say(ranking_table(result))
+    for name, reason in json.loads(result.attrs["not_applicable"]).items():
+        _say(f"not applicable: {name}: {reason}")
     save_comparison(result, args.out)
     _say(f"saved {args.out} (load it with brainconv.compare.load_comparison)")
     if args.plot:
@@ -301,6 +310,14 @@ def compare(args):
         curves = Path(args.plot).with_name(Path(args.plot).stem + "_accuracy.png")
         plot_accuracy_curves(result).figure.savefig(curves, dpi=120, bbox_inches="tight")
         _say(f"saved {args.plot} and {curves}")
+    if args.report:
+        from .report import recommendations, write_report
+
+        write_report(result, args.report)
+        picks = recommendations(result)
+        _say("best for " + ", ".join(f"{priority}: {picks[priority][0] or 'none'}"
+                                     for priority in ("accuracy", "latency", "energy")))
+        _say(f"saved the trade-off report {args.report}")
     return result
 
 
@@ -494,6 +511,14 @@ def _parser():
     p.add_argument("--checkpoint-dir", default=None,
                    help="each finished paradigm is saved here and reused when the same run is "
                    "repeated (default: OUT.checkpoints)")
+    p.add_argument("--report", default=None, metavar="HTML",
+                   help="write the trade-off report (one self-contained HTML file: ranking, "
+                   "Pareto fronts, accuracy curves, recommendations) here")
+    p.add_argument("--energy-preset", default="int32",
+                   help="pJ per MAC / AC of the energy column (brainconv.energy.ENERGY_PRESETS: "
+                   "int32, float32, common)")
+    p.add_argument("--sparsity-samples", type=int, default=100,
+                   help="test samples whose spike trains are recorded for the sparsity column")
     p.set_defaults(func=compare)
 
     p = command("sweep", "run paradigms x parameters x seeds x datasets on Dask, resumably")

@@ -4,18 +4,24 @@ Think Fast's point is that the paradigm is a user's choice between accuracy, inf
 spikes ("time control"). :func:`compare` converts the same ANN into every paradigm in
 :data:`PARADIGMS` (or a chosen subset), simulates each on the same test images, and returns one
 row per paradigm; :func:`pareto_optimal` marks the paradigms no other paradigm beats on all
-three counts, and :func:`plot_pareto` draws the trade-off.
+three counts, and :func:`plot_pareto` draws the trade-off. :func:`applicable` says which
+paradigms a given ANN can be converted into and why the others cannot; paradigms that are never
+a conversion of an ANN (CuBa-LIF in spike time, STDP) are listed in :data:`NOT_CONVERTIBLE`.
+:mod:`brainconv.report` turns a comparison into a document.
 """
 
-from dataclasses import dataclass, field
+import json
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 
+import brian2
 import numpy as np
 import xarray as xr
 
-from .analysis import (accuracy_over_time, check_target, spikes_per_timestep,
-                       time_to_accuracy)
+from .analysis import (accuracy_over_time, check_target, prediction_latency, silent_fraction,
+                       spikes_per_timestep)
 from .convert import convert
+from .energy import ann_flops, ann_macs, operation_energies, snn_operations
 from .errors import BrainconvError, ParameterError
 from .provenance import ann_hash
 from .results import load_results, save_results
@@ -26,13 +32,19 @@ from .simulate import simulate
 class Paradigm:
     """How to convert an ANN into one spiking paradigm (arguments of :func:`convert`).
 
-    ``model`` is a model name, or a tuple of names, one per layer.
+    ``model`` is a model name, or a tuple of names, one per layer. ``synapse``,
+    ``synapse_parameters`` and ``readout`` go to :func:`convert` as well; ``dt`` is the step in
+    ms of a continuous-time paradigm (None: a dimensionless timestep grid).
     """
 
     model: object
     normalization: str = "percentile"
     parameters: dict = field(default_factory=dict)
     description: str = ""
+    synapse: str = "delta"
+    synapse_parameters: dict = field(default_factory=dict)
+    readout: str = "spikes"
+    dt: float = None
 
 
 #: The registered paradigms; each new model in ``equations/`` should add its entry here.
@@ -57,6 +69,26 @@ PARADIGMS = {
                         description="few-spike ReLU, K = 10 steps per layer (latency L*K)"),
     "fs_relu_k6": Paradigm("fs_relu", parameters={"K": 6, "alpha": 1.0},
                            description="few-spike ReLU, K = 6 steps per layer (latency L*K)"),
+    # Hunsberger & Eliasmith: continuous-time LIF (tau_rc 22 ms, tau_ref 2 ms), alpha synapses
+    # (tau_s 5 ms), non-spiking filtered readout, 1 ms steps. Only a soft-LIF-trained ANN
+    # converts to it (train_ann(..., activation="softlif")); a ReLU ANN does not, and a soft-LIF
+    # ANN converts to nothing else: applicable() says so.
+    "lif_alpha": Paradigm("lif_rc", "none", description="continuous-time LIF, alpha synapses "
+                          "(tau_s = 5 ms), filtered readout, dt = 1 ms; soft-LIF ANNs only",
+                          synapse="alpha", synapse_parameters={"tau_s": 5 * brian2.ms},
+                          readout="filtered", dt=1.0),
+}
+
+#: Paradigms of brainconv that are not conversions of a trained ANN, with the reason; the
+#: trade-off report lists them under "not applicable".
+NOT_CONVERTIBLE = {
+    "cuba_lif": "current-based LIF in spike time (BATS, Cojocaru): its weights are trained on "
+                "first-spike times with brainconv.spiketime.train_bats and its input is "
+                "time-to-first-spike coded; the weights of a rate-trained ANN (ReLU, soft-LIF) "
+                "mean nothing in spike time, so it cannot be converted. Train it with "
+                "train_bats and build it with brainconv.spiketime.cuba_network.",
+    "stdp": "STDP-learned layers (pair-based or stochastic binary STDP): their weights are "
+            "learned inside the simulation from spike timing, not transferred from an ANN.",
 }
 
 
@@ -78,9 +110,55 @@ def check_paradigms(paradigms):
     return {name: PARADIGMS[name] for name in names}
 
 
+def _convert_paradigm(ann, paradigm, calibration):
+    return convert(ann, model=paradigm.model, data=calibration,
+                   normalization=paradigm.normalization, parameters=paradigm.parameters,
+                   synapse=paradigm.synapse, synapse_parameters=paradigm.synapse_parameters,
+                   readout=paradigm.readout)
+
+
+def applicable(ann, paradigms=None, calibration=None):
+    """Split paradigms into those ``ann`` converts to and those it does not, with the reason.
+
+    A paradigm applies when :func:`convert` accepts the ANN with the paradigm's settings (trial
+    conversions, first without normalization so that the reason names the model, then with it
+    on at most 8 calibration rows): a ReLU ANN converts to every grid paradigm but not to
+    ``lif_alpha``, which needs a soft-LIF-trained ANN, and vice versa.
+
+    Parameters
+    ----------
+    ann : ANN
+    paradigms : sequence of str or dict, optional
+        As for :func:`compare` (default: all of :data:`PARADIGMS`).
+    calibration : ndarray, optional
+        Calibration inputs (only their first 8 rows are used).
+
+    Returns
+    -------
+    (dict, dict)
+        ``name -> Paradigm`` of those that apply, and ``name -> reason`` of those that do not,
+        including :data:`NOT_CONVERTIBLE` when ``paradigms`` is None.
+    """
+    chosen = check_paradigms(paradigms)
+    runnable, reasons = {}, {}
+    rows = None if calibration is None else np.asarray(calibration)[:8]
+    for name, paradigm in chosen.items():
+        try:
+            _convert_paradigm(ann, replace(paradigm, normalization="none"), None)
+            if paradigm.normalization != "none" and rows is not None:
+                _convert_paradigm(ann, paradigm, rows)
+        except BrainconvError as exc:
+            reasons[name] = str(exc)
+        else:
+            runnable[name] = paradigm
+    if paradigms is None:
+        reasons.update(NOT_CONVERTIBLE)
+    return runnable, reasons
+
+
 def compare(ann, calibration, x, labels, steps, target, paradigms=None,
             device="cpp_standalone", batch_size=None, progress=None, checkpoint_dir=None,
-            notify=None):
+            notify=None, energy_preset="int32", sparsity_samples=100, attrs=None):
     """Simulate ``ann`` in each paradigm and collect the trade-off numbers.
 
     Parameters
@@ -96,8 +174,10 @@ def compare(ann, calibration, x, labels, steps, target, paradigms=None,
         Accuracy in (0, 1] for "timesteps to reach the target" (Think Fast used the leaky rate
         code's 0.8022).
     paradigms : sequence of str or dict, optional
-        Names from :data:`PARADIGMS` (default: all), or a dict ``name -> Paradigm`` for
-        variants of one's own.
+        Names from :data:`PARADIGMS` (default: all that apply to ``ann``, see
+        :func:`applicable`; the others are listed in the ``not_applicable`` attribute), or a
+        dict ``name -> Paradigm`` for variants of one's own. A named paradigm that does not
+        apply is an error.
     progress : callable, optional
         Called as ``progress(name, reused)`` before each paradigm (``reused``: its checkpoint
         is used).
@@ -110,67 +190,100 @@ def compare(ann, calibration, x, labels, steps, target, paradigms=None,
         recomputed.
     notify : callable, optional
         Passed to :func:`brainconv.simulate.simulate` (compile and cache messages).
+    energy_preset : str
+        :data:`brainconv.energy.ENERGY_PRESETS` entry for the pJ energy (``int32``).
+    sparsity_samples : int
+        The first this many test samples are recorded for the sparsity column.
+    attrs : dict, optional
+        Extra global attributes (str or number), e.g. the dataset's name.
 
     Returns
     -------
     xarray.Dataset
-        Dims ``paradigm`` and ``time``: ``accuracy`` (at the last step), ``time_to_target``
-        (NaN where never reached), ``spikes_per_step`` (first hidden layer, per ANN unit: an
-        ensemble's member spikes count, a payload event counts once; over the steps to the
-        target, or all steps), ``spikes_per_step_all`` (the same over all steps),
-        ``accuracy_over_time`` and ``pareto_optimal``. The ANN itself
-        is the row ``ann`` (one "timestep", one value per unit per step).
+        Dims ``paradigm`` and ``time`` (timesteps): ``accuracy`` (at the last step),
+        ``accuracy_over_time``, ``time_to_target`` (timesteps, NaN where never reached),
+        ``time_to_target_ms`` (where time is physical, else NaN), ``spikes_per_step`` (first
+        hidden layer, per ANN unit: an ensemble's member spikes count, a payload event counts
+        once; over the steps to the target, or all steps), ``spikes_per_step_all`` (the same
+        over all steps), ``spikes_per_neuron`` (the same per sample), ``spikes_per_inference``
+        (every layer, per sample), ``sparsity`` (hidden neurons silent during a sample,
+        averaged over the recorded samples), ``latency`` and ``latency_ms`` (mean
+        :func:`brainconv.analysis.prediction_latency`), ``energy_flops`` (Hunsberger &
+        Eliasmith eq. 4-5 per inference, analog input free), ``energy_pj`` (MACs and ACs per
+        inference with ``energy_preset``), ``dt_ms`` and ``pareto_optimal``. The ANN itself is
+        the row ``ann`` (one "timestep", one value per unit per step, its ReLU zeros as
+        sparsity). Attributes hold the preset's pJ values and ``not_applicable`` (JSON:
+        paradigm -> reason).
     """
     check_target(target)
-    chosen = check_paradigms(paradigms)
     if len(x) == 0:
         raise ParameterError("compare() got 0 test samples; pass at least one")
-    inputs = _fingerprint(ann, calibration, x, labels, steps, device, batch_size)
-    ann_accuracy = ann.accuracy(x, labels)
-    rows = {"ann": (ann_accuracy, 1.0, 1.0, 1.0, np.full(steps, ann_accuracy))}
+    if isinstance(sparsity_samples, bool) or not isinstance(sparsity_samples, int) \
+            or sparsity_samples < 0:
+        raise ParameterError(f"sparsity_samples must be an int >= 0 (test samples recorded "
+                             f"for the sparsity column), got {sparsity_samples!r}")
+    chosen, not_applicable = applicable(ann, paradigms, calibration)
+    if paradigms is not None and not_applicable:
+        raise ParameterError("; ".join(f"paradigm {name!r} does not apply to this ANN: {why}"
+                                       for name, why in not_applicable.items()))
+    e_mac, e_ac = operation_energies(energy_preset)
+    inputs = _fingerprint(ann, calibration, x, labels, steps, device, batch_size,
+                          sparsity_samples)
+    rows = {"ann": _ann_row(ann, x, labels, steps, target, e_mac)}
     for name, paradigm in chosen.items():
         checkpoint = None if checkpoint_dir is None else Path(checkpoint_dir) / f"{name}.nc"
         key = _fingerprint(inputs, paradigm.model, paradigm.normalization,
-                           sorted(paradigm.parameters.items()))
+                           sorted(paradigm.parameters.items()), paradigm.synapse,
+                           sorted(paradigm.synapse_parameters.items()), paradigm.readout,
+                           paradigm.dt)
         ds = _cached(checkpoint, key)
         if progress:
             progress(name, ds is not None)
         if ds is None:
             ds = _simulate_paradigm(name, ann, paradigm, calibration, x, labels, steps, device,
-                                    batch_size, checkpoint, key, notify)
-        reached = time_to_accuracy(ds, target)
-        rate = spikes_per_timestep(ds, upto=reached or steps).isel(layer=0)
-        rate_all = spikes_per_timestep(ds).isel(layer=0)
-        curve = accuracy_over_time(ds).values
-        rows[name] = (float(curve[-1]), np.nan if reached is None else float(reached),
-                      float(rate), float(rate_all), curve)
-    accuracy, reached, spikes, spikes_all, curves = (
-        np.array([row[i] for row in rows.values()]) for i in range(5))
+                                    batch_size, checkpoint, key, notify, sparsity_samples)
+        rows[name] = _paradigm_row(ds, target, paradigm.dt, e_mac, e_ac)
+    column = {key: np.array([row[key] for row in rows.values()]) for key in rows["ann"]}
+    target_text = f"accuracy {100 * target:g} %"
+    variables = {
+        "accuracy": (f"accuracy after {steps} steps", "1"),
+        "time_to_target": (f"timesteps to reach {target_text}", "timestep"),
+        "time_to_target_ms": (f"time to reach {target_text} (physical time only)", "ms"),
+        "spikes_per_step": ("first hidden layer spikes per timestep per neuron, up to the "
+                            "target", "spikes / timestep / neuron"),
+        "spikes_per_step_all": ("first hidden layer spikes per timestep per neuron, all steps",
+                                "spikes / timestep / neuron"),
+        "spikes_per_neuron": ("first hidden layer spikes per neuron per sample, all steps "
+                              "(few-spike neurons: Stöckl & Maass's figure of merit)",
+                              "spikes / neuron"),
+        "spikes_per_inference": ("spikes of every layer per sample, all steps", "spikes"),
+        "sparsity": ("fraction of hidden neurons silent during a sample", "1"),
+        "latency": ("mean time from which the prediction is final", "timestep"),
+        "latency_ms": ("mean time from which the prediction is final (physical time only)",
+                       "ms"),
+        "energy_flops": ("energy per inference, Hunsberger & Eliasmith eq. 4-5",
+                         "flop equivalents"),
+        "energy_pj": (f"energy per inference, MACs and ACs, preset {energy_preset}", "pJ"),
+        "dt_ms": ("simulation step of a continuous-time paradigm (NaN: timestep grid)", "ms"),
+    }
+    data = {name: ("paradigm", column[name], {"long_name": text, "units": units})
+            for name, (text, units) in variables.items()}
+    data["accuracy_over_time"] = (("paradigm", "time"), np.stack(column["curve"]),
+                                  {"long_name": "accuracy", "units": "1"})
+    from . import __version__
+
     result = xr.Dataset(
-        {
-            "accuracy": ("paradigm", accuracy, {"long_name": f"accuracy after {steps} steps",
-                                                "units": "1"}),
-            "time_to_target": ("paradigm", reached, {
-                "long_name": f"timesteps to reach accuracy {target}", "units": "timestep"}),
-            "spikes_per_step": ("paradigm", spikes, {
-                "long_name": "first hidden layer spikes per timestep per neuron, up to the "
-                             "target", "units": "spikes / timestep / neuron"}),
-            "spikes_per_step_all": ("paradigm", spikes_all, {
-                "long_name": "first hidden layer spikes per timestep per neuron, all steps",
-                "units": "spikes / timestep / neuron"}),
-            "accuracy_over_time": (("paradigm", "time"), curves, {
-                "long_name": "accuracy", "units": "1"}),
-            "spikes_per_neuron": ("paradigm", np.where(  # the ANN: one value per unit
-                np.array(list(rows)) == "ann", 1.0, spikes_all * steps), {
-                "long_name": "first hidden layer spikes per neuron per sample, all steps "
-                             "(few-spike neurons: Stöckl & Maass's figure of merit)",
-                "units": "spikes / neuron"}),
-        },
-        coords={"paradigm": list(rows), "time": np.arange(1, steps + 1)},
-        attrs={"kind": "comparison", "ann_sha256": ann_hash(ann),
+        data, coords={"paradigm": list(rows), "time": np.arange(1, steps + 1)},
+        attrs={**(attrs or {}), "kind": "comparison", "ann_sha256": ann_hash(ann),
                "target": float(target), "steps": int(steps), "n_samples": int(len(x)),
-               "device": device},
+               "device": device, "brainconv_version": __version__,
+               "brian2_version": brian2.__version__, "energy_preset": energy_preset,
+               "e_mac_pj": e_mac, "e_ac_pj": e_ac, "sparsity_samples": int(sparsity_samples),
+               "ann_layers": "-".join(map(str, ann.layer_sizes)),
+               "ann_activation": ann.activation, "not_applicable": json.dumps(not_applicable)},
     )
+    accuracy, reached, spikes = (column[k] for k in ("accuracy", "time_to_target",
+                                                     "spikes_per_step"))
     result["pareto_optimal"] = ("paradigm", pareto_optimal(accuracy, reached, spikes),
                                 {"long_name": "no other paradigm is at least as good on all "
                                  "of accuracy, time to target and spikes, and better on one",
@@ -212,6 +325,46 @@ def _fingerprint(*parts):
     return digest.hexdigest()
 
 
+def _ann_row(ann, x, labels, steps, target, e_mac):
+    """The ANN's row: one step, one value per unit, its zero activations as sparsity."""
+    accuracy = ann.accuracy(x, labels)
+    hidden = ann.forward(x, all_layers=True)[:-1]
+    silent = (sum((a <= 0).sum(axis=1) for a in hidden) / sum(a.shape[1] for a in hidden)
+              if hidden else np.full(len(x), np.nan))
+    return {"accuracy": accuracy, "curve": np.full(steps, accuracy),
+            "time_to_target": 1.0 if accuracy >= target - 1e-9 else np.nan,
+            "time_to_target_ms": np.nan, "spikes_per_step": 1.0, "spikes_per_step_all": 1.0,
+            "spikes_per_neuron": 1.0, "spikes_per_inference": np.nan,
+            "sparsity": float(np.mean(silent)), "latency": 1.0, "latency_ms": np.nan,
+            "energy_flops": ann_flops(ann), "energy_pj": ann_macs(ann) * e_mac, "dt_ms": np.nan}
+
+
+def _paradigm_row(ds, target, dt_ms, e_mac, e_ac):
+    """One simulated paradigm's row of :func:`compare` (``dt_ms`` None on the timestep grid)."""
+    curve = accuracy_over_time(ds).values
+    steps = len(curve)
+    hits = np.flatnonzero(curve >= target - 1e-9)  # analysis.time_to_accuracy's tolerance
+    reached = float(hits[0] + 1) if hits.size else np.nan
+    rate_all = float(spikes_per_timestep(ds).isel(layer=0))
+    latency = np.searchsorted(ds["time"].values, prediction_latency(ds).values) + 1.0
+    physical = np.nan if dt_ms is None else float(dt_ms)
+    hidden = [str(name) for name in ds["layer"].values[:-1]]
+    return {
+        "accuracy": float(curve[-1]), "curve": curve, "time_to_target": reached,
+        "time_to_target_ms": reached * physical,
+        "spikes_per_step": float(spikes_per_timestep(
+            ds, upto=steps if np.isnan(reached) else int(reached)).isel(layer=0)),
+        "spikes_per_step_all": rate_all, "spikes_per_neuron": rate_all * steps,
+        "spikes_per_inference": float(ds["layer_spikes"].sum()) / ds.sizes["sample"],
+        "sparsity": (float(silent_fraction(ds, hidden).mean())
+                     if hidden and "spike_sample" in ds else np.nan),
+        "latency": float(latency.mean()), "latency_ms": float(latency.mean()) * physical,
+        "energy_flops": float(ds.attrs["energy_snn_flops"]),
+        "energy_pj": ds.attrs["ops_macs"] * e_mac + ds.attrs["ops_acs"] * e_ac,
+        "dt_ms": physical,
+    }
+
+
 def _cached(checkpoint, key):
     """The dataset saved at ``checkpoint`` if it was computed from the same inputs, else None."""
     if checkpoint is None or not checkpoint.exists():
@@ -224,13 +377,19 @@ def _cached(checkpoint, key):
 
 
 def _simulate_paradigm(name, ann, paradigm, calibration, x, labels, steps, device, batch_size,
-                       checkpoint, key, notify=None):
-    """One paradigm's results dataset; saved at ``checkpoint`` with its ``cache_key``."""
-    spec = convert(ann, model=paradigm.model, data=calibration,
-                   normalization=paradigm.normalization, parameters=paradigm.parameters)
+                       checkpoint, key, notify=None, sparsity_samples=100):
+    """One paradigm's results dataset, with the spike trains of the first
+    ``sparsity_samples`` samples in its hidden layers and its operation counts (attributes
+    ``ops_acs``, ``ops_macs``); saved at ``checkpoint`` with its ``cache_key``."""
+    spec = _convert_paradigm(ann, paradigm, calibration)
+    hidden = [layer.name for layer in spec.layers[:-1]]
+    record = list(range(min(len(x), sparsity_samples))) if hidden else None
     ds = simulate(spec, x, labels, steps, device=device, batch_size=batch_size,
-                  notify=notify, progress=notify is not None,
-                  attrs={"paradigm": name, "ann_sha256": ann_hash(ann)})
+                  notify=notify, progress=notify is not None, dt=paradigm.dt,
+                  attrs={"paradigm": name, "ann_sha256": ann_hash(ann)},
+                  record=record or None, record_layers=hidden if record else None)
+    operations = snn_operations(ds, spec)
+    ds.attrs.update(ops_acs=operations["acs"], ops_macs=operations["macs"])
     if checkpoint is not None:
         ds.attrs["cache_key"] = key
         checkpoint.parent.mkdir(parents=True, exist_ok=True)
@@ -262,17 +421,50 @@ def row_cells(result, name):
             f"{float(row['spikes_per_step']):.3f}")
 
 
-def ranking_table(result):
-    """Markdown table of ``compare``'s result, Pareto-optimal paradigms first."""
+#: The columns of the ranking table after :func:`row_cells`' three: (variable, header with
+#: ``{target}`` and ``{preset}`` placeholders, format, factor). Missing variables (a comparison
+#: saved by an older brainconv) and NaN show as "-".
+EXTRA_COLUMNS = (
+    ("time_to_target_ms", "ms to {target}", "{:g}", 1),
+    ("spikes_per_neuron", "spikes/neuron", "{:.3g}", 1),
+    ("spikes_per_inference", "spikes/inference", "{:,.0f}", 1),
+    ("sparsity", "silent %", "{:.1f}", 100),
+    ("latency", "latency (steps)", "{:.2f}", 1),
+    ("latency_ms", "latency (ms)", "{:.2f}", 1),
+    ("energy_flops", "energy (flop-eq.)", "{:,.0f}", 1),
+    ("energy_pj", "energy (pJ, {preset})", "{:,.0f}", 1),
+)
+
+
+def table_rows(result):
+    """Header and rows (lists of str) of the ranking table, Pareto-optimal paradigms first,
+    then by accuracy; the last column says "yes" for a Pareto-optimal paradigm."""
     order = sorted(result["paradigm"].values, key=lambda name: (
         -int(result["pareto_optimal"].sel(paradigm=name)),
         -float(result["accuracy"].sel(paradigm=name))))
-    target = 100 * result.attrs["target"]
-    lines = [f"| paradigm | accuracy % | timesteps to {target:.2f} % | spikes/step/unit | Pareto |",
-             "| --- | ---: | ---: | ---: | :---: |"]
+    target = f"{100 * result.attrs['target']:.2f} %"
+    preset = result.attrs.get("energy_preset", "?")
+    header = (["paradigm", "accuracy %", f"timesteps to {target}", "spikes/step/unit"]
+              + [title.format(target=target, preset=preset) for _, title, _, _ in EXTRA_COLUMNS]
+              + ["Pareto"])
+    rows = []
     for name in order:
-        optimal = "yes" if int(result["pareto_optimal"].sel(paradigm=name)) else ""
-        lines.append(f"| {name} | " + " | ".join(row_cells(result, name)) + f" | {optimal} |")
+        cells = [str(name), *row_cells(result, name)]
+        for variable, _, form, factor in EXTRA_COLUMNS:
+            value = (float(result[variable].sel(paradigm=name)) if variable in result
+                     else np.nan)
+            cells.append("-" if np.isnan(value) else form.format(factor * value))
+        cells.append("yes" if int(result["pareto_optimal"].sel(paradigm=name)) else "")
+        rows.append(cells)
+    return header, rows
+
+
+def ranking_table(result):
+    """Markdown table of ``compare``'s result (every column of :func:`table_rows`)."""
+    header, rows = table_rows(result)
+    lines = ["| " + " | ".join(header) + " |",
+             "| --- | " + "---: | " * (len(header) - 2) + ":---: |"]
+    lines += ["| " + " | ".join(cells) + " |" for cells in rows]
     return "\n".join(lines)
 
 

@@ -357,11 +357,33 @@ def save_results(ds, path):
     pathlib.Path
         ``path``.
     """
+    return atomic_write(path, lambda tmp: ds.to_netcdf(tmp, engine="scipy",
+                                                       format="NETCDF3_64BIT"))
+
+
+def atomic_write(path, write):
+    """Call ``write(temporary_path)``, then rename the file into place at ``path``.
+
+    The temporary file lies in ``path``'s folder, so the rename is atomic: an interrupted
+    write never leaves a truncated file at ``path``, only an old one or none.
+
+    Parameters
+    ----------
+    path : str or os.PathLike
+        Destination; its folder must exist. An existing file is replaced.
+    write : callable
+        Writes the whole file to the path it is given (a str).
+
+    Returns
+    -------
+    pathlib.Path
+        ``path``.
+    """
     path = Path(path)
     fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".part", dir=path.parent)
     os.close(fd)
     try:
-        ds.to_netcdf(tmp, engine="scipy", format="NETCDF3_64BIT")
+        write(tmp)
         # mkstemp creates the file with mode 0600; give it the permissions of a normal file.
         umask = os.umask(0)
         os.umask(umask)

@@ -1,0 +1,91 @@
+"""STDP learning inside one Brian2 run (brainconv.learning, issue 10)."""
+
+import numpy as np
+import pytest
+from brian2 import ms, second
+
+from brainconv.errors import ParameterError, ShapeError
+from brainconv.learning import image_patches, learn_kernels
+
+#: A stroke the learning neurons see over and over (a diagonal).
+PATTERN = np.array([1, 0, 0, 0, 1, 0, 0, 0, 1], dtype=float)
+
+
+def _pattern_patches(repeats):
+    """One all-on patch (every input spikes once), then ``PATTERN`` ``repeats`` times."""
+    return np.vstack([np.ones(9), np.tile(PATTERN, (repeats, 1))])
+
+
+def test_image_patches_are_seeded_inky_windows_of_the_images():
+    rng = np.random.default_rng(0)
+    images = np.zeros((20, 8, 8))
+    rows, cols = rng.integers(0, 6, 20), rng.integers(0, 6, 20)
+    images[np.arange(20), rows + 1, cols + 1] = 1.0  # one lit pixel per image
+    patches = image_patches(images, 20, min_ink=1.0, seed=3)
+    assert patches.shape == (20, 9)
+    assert np.all(patches.sum(axis=1) == 1)  # every patch holds its image's pixel
+    np.testing.assert_array_equal(patches, image_patches(images.reshape(20, 64), 20, seed=3))
+    assert not np.array_equal(patches, image_patches(images, 20, seed=4))  # position varies
+
+
+def test_learning_rejects_bad_input_before_running():
+    with pytest.raises(ParameterError, match=r"lie in \[0, 1\]"):
+        learn_kernels(np.full((3, 9), 2.0), device="runtime")
+    with pytest.raises(ShapeError, match="2-d array"):
+        learn_kernels(np.ones(9), device="runtime")
+    with pytest.raises(ParameterError, match="whole number"):
+        learn_kernels(np.ones((3, 9)), device="runtime", presentation=2.5 * ms)
+    with pytest.raises(ParameterError, match="dropout"):
+        learn_kernels(np.ones((3, 9)), device="runtime", neuron={"dropout": 1.0})
+    with pytest.raises(ParameterError, match="without its unit|unit"):
+        learn_kernels(np.ones((3, 9)), device="runtime", plasticity={"tau_pot": 10})
+    with pytest.raises(ParameterError, match="device"):
+        learn_kernels(np.ones((3, 9)), device="numpy")
+
+
+def _small_run(seed, **kwargs):
+    patches = image_patches(np.random.default_rng(1).random((30, 6, 6)), 30, seed=0)
+    return learn_kernels(patches, n_maps=4, seed=seed, device="runtime", progress=False,
+                         presentation=20 * ms, rest=5 * ms, **kwargs)
+
+
+def test_runtime_learning_is_reproducible_and_seeded(numpy_codegen):
+    first, again, other = _small_run(7), _small_run(7), _small_run(8)
+    assert first.spikes.sum() > 0  # the neurons fired, so the weights could change
+    assert not np.array_equal(first.weights, first.initial)
+    np.testing.assert_array_equal(first.weights, again.weights)
+    np.testing.assert_array_equal(first.spikes, again.spikes)
+    assert not np.array_equal(first.weights, other.weights)
+
+
+def test_adaptive_threshold_counts_the_spikes(numpy_codegen):
+    """theta = theta_plus * sum of exp(-(T - t_k) / tau_theta) over each neuron's spikes."""
+    tau_theta, theta_plus = 2 * second, 0.05
+    run = _small_run(2, neuron={"tau_theta": tau_theta, "theta_plus": theta_plus})
+    duration = 30 * 25e-3  # seconds
+    upper = theta_plus * run.spikes
+    lower = upper * np.exp(-duration / float(tau_theta / second))
+    assert run.spikes.sum() > 10
+    assert np.all(run.theta <= upper + 1e-12) and np.all(run.theta >= lower - 1e-12)
+
+
+def test_standalone_learns_a_repeated_pattern_reproducibly(tmp_path):
+    """The kernel becomes the pattern: its inputs potentiated, all others depressed.
+
+    With Hebbian depression off (``gamma_dep = 0``) and no homeostasis, a neuron firing while
+    the pattern is shown potentiates the pattern's inputs (0 <= Δt <= 30 ms) and, anti-
+    Hebbian, depresses every other input, whose last spike (in the first, all-on sample) lies
+    >= 50 ms back. Same seed, same directory: the same weights, without recompiling.
+    """
+    patches = _pattern_patches(30)
+    kwargs = dict(n_maps=12, seed=5, device="cpp_standalone", directory=tmp_path,
+                  progress=False, initial_high=0.5, plasticity={"gamma_dep": 0.0},
+                  neuron={"dropout": 0.0, "theta_plus": 0.0})
+    first = learn_kernels(patches, **kwargs)
+    again = learn_kernels(patches, **kwargs)
+    np.testing.assert_array_equal(first.weights, again.weights)
+    assert 0 < first.initial.mean() < 1  # started from mixed kernels
+    learned = first.spikes > 0
+    assert learned.sum() >= 8  # kernels with < 2 pattern inputs never fire and keep theirs
+    np.testing.assert_array_equal(first.weights[:, learned],
+                                  np.repeat(PATTERN[:, None], learned.sum(), axis=1))
