@@ -9,6 +9,7 @@ setup(
     # equations/ sits at the top level of the repository but ships as brainconv.equations.
     packages=["brainconv", "brainconv.equations", "brainconv.spiketime"],
     package_dir={"brainconv": "brainconv", "brainconv.equations": "equations"},
+    package_data={"brainconv": ["templates/*.cpp"]},  # the branchless threshold template
     install_requires=[
         "brian2==2.9.0",
         "numpy>=1.26,<2.4",  # brian2 2.9.0 uses ndarray.ptp, removed in numpy 2.4

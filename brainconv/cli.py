@@ -66,7 +66,9 @@ def _check_simulation_args(args):
         check_target(args.target)
     check_device(args.device)
     _check_count(args.limit, "--limit", 0)
-    _check_count(args.calibration, "--calibration", 1)
+    _check_count(_calibration_images(args), "--calibration", 1)
+    if hasattr(args, "calibration_steps"):
+        check_steps(args.calibration_steps)
     if getattr(args, "model", None) is not None:
         from .equations import get_model
 
@@ -74,13 +76,37 @@ def _check_simulation_args(args):
 
 
 def _convert(args, ann, calibration):
-    from .convert import convert
+    """convert() with the command's options: ``(spec, spike-norm thresholds or None)``."""
+    from .convert import _convert as convert_with_thresholds
 
-    return convert(ann, model=args.model, data=calibration, normalization=args.normalization,
-                   percentile=args.percentile, threshold=args.threshold,
-                   parameters=_model_parameters(args.param), synapse=args.synapse,
-                   synapse_parameters=_model_parameters(args.synapse_param, "--synapse-param"),
-                   readout=args.readout, **_encoding(args))
+    return convert_with_thresholds(
+        ann, model=args.model, data=calibration, normalization=args.normalization,
+        percentile=args.percentile, threshold=args.threshold,
+        parameters=_model_parameters(args.param), synapse=args.synapse,
+        synapse_parameters=_model_parameters(args.synapse_param, "--synapse-param"),
+        readout=args.readout, calibration_steps=getattr(args, "calibration_steps", 1000),
+        **{"poisson_parameters": None, **_encoding(args)})
+
+
+def _calibration_images(args):
+    """--calibration, or its default: 512 images for spike-norm (Rathi's code), else 10000."""
+    if args.calibration is not None:
+        return args.calibration
+    return 512 if getattr(args, "normalization", None) == "spike_norm" else 10000
+
+
+def _check_spike_norm(args, ann=None):
+    """Refuse spike-norm for an ANN with biases (or one about to be trained with them)."""
+    if getattr(args, "normalization", None) != "spike_norm":
+        return
+    from .convert import check_bias_free
+
+    if ann is None and getattr(args, "biases", True):
+        raise ParameterError("--normalization spike_norm needs a bias-free ANN (Sengupta et "
+                             "al. 2019): add --no-biases, or use --normalization max / "
+                             "percentile")
+    if ann is not None:
+        check_bias_free(ann)
 
 
 def _encoding(args):
@@ -136,17 +162,26 @@ def run(args, ann=None):
         ann, ann_file = load_ann(args.ann), args.ann
     # Model, parameters and threshold are checked on the ANN before any data is loaded.
     _convert(argparse.Namespace(**{**vars(args), "normalization": "none"}), ann, None)
+    _check_spike_norm(args, ann)
     if not 0 < args.percentile <= 100:
         raise ParameterError(f"--percentile must be in (0, 100], got {args.percentile}")
     x_train, _ = _load(args, "train")
     x, y = _load(args, "test")
     if args.limit:
         x, y = x[:args.limit], y[:args.limit]
-    calibration = x_train[:args.calibration]
-    spec = _convert(args, ann, calibration)
+    calibration = x_train[:_calibration_images(args)]
+    if args.normalization == "spike_norm":
+        _say(f"spike-norm: {len(calibration)} training images x {args.calibration_steps} steps "
+             f"of {args.encoding} input")
+    spec, thresholds = _convert(args, ann, calibration)
     _say(f"converted to {args.model}: layers {spec.layer_sizes}, normalization "
          f"{args.normalization}" + (f" on {len(calibration)} training images"
                                     if args.normalization != "none" else ""))
+    if thresholds is not None:
+        _say("spike-norm thresholds per layer: "
+             + ", ".join(f"{name} {value:.4g}" for name, value in
+                         zip([layer.name for layer in spec.layers[-len(thresholds):]],
+                             thresholds)))
     _say(f"simulating {len(x)} samples x {args.steps} timesteps on {args.device}")
     start = time.perf_counter()
     attrs = {"dataset": args.dataset, "seed": args.seed,
@@ -259,6 +294,7 @@ def demo(args):
         Path(args.plot).parent.mkdir(parents=True, exist_ok=True)
     _load_model_files(args)
     _check_simulation_args(args)
+    _check_spike_norm(args)
     _check_outputs((args.out, "--out"), (args.plot, "--plot"))
     ann = train(argparse.Namespace(**{**vars(args), "out": str(out.with_name("ann.npz"))}))
     return run(args, ann=ann)
@@ -292,7 +328,7 @@ def compare(args):
         _say(f"{name}: reusing the checkpoint in {checkpoints}" if reused else
              f"simulating {name} ({len(x)} samples x {args.steps} steps on {args.device})")
 
-    result = run_compare(ann, x_train[:args.calibration], x, y, args.steps, args.target,
+    result = run_compare(ann, x_train[:_calibration_images(args)], x, y, args.steps, args.target,
                          paradigms=args.paradigms, device=args.device,
                          batch_size=args.batch_size, progress=progress,
                          checkpoint_dir=checkpoints, notify=_say,
@@ -425,8 +461,9 @@ def _parser():
         p.add_argument("--batch-size", type=int, default=None,
                        help="samples simulated side by side (default: chosen from the synapse "
                        "count and memory)")
-        p.add_argument("--calibration", type=int, default=10000,
-                       help="training images used for normalization")
+        p.add_argument("--calibration", type=int, default=None,
+                       help="training images used for normalization (default 10000; 512 "
+                       "with spike_norm, as Rathi's code)")
         p.add_argument("--limit", type=int, default=0,
                        help="simulate only the first N test images (0: all)")
         p.add_argument("--plot", default=None, help="save a plot as this PNG")
@@ -442,8 +479,12 @@ def _parser():
         p.add_argument("--threshold", type=float, default=1.0,
                        help="firing threshold of every layer")
         p.add_argument("--normalization", default="percentile",
-                       choices=["percentile", "max", "none"],
-                       help="data-based weight normalization")
+                       choices=["percentile", "max", "none", "spike_norm"],
+                       help="data-based weight normalization, or spike-norm (Sengupta et al. "
+                       "2019: thresholds from simulated spikes; bias-free ANN, grid models)")
+        p.add_argument("--calibration-steps", type=int, default=1000,
+                       help="timesteps per calibration image of spike_norm (Poisson input "
+                       "seeded by --seed)")
         p.add_argument("--encoding", default="current", choices=["current", "poisson"],
                        help="input as a constant current, or Poisson spikes (probability = "
                        "value per 1 ms step; seeded by --seed)")

@@ -495,6 +495,16 @@ def _check_spiking_input(ann, models, encoding, normalization, calibration_steps
     from .reference import check_steps
 
     check_steps(calibration_steps)
+    check_bias_free(ann)
+    missing = sorted({m.name for m in models if not m.step})
+    if missing:
+        raise ModelError(
+            f"spike-norm simulates the layers below in numpy, but model(s) {missing} have no "
+            "numpy step function; define them with step=..., or use 'max' / 'percentile'")
+
+
+def check_bias_free(ann):
+    """Raise ParameterError unless every bias of ``ann`` is zero, as spike-norm needs."""
     biased = [index for index, b in enumerate(ann.biases) if np.any(b != 0)]
     if biased:
         raise ParameterError(
@@ -502,11 +512,6 @@ def _check_spiking_input(ann, models, encoding, normalization, calibration_steps
             f"layer(s) {biased} have nonzero biases; train the ANN without biases "
             "(train_ann(..., biases=False), or `brainconv train --no-biases`), or use "
             "normalization='max' / 'percentile'")
-    missing = sorted({m.name for m in models if not m.step})
-    if missing:
-        raise ModelError(
-            f"spike-norm simulates the layers below in numpy, but model(s) {missing} have no "
-            "numpy step function; define them with step=..., or use 'max' / 'percentile'")
 
 
 def _poisson_layer(n_inputs, continuous, values):

@@ -121,3 +121,33 @@ def test_bias_free_training_and_poisson_encoding_from_the_command_line(tmp_path,
     ds = load_results(tmp_path / "r.nc")
     assert list(ds.layer.values)[0] == "input" and "poisson" in ds.attrs["model"]
     assert ds.layer_spikes.sel(layer="input").sum() > 0
+
+
+def test_spike_norm_from_the_command_line(tmp_path, capsys):
+    # Refused before training when the ANN would have biases ...
+    assert main(["demo", "--epochs", "1", "--hidden", "12", "--device", "numpy",
+                 "--normalization", "spike_norm", "--out", str(tmp_path / "r.nc")]) == 2
+    assert "needs a bias-free ANN" in capsys.readouterr().err
+    # ... and a bias-free ANN is balanced on Poisson spikes seeded by --seed.
+    assert main(["demo", "--epochs", "1", "--hidden", "12", "--steps", "20", "--device",
+                 "numpy", "--limit", "20", "--no-biases", "--encoding", "poisson",
+                 "--normalization", "spike_norm", "--calibration", "30",
+                 "--calibration-steps", "20", "--out", str(tmp_path / "r.nc"),
+                 "--plot", str(tmp_path / "a.png")]) == 0
+    out = capsys.readouterr().out
+    assert "spike-norm: 30 training images x 20 steps of poisson input" in out
+    assert "spike-norm thresholds per layer: hidden1 " in out and ", output " in out
+    ds = load_results(tmp_path / "r.nc")
+    assert ds.attrs["normalization"] == "spike_norm"
+    # a trained ANN with biases is refused by `run` before any data is loaded
+    import numpy as np
+
+    from brainconv.ann import ANN, save_ann
+
+    save_ann(ANN((np.ones((64, 3)), np.ones((3, 10))), (np.ones(3), np.zeros(10))),
+             tmp_path / "biased.npz")
+    assert main(["run", "--ann", str(tmp_path / "biased.npz"), "--dataset", "digits",
+                 "--device", "numpy", "--normalization", "spike_norm",
+                 "--out", str(tmp_path / "b.nc")]) == 2
+    err = capsys.readouterr().err
+    assert "needs a bias-free ANN" in err and "layer(s) [0]" in err
