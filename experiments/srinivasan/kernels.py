@@ -1,6 +1,6 @@
 """Srinivasan et al. 2020: binary 3x3 kernels learned by stochastic STDP, MNIST 36C3-2P-128FC-10FC.
 
-    python experiments/srinivasan/kernels.py [--patches 10000] [--epochs 5] [--limit 1000]
+    python experiments/srinivasan/kernels.py [--patches 10000] [--epochs 10] [--limit 10000]
 
 1. **STDP in Brian2** (``brainconv.learning.learn_kernels``, one ``cpp_standalone`` run): one
    random inky 3x3 patch from each of the first ``--patches`` training digits, Poisson input
@@ -15,11 +15,12 @@
 The same pipeline with the *initial* random binary kernels of the STDP run (Bernoulli 0.5,
 the same seed) is the baseline that shows what STDP adds. Kernel memory: 36 x 9 weights of 1
 bit against 32 bits each (32x; the scale 1/9 is one shared number, folded into the IF
-thresholds by the conversion). Writes ``results/kernels.md``, ``kernels.png`` and
-``kernels.npz`` (the learned and random kernels).
+thresholds by the conversion). Writes ``results/kernels.md``, ``kernels.png``, ``kernels.npz``
+(the learned and random kernels) and ``kernels.json`` (the table, read by ``energy.py``).
 """
 
 import argparse
+import json
 import sys
 import time
 from pathlib import Path
@@ -94,7 +95,7 @@ def plot_kernels(learned, random, path):
         ax.set_xticks([])
         ax.set_yticks([])
     fig.tight_layout()
-    fig.savefig(path, dpi=120)
+    fig.savefig(path, dpi=120, bbox_inches="tight")
     plt.close(fig)
 
 
@@ -102,8 +103,8 @@ def main():
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--patches", type=int, default=10000,
                         help="training digits, one patch each, for STDP")
-    parser.add_argument("--epochs", type=int, default=5, help="epochs of the FC head")
-    parser.add_argument("--limit", type=int, default=1000,
+    parser.add_argument("--epochs", type=int, default=10, help="epochs of the FC head")
+    parser.add_argument("--limit", type=int, default=10000,
                         help="test digits simulated as spiking networks (the ANNs use all)")
     parser.add_argument("--steps", type=int, default=100, help="timesteps of the SNN runs")
     parser.add_argument("--device", default="cpp_standalone")
@@ -179,6 +180,11 @@ def main():
         "![kernels](kernels.png)",
     ]
     (RESULTS / "kernels.md").write_text("\n".join(lines) + "\n")
+    keys = ("kernels", "ones", "ann_accuracy", "ann_accuracy_subset", "snn_accuracy",
+            "ann_macs", "snn_macs", "snn_acs", "efficiency_int32", "efficiency_float32")
+    (RESULTS / "kernels.json").write_text(json.dumps(
+        {"command": command, "limit": args.limit, "steps": args.steps,
+         "rows": [dict(zip(keys, row)) for row in rows]}, indent=1) + "\n")
     print("\n".join(lines))
 
 
