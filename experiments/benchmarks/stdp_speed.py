@@ -41,6 +41,10 @@ def main():
     wall = time.perf_counter() - start
     rows.append(("cpp_standalone", args.patches, wall - compiled.seconds, compiled.seconds))
     target = brian2.prefs.codegen.target
+    if target == "auto":
+        from brian2.devices.device import auto_target
+
+        target = auto_target().class_name
     # A warm-up run first, so that the timed one finds Cython's compiled code in its cache.
     learn_kernels(patches[:5], seed=args.seed, device="runtime", progress=False)
     runtime = learn_kernels(patches[:args.runtime_patches], seed=args.seed, device="runtime",
