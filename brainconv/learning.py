@@ -160,7 +160,9 @@ def learn_kernels(patches, n_maps=36, seed=0, device="cpp_standalone", presentat
         Where the ``cpp_standalone`` project is written (default: a temporary folder,
         deleted afterwards). The same directory for the same network recompiles nothing.
     progress : bool
-        Print Brian2's progress report (simulated time, ETA) during the run.
+        Print Brian2's progress report (simulated time, ETA) during the run. It costs time:
+        Brian2's standalone loop then reads the clock before every object in every step
+        (10,000 patches: 8.8 s with, 1.6 s without).
 
     Returns
     -------
