@@ -203,7 +203,7 @@ def replicate(pre, post, n_pre, n_post, batch_size):
 PAD_CURRENT = np.nan
 
 
-def layer_values(spec, currents, batch_size, device="runtime"):
+def layer_values(spec, currents, batch_size, device="runtime", quantities=True):
     """The numbers a built network needs, keyed by what they set.
 
     Parameters
@@ -214,6 +214,9 @@ def layer_values(spec, currents, batch_size, device="runtime"):
     batch_size : int
     device : str
         Where the values go: a direct pathway (:func:`is_direct`) stores its weights once.
+    quantities : bool
+        False: weights with a unit (:func:`pathway_unit`) are plain numbers in that unit, and
+        Brian2 is not imported.
 
     Returns
     -------
@@ -236,13 +239,22 @@ def layer_values(spec, currents, batch_size, device="runtime"):
             weights = connections(layer.weights)[2]
             if not is_direct(spec, index, device):
                 weights = np.tile(weights, batch_size)
-            if resolve_model(layer.model, layer.parameters).time_base == "continuous":
+            unit = pathway_unit(spec, index)
+            if unit and quantities:
                 import brian2
 
-                unit = pathway_synapse(spec, index)[0].weight_unit
                 weights = weights * getattr(brian2, unit)
             values[("weights", index)] = weights
     return values
+
+
+def pathway_unit(spec, index):
+    """Name of the Brian2 unit of the weights into layer ``index`` (a pathway into a
+    continuous-time model, e.g. ``"second"``), or None for plain numbers."""
+    layer = spec.layers[index]
+    if resolve_model(layer.model, layer.parameters).time_base == "continuous":
+        return pathway_synapse(spec, index)[0].weight_unit
+    return None
 
 
 def window_offsets(models):
@@ -640,6 +652,53 @@ def _build_meter(group, model, index, step_clock):
     return [monitor, meter, tally]
 
 
+def result_variables(built, spec):
+    """The Brian2 variables :func:`collect_results` reads, by the names it reads them under.
+
+    Names: ``output.i``, ``output.t`` and ``output.<payload>`` (output spikes; a spiking output
+    layer), ``readout.y`` (a non-spiking output layer), and per spiking layer ``l``:
+    ``layer<l>.spikes`` (an ensemble meter's member spikes per step) and
+    ``layer<l>.total_spikes``, or ``layer<l>.rate`` and ``layer<l>.count``; per recorded layer
+    ``train<l>.i``, ``train<l>.t`` and ``train<l>.<payload>``.
+
+    Returns
+    -------
+    dict
+        name -> Brian2 ``Variable`` (its values in SI units, as stored).
+    """
+    models = [resolve_model(layer.model, layer.parameters) for layer in spec.layers]
+    last = len(spec.layers) - 1
+    found = {}
+
+    def add(prefix, owner, *names):
+        for name in names:
+            if name:  # None: a model without payload
+                found[f"{prefix}.{name}"] = owner.variables[name]
+
+    if built.readout_monitor is not None:
+        add("readout", built.readout_monitor, "y")
+    else:
+        add("output", built.output_monitor, "i", "t", models[-1].payload)
+    count_monitors = iter(built.count_monitors)
+    for index, model in enumerate(models):
+        if model.spike_count:  # meter: member spikes per step; totals in total_spikes
+            add(f"layer{index}", built.rate_monitors[index], "spikes")
+            add(f"layer{index}", built.groups[index], "total_spikes")
+        elif model.spiking:
+            counter = built.output_monitor if index == last else next(count_monitors)
+            add(f"layer{index}", built.rate_monitors[index], "rate")
+            add(f"layer{index}", counter, "count")
+    for index, monitor in (built.train_monitors or {}).items():
+        add(f"train{index}", monitor, "i", "t", models[index].payload)
+    return found
+
+
+def run_layout(built):
+    """The numbers besides the spec that :func:`collect_results` needs, as a JSON-able dict."""
+    return {"steps": built.steps, "batch_size": built.batch_size, "n_batches": built.n_batches,
+            "dt_ms": built.dt_ms, "recorded_layers": sorted(built.train_monitors or {})}
+
+
 def collect(built, spec, n_samples):
     """Read the monitors of a finished run into plain numpy arrays.
 
@@ -648,53 +707,76 @@ def collect(built, spec, n_samples):
     dict
         Same keys and layout as :func:`brainconv.reference.simulate_reference`.
     """
-    import brian2
+    variables = result_variables(built, spec)
+    return collect_results(lambda name: np.asarray(variables[name].get_value()).ravel(),
+                           spec, n_samples, run_layout(built))
 
-    steps, batch = built.steps, built.batch_size
+
+def collect_results(read, spec, n_samples, layout):
+    """The results of a finished run, from the monitored arrays.
+
+    Parameters
+    ----------
+    read : callable
+        ``read(name)`` returns the values of the variable called ``name`` in
+        :func:`result_variables` as stored: a flat array in SI units, a 2-D monitor's values
+        time-major (from the Brian2 objects in this process, or from a standalone project's
+        result files in another).
+    spec : NetworkSpec
+    n_samples : int
+    layout : dict
+        ``steps``, ``batch_size``, ``n_batches``, ``dt_ms`` and ``recorded_layers`` of the run
+        (:func:`run_layout`).
+
+    Returns
+    -------
+    dict
+        Same keys and layout as :func:`brainconv.reference.simulate_reference`, plus
+        ``readout`` and ``spike_trains`` where the network has them.
+    """
+    steps, batch, n_batches = layout["steps"], layout["batch_size"], layout["n_batches"]
+    dt_ms = layout["dt_ms"]
     n_out = spec.layers[-1].size
-    shape = (built.n_batches * batch, steps, n_out)
+    shape = (n_batches * batch, steps, n_out)
     models = [resolve_model(layer.model, layer.parameters) for layer in spec.layers]
     raw = {}
-    if built.readout_monitor is not None:
-        # y[k, step of the run], k = sample in batch * n_out + class -> (sample, step, class)
-        y = np.asarray(built.readout_monitor.y[:]).reshape(batch, n_out, built.n_batches, steps)
-        raw["readout"] = y.transpose(2, 0, 3, 1).reshape(shape)[:n_samples]
+    if not models[-1].spiking:
+        # y[step of the run, k], k = sample in batch * n_out + class -> (sample, step, class)
+        y = read("readout.y").reshape(n_batches, steps, batch, n_out)
+        raw["readout"] = y.transpose(0, 2, 1, 3).reshape(shape)[:n_samples]
         output = np.zeros(shape, np.int16)
     else:
-        index = np.asarray(built.output_monitor.i[:], dtype=np.int64)
-        step = np.rint(np.asarray(built.output_monitor.t[:] / brian2.ms) / built.dt_ms).astype(
-            np.int64)
+        index = read("output.i").astype(np.int64)
+        step = np.rint(read("output.t") / 1e-3 / dt_ms).astype(np.int64)
         # bincount over flat indices: order-free (brian2cuda does not sort monitor output) and
         # much faster than np.add.at for millions of spikes.
         flat = np.ravel_multi_index(((step // steps) * batch + index // n_out, step % steps,
                                      index % n_out), shape)
         payload = models[-1].payload
-        weights = np.asarray(getattr(built.output_monitor, payload)[:]) if payload else None
+        weights = read(f"output.{payload}") if payload else None
         output = np.bincount(flat, weights, minlength=np.prod(shape)).reshape(shape)
-        output = np.rint(output).astype(np.int16)
+        if payload:  # float sums of payloads; plain spike counts are integers already
+            output = np.rint(output)
+        output = output.astype(np.int16)
 
     # Padding samples never spike (PAD_CURRENT), so whole-group counts are exact.
     layer_spikes = np.zeros((len(spec.layers), steps))
     counts = []
-    event_counts = iter(built.count_monitors + [built.output_monitor])
     for index, (layer, model) in enumerate(zip(spec.layers, models)):
         if not model.spiking:  # a readout: no spikes
             counts.append(np.zeros(layer.size))
             continue
-        monitor = built.rate_monitors[index]
         if model.spike_count:  # meter: member spikes per step; totals in total_spikes
-            per_step = np.rint(np.asarray(monitor.spikes[0]))
-            per_unit = np.asarray(built.groups[index].total_spikes[:])
-            if index == len(spec.layers) - 1:
-                next(event_counts)
+            per_step = np.rint(read(f"layer{index}.spikes"))
+            per_unit = read(f"layer{index}.total_spikes")
         else:
-            rate_hz = np.asarray(monitor.rate[:] / brian2.Hz)
-            per_step = np.rint(rate_hz * (batch * layer.size) * built.dt_ms / 1000)
-            per_unit = np.asarray(next(event_counts).count[:])
-        layer_spikes[index] = per_step.reshape(built.n_batches, steps).sum(axis=0)
+            rate_hz = read(f"layer{index}.rate")
+            per_step = np.rint(rate_hz * (batch * layer.size) * dt_ms / 1000)
+            per_unit = read(f"layer{index}.count")
+        layer_spikes[index] = per_step.reshape(n_batches, steps).sum(axis=0)
         counts.append(per_unit.reshape(batch, -1).sum(axis=0))
-    if built.train_monitors:
-        raw["spike_trains"] = _collect_trains(built, spec, models)
+    if layout["recorded_layers"]:
+        raw["spike_trains"] = _collect_trains(read, spec, models, layout)
     return {
         "output_spikes": output[:n_samples],
         "layer_spikes": layer_spikes,
@@ -703,24 +785,23 @@ def collect(built, spec, n_samples):
     }
 
 
-def _collect_trains(built, spec, models):
+def _collect_trains(read, spec, models, layout):
     """Recorded spikes as flat arrays: position (sample slot of the run), layer, neuron,
     step of the sample, and weight (the payload sent; 1 for a plain spike)."""
-    import brian2
-
+    steps = layout["steps"]
     columns = {key: [] for key in ("position", "layer", "neuron", "step", "weight")}
-    for index, monitor in sorted(built.train_monitors.items()):
+    for index in layout["recorded_layers"]:
         size = spec.layers[index].size
-        neuron = np.asarray(monitor.i[:], dtype=np.int64)
-        step = np.rint(np.asarray(monitor.t[:] / brian2.ms) / built.dt_ms).astype(np.int64)
+        neuron = read(f"train{index}.i").astype(np.int64)
+        step = np.rint(read(f"train{index}.t") / 1e-3 / layout["dt_ms"]).astype(np.int64)
         payload = models[index].payload
-        weight = (np.asarray(getattr(monitor, payload)[:], float) if payload
+        weight = (read(f"train{index}.{payload}").astype(float) if payload
                   else np.ones(len(neuron)))
         keep = weight != 0  # a payload model's zero-payload event sends nothing
-        columns["position"].append(((step // built.steps) * built.batch_size
+        columns["position"].append(((step // steps) * layout["batch_size"]
                                     + neuron // size)[keep])
         columns["layer"].append(np.full(int(keep.sum()), index))
         columns["neuron"].append((neuron % size)[keep])
-        columns["step"].append((step % built.steps)[keep])
+        columns["step"].append((step % steps)[keep])
         columns["weight"].append(weight[keep])
     return {key: np.concatenate(value) for key, value in columns.items()}

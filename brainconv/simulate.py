@@ -8,19 +8,25 @@ Devices
     Generates, compiles and runs a C++ project. The project depends only on the architecture,
     the number of steps, the batch size and the number of batches, so it is compiled once into a
     cache directory named by a hash of those; later runs, in this process or another, pass the
-    inputs and weights as ``run_args`` and recompile nothing.
+    inputs and weights as ``run_args`` and recompile nothing. Another process runs the binary
+    from the project's manifest without importing Brian2 at all (:func:`_run_warm`).
 ``"cuda_standalone"``
     The same project generated for NVIDIA GPUs by brian2cuda (see :mod:`brainconv.gpu`); its
-    spike monitors are not sorted, which :func:`brainconv.build.collect` does not need.
+    spike monitors are not sorted, which :func:`brainconv.build.collect_results` does not need.
 ``"numpy"``
     The numpy reference simulator (:mod:`brainconv.reference`), same schedule, no Brian2.
 """
 
+import dataclasses
+import functools
 import gc
 import hashlib
+import importlib.metadata
+import json
 import os
 import shutil
 import signal
+import subprocess
 import sys
 import threading
 import time
@@ -29,16 +35,15 @@ from pathlib import Path
 import numpy as np
 
 from . import __version__
-from .build import (TIMESTEP_MS, Recording, build_network, check_dt, collect, is_direct,
-                    layer_values, time_base)
+from .build import (TIMESTEP_MS, Recording, build_network, check_dt, collect, collect_results,
+                    is_direct, layer_values, pathway_synapse, pathway_unit, result_variables,
+                    run_layout, time_base)
 from .equations import resolve_model
 from .errors import ParameterError, SimulationError, brian2_cause
 from .reference import check_steps, simulate_reference
 from .results import add_spike_trains, make_dataset
 
 DEVICES = ("runtime", "cpp_standalone", "cuda_standalone", "numpy")
-#: Samples per batch. Small batches keep a batch's state and synapses in a CPU's L1/L2 cache;
-#: 16 was fastest for 784-500-10 on 2 cores (8: same, 32: +20 %, 128: +60 %).
 #: Seconds spent in each stage of the simulations of this process (``brainconv run --profile``).
 PROFILE = {}
 
@@ -56,6 +61,14 @@ class _stage:
         PROFILE[self.name] = PROFILE.get(self.name, 0.0) + time.perf_counter() - self.start
 
 
+def _import_brian2():
+    """Import Brian2 (seconds on first import, sympy included), timed as a profile stage."""
+    with _stage("import brian2 (and sympy)"):
+        import brian2  # noqa: F401
+
+
+#: Samples per batch. Small batches keep a batch's state and synapses in a CPU's L1/L2 cache;
+#: 16 was fastest for 784-500-10 on 2 cores (8: same, 32: +20 %, 128: +60 %).
 DEFAULT_BATCH_SIZE = 16
 
 
@@ -112,8 +125,6 @@ def _stored_entries(weights):
 
 
 def _gpu_memory_bytes():
-    import subprocess
-
     try:
         out = subprocess.run(["nvidia-smi", "--query-gpu=memory.total", "--format=csv,noheader,"
                               "nounits"], capture_output=True, text=True, check=True).stdout
@@ -193,6 +204,8 @@ class StandaloneProject:
                 self.from_cache = False
                 brian2.device.build(directory=str(self.directory), compile=True, run=False,
                                     with_output=False)
+            if device == "cpp_standalone":
+                _write_manifest(self, spec)
             if not run:  # compile-only check (e.g. CUDA code on a machine without a GPU)
                 return
             self.build_seconds = time.perf_counter() - start
@@ -216,12 +229,10 @@ class StandaloneProject:
     def layout_key(spec, steps, batch_size, n_batches, device="cpp_standalone",
                    dt_ms=TIMESTEP_MS, recording=None):
         """Hash of everything the generated code depends on."""
-        import brian2
-
         from .build import BATCH_CLOCK_SHRINK
 
         text = repr((spec.architecture, steps, batch_size, n_batches, float(dt_ms),
-                     brian2.__version__, __version__, BATCH_CLOCK_SHRINK)
+                     brian2_version(), __version__, BATCH_CLOCK_SHRINK)
                     + ((device,) if device != "cpp_standalone" else ())
                     + ((recording,) if recording else ()))
         return hashlib.sha256(text.encode()).hexdigest()[:16]
@@ -237,25 +248,20 @@ class StandaloneProject:
             run_args[current] = values[("current", index)]
         for index, pathway in enumerate(built.synapses, start=1):
             run_args[pathway.w] = values[("weights", index)]
-        # The binary only prints an error for a wrong-sized run_args file and then runs on with
-        # the old values, so sizes are checked here.
-        for key, shape in self.value_shapes.items():
-            if np.shape(values[key]) != shape:
-                raise SimulationError(
-                    f"{key[0]} of layer {spec.layers[key[1]].name!r} have shape "
-                    f"{np.shape(values[key])}, the compiled project {self.directory} expects "
-                    f"{shape}; build a project for this layout"
-                )
+        mismatch = _shape_mismatch(spec, values, self.value_shapes, self.directory)
+        if mismatch:
+            raise SimulationError(mismatch)
         interrupted = _InterruptFlag()
         try:
-            with interrupted, _LayoutLock(self.directory), _environment(BRAINCONV_PROGRESS=str(n_samples) if progress
-                                           else None), _stage("binary (run_args in, results out)"):
-                self.device.run(directory=str(self.directory), with_output=False,
-                                run_args=run_args)
-            if progress:
-                print(file=sys.stderr, flush=True)  # end the binary's progress line
-            with _stage("reading spikes back"):
-                return collect(built, spec, n_samples)
+            with interrupted, _LayoutLock(self.directory):
+                with _environment(BRAINCONV_PROGRESS=str(n_samples) if progress else None), \
+                        _stage("binary (run_args in, results out)"):
+                    self.device.run(directory=str(self.directory), with_output=False,
+                                    run_args=run_args)
+                if progress:
+                    print(file=sys.stderr, flush=True)  # end the binary's progress line
+                with _stage("reading results back"):  # before another process runs the project
+                    return collect(built, spec, n_samples)
         except Exception as exc:
             if interrupted.seen:  # Ctrl-C also stopped the binary: not a failure of the project
                 raise KeyboardInterrupt from None
@@ -346,6 +352,238 @@ def _clear_directory(directory):
             entry.unlink()
 
 
+@functools.cache
+def brian2_version():
+    """Brian2's version, read from the installed package's metadata: no ``import brian2``."""
+    return importlib.metadata.version("brian2")
+
+
+def _shape_mismatch(spec, values, shapes, directory):
+    """A message for the first of ``values`` whose shape is not ``shapes[key]``, or None.
+
+    The binary only prints an error for a wrong-sized run_args file and then runs on with the
+    old values, so shapes are checked in Python.
+    """
+    for key, shape in shapes.items():
+        if np.shape(values[key]) != tuple(shape):
+            return (f"{key[0]} of layer {spec.layers[key[1]].name!r} have shape "
+                    f"{np.shape(values[key])}, the compiled project {directory} expects "
+                    f"{tuple(shape)}; build a project for this layout")
+    return None
+
+
+# Warm runs: a compiled cpp_standalone project run from another process without Brian2.
+#
+# When StandaloneProject builds a cpp_standalone project it writes MANIFEST_NAME into the
+# project folder: the command-line names, dtypes and shapes of the run_args, the result files
+# collect_results reads, the run command and environment, and a fingerprint of the code it was
+# generated from. A later process with no live project of that layout writes its run_args
+# files, runs the binary and reads the result files itself (_run_warm): no import of Brian2
+# (and sympy), no rebuilt network, no md5 of every input, no read-back of every array.
+
+#: Version of the manifest format; a manifest of another version is ignored (the project is
+#: then run the Brian2 way, which writes a new manifest).
+MANIFEST_VERSION = 1
+MANIFEST_NAME = "brainconv_manifest.json"
+
+
+def _write_manifest(project, spec):
+    """Write the manifest of a just-built cpp_standalone ``project`` (atomically)."""
+    import brian2
+
+    from .results import atomic_write
+
+    device, built = brian2.get_device(), project.built
+    owners = {("current", index): (current, "values")
+              for index, current in enumerate(built.currents)}
+    owners.update({("weights", index): (pathway, "w")
+                   for index, pathway in enumerate(built.synapses, start=1)})
+    run_args = []
+    for key, shape in project.value_shapes.items():
+        owner, variable = owners[key]
+        unit = pathway_unit(spec, key[1]) if key[0] == "weights" else None
+        dtype = owner.values.dtype if variable == "values" else owner.variables["w"].dtype
+        run_args.append({"key": list(key), "name": f"{owner.name}.{variable}",
+                         "dtype": np.dtype(dtype).str, "shape": list(shape),
+                         "scale": float(getattr(brian2, unit)) if unit else 1.0})
+    results = {name: {"file": device.get_array_filename(variable),
+                      "dtype": np.dtype(variable.dtype).str,
+                      "size": None if variable.dynamic else int(variable.size)}
+               for name, variable in result_variables(built, spec).items()}
+    run_cmd = brian2.prefs.devices.cpp_standalone.run_cmd_unix
+    manifest = {
+        "version": MANIFEST_VERSION, "key": project.key, "code": _code_fingerprint(spec),
+        "run_cmd": [run_cmd] if isinstance(run_cmd, str) else list(run_cmd),
+        "environment": {**brian2.prefs.devices.cpp_standalone.run_environment_variables,
+                        **device.run_environment_variables},
+        "layout": run_layout(built), "run_args": run_args, "results": results}
+    atomic_write(project.directory / MANIFEST_NAME,
+                 lambda path: Path(path).write_text(json.dumps(manifest, indent=1)))
+
+
+def _code_fingerprint(spec):
+    """Digest of what the project's code is generated from besides its layout key.
+
+    brainconv's sources (an edited checkout) and the definitions of the layers' neuron and
+    synapse models (a user's model file edited under the same model name): the Brian2 path
+    regenerates the code and make recompiles what changed, but a warm run would run the old
+    binary, so it trusts a manifest only with the same fingerprint.
+    """
+    from . import equations
+
+    digest = hashlib.sha256()
+    package = Path(__file__).parent
+    for path in sorted([*package.glob("*.py"), *package.glob("templates/*"),
+                        *Path(equations.__file__).parent.glob("*.py")]):
+        digest.update(path.name.encode() + path.read_bytes())
+    for index, layer in enumerate(spec.layers):
+        for model in (resolve_model(layer.model, layer.parameters),
+                      pathway_synapse(spec, index)[0]):
+            digest.update(repr({field.name: getattr(model, field.name)
+                                for field in dataclasses.fields(model)
+                                if not callable(getattr(model, field.name))}).encode())
+    return digest.hexdigest()
+
+
+class _StaleManifest(Exception):
+    """The manifest does not fit this run or the project's output: use the Brian2 path."""
+
+
+def _read_manifest(directory, key, spec):
+    """The manifest of the project in ``directory`` built for layout ``key`` from the code
+    ``spec`` would generate now, or None."""
+    try:
+        manifest = json.loads((directory / MANIFEST_NAME).read_text())
+    except (OSError, ValueError):
+        return None
+    if (not isinstance(manifest, dict) or manifest.get("version") != MANIFEST_VERSION
+            or manifest.get("key") != key or not (directory / "main").is_file()
+            or manifest.get("code") != _code_fingerprint(spec)):
+        return None
+    return manifest
+
+
+def _run_warm(spec, currents, batch_size, n_samples, directory, key, notify, progress):
+    """Run the compiled project in ``directory`` from its manifest, without Brian2.
+
+    Returns
+    -------
+    dict or None
+        The results of :func:`brainconv.build.collect_results`, or None where the project has no
+        valid manifest for this run, or its binary fails: the caller then takes the Brian2
+        path, which rebuilds what is missing.
+    """
+    if os.name != "posix":
+        return None
+    interrupted = _InterruptFlag()
+    written = []
+    with interrupted, _LayoutLock(directory):
+        manifest = _read_manifest(directory, key, spec)
+        if manifest is None:
+            return None
+        try:
+            with _stage("inputs and weights for the run"):
+                values = layer_values(spec, currents, batch_size, "cpp_standalone",
+                                      quantities=False)
+            with _stage("writing run_args"):
+                arguments = _write_run_args(spec, values, manifest, directory, key, written)
+            results = directory / "results"
+            results.mkdir(exist_ok=True)
+            failure = _run_binary(manifest, directory, results, arguments, n_samples,
+                                  progress)
+            if failure:
+                if interrupted.seen:  # Ctrl-C stopped the binary too
+                    raise KeyboardInterrupt
+                # A damaged binary ("Exec format error"): the Brian2 path links it afresh.
+                (notify or print)(f"the cached binary in {directory} failed to run "
+                                  f"({failure}); deleting it and building it again")
+                (directory / "main").unlink(missing_ok=True)
+                return None
+            with _stage("reading results back"):
+                try:
+                    return collect_results(_result_reader(manifest, results), spec, n_samples,
+                                           manifest["layout"])
+                except (KeyError, TypeError, ValueError) as exc:  # output not as manifested
+                    raise _StaleManifest from exc
+        except _StaleManifest:
+            return None  # the Brian2 path builds the project again and writes a new manifest
+        except OSError as exc:
+            raise SimulationError(f"running the standalone project {directory} failed: "
+                                  f"{exc}") from exc
+        finally:
+            for path in written:
+                path.unlink(missing_ok=True)
+
+
+def _write_run_args(spec, values, manifest, directory, key, written):
+    """Write each run_args value to ``static_arrays``; return the binary's arguments.
+
+    Paths written are appended to ``written`` as they are created (for the caller to delete).
+    """
+    try:
+        entries = {tuple(entry["key"]): entry for entry in manifest["run_args"]}
+        shapes = {key: entry["shape"] for key, entry in entries.items()}
+        if set(entries) != set(values) or _shape_mismatch(spec, values, shapes, directory):
+            raise _StaleManifest
+        arguments = []
+        for value_key, entry in entries.items():
+            name = f"brainconv_{key}_{value_key[0]}_{value_key[1]}.dat"
+            path = directory / "static_arrays" / name
+            written.append(path)
+            array = np.asarray(values[value_key], dtype=np.dtype(entry["dtype"]))
+            if entry["scale"] != 1.0:  # plain numbers in a Brian2 unit -> SI
+                array = array * entry["scale"]
+            np.ascontiguousarray(array).tofile(path)
+            arguments.append(f"{entry['name']}=static_arrays/{name}")
+    except (KeyError, TypeError, ValueError) as exc:
+        raise _StaleManifest from exc
+    return arguments
+
+
+def _run_binary(manifest, directory, results, arguments, n_samples, progress):
+    """Run the project's binary (stdout into ``results/stdout.txt``, as Brian2 does).
+
+    Returns
+    -------
+    str or None
+        Why it failed (exit status and the end of its output), or None.
+    """
+    environment = {**os.environ, **manifest["environment"]}
+    environment.pop("BRAINCONV_PROGRESS", None)
+    if progress:
+        environment["BRAINCONV_PROGRESS"] = str(n_samples)
+    command = manifest["run_cmd"] + ["--results_dir", f"{results}{os.sep}"] + arguments
+    try:
+        with _stage("binary"), open(results / "stdout.txt", "w") as stdout:
+            status = subprocess.run(command, cwd=directory, stdout=stdout,
+                                    env=environment).returncode
+    except OSError as exc:  # e.g. "Exec format error" of a damaged binary
+        return str(exc)
+    finally:
+        if progress:
+            print(file=sys.stderr, flush=True)  # end the binary's progress line
+    if status == 0:
+        return None
+    output = (results / "stdout.txt").read_text(errors="replace").strip()
+    return f"exit status {status}" + (f": {output[-500:]}" if output else "")
+
+
+def _result_reader(manifest, results):
+    """``read(name)`` of :func:`brainconv.build.collect_results` from the result files."""
+
+    def read(name):
+        try:
+            entry = manifest["results"][name]
+            array = np.fromfile(results / entry["file"], dtype=np.dtype(entry["dtype"]))
+        except (KeyError, OSError, TypeError, ValueError) as exc:
+            raise _StaleManifest(name) from exc
+        if entry["size"] is not None and array.size != entry["size"]:
+            raise _StaleManifest(name)
+        return array
+
+    return read
+
+
 def run_network(spec, x, steps, device="cpp_standalone", batch_size=None,
                 directory=None, dt=None, notify=None, progress=False, record=None,
                 record_layers=None):
@@ -387,24 +625,41 @@ def run_network(spec, x, steps, device="cpp_standalone", batch_size=None,
         order, positions, copies = plan_recording(samples, len(currents), batch_size)
         recording = Recording(layers, copies)
         currents = currents[order]
-    with _stage("inputs and weights for the run"):
-        values = layer_values(spec, currents, batch_size, device)
     if device == "runtime":
+        _import_brian2()
+        with _stage("inputs and weights for the run"):
+            values = layer_values(spec, currents, batch_size, device)
         raw = _run_runtime(spec, steps, batch_size, n_batches, values, len(currents), dt_ms,
                            recording)
     else:
-        raw = _run_standalone(spec, steps, batch_size, n_batches, values, len(currents),
-                              directory, device, dt_ms, notify, progress, recording)
+        raw = _run_standalone(spec, steps, batch_size, n_batches, currents, directory, device,
+                              dt_ms, notify, progress, recording)
     return raw if order is None else _restore_order(raw, order, positions, samples, layers)
 
 
-def _run_standalone(spec, steps, batch_size, n_batches, values, n_samples, directory, device,
-                    dt_ms, notify, progress, recording):
-    """Run on the cached project of this layout, building (or relinking) it when needed."""
+def _run_standalone(spec, steps, batch_size, n_batches, currents, directory, device, dt_ms,
+                    notify, progress, recording):
+    """Run on the cached project of this layout, building (or relinking) it when needed.
+
+    The project built in this process is run through Brian2; one built by an earlier process
+    is run from its manifest, without Brian2 (:func:`_run_warm`), unless that fails.
+    """
+    n_samples = len(currents)
     project = StandaloneProject._current
     key = StandaloneProject.layout_key(spec, steps, batch_size, n_batches, device, dt_ms,
                                        recording)
-    if project is None or project.key != key or (directory and Path(directory) != project.directory):
+    live = (project is not None and project.key == key
+            and (not directory or Path(directory) == project.directory))
+    if not live and device == "cpp_standalone":
+        raw = _run_warm(spec, currents, batch_size, n_samples,
+                        Path(directory) if directory else cache_root() / key, key, notify,
+                        progress)
+        if raw is not None:
+            return raw
+    _import_brian2()  # a no-op where this process runs its own project
+    with _stage("inputs and weights for the run"):
+        values = layer_values(spec, currents, batch_size, device)
+    if not live:
         project = None  # no live reference to the old project while the new one is generated
         with _stage("Brian2 network and project (make)"):
             project = StandaloneProject(spec, steps, batch_size, n_batches, directory, device,
@@ -624,8 +879,6 @@ def simulate(spec, x, labels, steps, device="cpp_standalone", batch_size=None,
     record_layers : sequence of str, optional
         Layers to record (default every spiking layer).
     """
-    import brian2
-
     labels = np.asarray(labels)
     if labels.shape != (len(np.asarray(x)),):
         raise ParameterError(
@@ -644,7 +897,7 @@ def simulate(spec, x, labels, steps, device="cpp_standalone", batch_size=None,
     from .provenance import provenance_attrs
 
     all_attrs = {
-        "brian2_version": brian2.__version__,
+        "brian2_version": brian2_version(),
         "device": device,
         **provenance_attrs(spec),  # model, parameters per layer, normalization, threshold
         **({"synapse": ",".join(layer.synapse for layer in spec.layers[1:]) or "none"}

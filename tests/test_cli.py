@@ -105,8 +105,8 @@ def test_run_profile_prints_the_stages(tmp_path, capsys):
                  "runtime", "--limit", "10", "--profile", "--out", str(tmp_path / "r.nc"),
                  "--plot", str(tmp_path / "a.png")]) == 0
     out = capsys.readouterr().out
-    for stage in ("import brian2", "load the ANN and data, convert", "simulate() in all",
-                  "writing the results file", "total"):
+    for stage in ("import brainconv", "import brian2", "load the ANN and data, convert",
+                  "simulate() in all", "writing the results file", "total"):
         assert stage in out
 
 
