@@ -44,10 +44,10 @@ nearest-spike: the synapse keeps its own last spike times ``tpre`` and ``tpost``
 last spike of the other side only. A post spike pairs with the latest pre spike however many
 post spikes follow it, but **only the first pre spike after a post spike draws Hebbian
 depression** (restricted nearest-neighbour pairing, Morrison et al. 2008): an input firing at
-200 Hz otherwise draws about six depressions per post spike, which outweigh the one
-potentiation, and every kernel of a learning run decays to zero — a neuron whose weights are
-all low never fires again to potentiate them (measured with the defaults: a repeated 3-pixel
-pattern ended with all 36 of its weights at zero). ``-1 s`` is the "never spiked" sentinel (runs start at ``t = 0``; set by :meth:`~PlasticSynapseModel.
+200 Hz otherwise gets about six depression draws per post spike against one potentiation
+draw, and kernels decay until their neuron no longer fires, after which nothing can potentiate
+them again (measured before the change: 12 neurons shown a 3-pixel pattern 120 times, dropout
+off, kept 5 of the pattern's 36 weights high, and 0 of 36 without homeostasis). ``-1 s`` is the "never spiked" sentinel (runs start at ``t = 0``; set by :meth:`~PlasticSynapseModel.
 initialise`). The region boundaries are inclusive as in the table, within ``0.001 dt``:
 spike times are multiples of ``dt``, and their differences carry rounding errors (``0.02 s -
 0.05 s`` is not exactly ``-0.03 s``). **Δt = 0 counts as potentiation**: within one step
