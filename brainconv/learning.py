@@ -74,7 +74,8 @@ def image_patches(images, n_patches, size=3, min_ink=1.0, seed=0):
         Patch side.
     min_ink : float
         Smallest sum of a patch's pixels; blank patches make no input spikes and teach
-        nothing. An image without such a patch gives its inkiest one.
+        nothing. An image without such a patch gives a random one with any ink (a blank
+        one only if the image is blank).
     seed : int
         Seed of the patch positions.
 

@@ -338,6 +338,12 @@ def test_direct_pathways_store_weights_once_and_equal_numpy(standalone_dir):
                                         batch_size=3), reference)
         project = StandaloneProject._current
         assert not any(isinstance(o, brian2.Synapses) for o in project.built.network.objects)
+        # The layers' thresholders come from brainconv's branchless template.
+        for layer in spec.layers:
+            [path] = (project.directory / "code_objects").glob(
+                f"{layer.name}_spike_thresholder_codeobject*.cpp")
+            code = path.read_text()
+            assert "_count += (_cond ? 1 : 0);" in code and "if(_cond)" not in code
         for index, layer in enumerate(spec.layers[1:], start=1):
             stored = layer.weights.nnz if hasattr(layer.weights, "nnz") else layer.weights.size
             assert project.value_shapes[("weights", index)] == (stored,)
