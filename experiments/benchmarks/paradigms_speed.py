@@ -1,5 +1,8 @@
 """Benchmark: every paradigm of brainconv.compare.PARADIGMS on the converted 784-500-10 MNIST net.
 
+Paradigms that do not apply to this ReLU network (``brainconv.compare.applicable``: e.g.
+``lif_alpha`` needs a soft-LIF-trained ANN) are listed with the reason after the table.
+
 For each paradigm: the numpy reference (float64, the exact yardstick; float32 for speed) and
 the Brian2 cpp_standalone binary (compiled once, timed on a second run that reuses it), on the
 same images and timesteps. Prints one table with the ratio Brian2 / fastest numpy, and both
@@ -17,7 +20,7 @@ import numpy as np
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
-from brainconv.compare import PARADIGMS  # noqa: E402
+from brainconv.compare import applicable  # noqa: E402
 from brainconv.convert import convert  # noqa: E402
 from brainconv.reference import simulate_reference  # noqa: E402
 from brainconv.simulate import run_network  # noqa: E402
@@ -49,8 +52,9 @@ def main():
     print(f"{args.samples} images x {args.steps} timesteps, 2 cores\n")
     header = (f"{'paradigm':18s} {'numpy f64 s':>11s} {'numpy f32 s':>11s} {'compile s':>9s} "
               f"{'brian2 s':>8s} {'ratio':>6s} {'acc numpy':>9s} {'acc brian2':>10s}")
+    runnable, skipped = applicable(ann, calibration=x_train)
     print(header)
-    for name, paradigm in PARADIGMS.items():
+    for name, paradigm in runnable.items():
         spec = convert(ann, model=paradigm.model, data=x_train[:10000],
                        normalization=paradigm.normalization, parameters=paradigm.parameters)
         f64, reference = timed(lambda: simulate_reference(spec, x, args.steps, np.float64))
@@ -60,6 +64,8 @@ def main():
         print(f"{name:18s} {f64:11.2f} {f32:11.2f} {first - second:9.1f} {second:8.2f} "
               f"{second / min(f64, f32):6.2f} {accuracy(reference, y):9.2f} "
               f"{accuracy(brian, y):10.2f}", flush=True)
+    for name, reason in skipped.items():
+        print(f"not applicable: {name}: {reason}")
 
 
 if __name__ == "__main__":
