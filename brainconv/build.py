@@ -203,7 +203,7 @@ def replicate(pre, post, n_pre, n_post, batch_size):
 PAD_CURRENT = np.nan
 
 
-def layer_values(spec, currents, batch_size, device="runtime", quantities=True):
+def layer_values(spec, currents, batch_size, device="runtime", quantities=True, n_batches=None):
     """The numbers a built network needs, keyed by what they set.
 
     Parameters
@@ -217,6 +217,8 @@ def layer_values(spec, currents, batch_size, device="runtime", quantities=True):
     quantities : bool
         False: weights with a unit (:func:`pathway_unit`) are plain numbers in that unit, and
         Brian2 is not imported.
+    n_batches : int, optional
+        Batches to fill (default just enough for ``currents``); the rest is padding.
 
     Returns
     -------
@@ -229,7 +231,7 @@ def layer_values(spec, currents, batch_size, device="runtime", quantities=True):
         numbers otherwise).
     """
     n_samples = len(currents)
-    n_batches = -(-n_samples // batch_size)
+    n_batches = n_batches or -(-n_samples // batch_size)
     values = {}
     for index, layer in enumerate(spec.layers):
         per_sample = np.full((n_batches * batch_size, layer.size), PAD_CURRENT)
@@ -590,13 +592,16 @@ double {name}(const double t)
 
 #: C++ of the progress report: the binary prints samples done and an ETA to stderr at most once
 #: a second, when the environment variable BRAINCONV_PROGRESS holds the number of samples (so
-#: the compiled project does not depend on whether progress is shown).
+#: the compiled project does not depend on whether progress is shown). Where several binaries
+#: share the samples, the one that reports counts ``BRAINCONV_PROCESSES`` times its own batches.
 _PROGRESS_CPP = r"""
 double brainconv_progress(double batch, double n_batches, double batch_size)
 {
     static const char* total = std::getenv("BRAINCONV_PROGRESS");
     if (total == NULL) return 0.0;
     static const double n_samples = std::atof(total);
+    static const char* shares = std::getenv("BRAINCONV_PROCESSES");
+    if (shares != NULL) batch_size *= std::atof(shares);
     static const std::chrono::steady_clock::time_point start = std::chrono::steady_clock::now();
     static double last = -1.0;
     const double elapsed = std::chrono::duration<double>(
@@ -783,6 +788,36 @@ def collect_results(read, spec, n_samples, layout):
         "unit_spike_count": np.concatenate(counts).astype(float),
         **raw,
     }
+
+
+def merge_results(parts, share_size):
+    """One run's results from the results of its shares, run side by side.
+
+    Parameters
+    ----------
+    parts : list of dict
+        :func:`collect_results` of each share, in sample order.
+    share_size : int
+        Sample slots per share (batches per process times the batch size): share ``p`` ran
+        the samples from ``p * share_size`` on.
+
+    Returns
+    -------
+    dict
+        As :func:`collect_results` for all samples: per-sample arrays concatenated, spike
+        counts summed, recorded spikes' positions shifted to the whole run's.
+    """
+    merged = {"output_spikes": np.concatenate([part["output_spikes"] for part in parts]),
+              "layer_spikes": sum(part["layer_spikes"] for part in parts),
+              "unit_spike_count": sum(part["unit_spike_count"] for part in parts)}
+    if "readout" in parts[0]:
+        merged["readout"] = np.concatenate([part["readout"] for part in parts])
+    if "spike_trains" in parts[0]:
+        trains = [dict(part["spike_trains"], position=part["spike_trains"]["position"]
+                       + share * share_size) for share, part in enumerate(parts)]
+        merged["spike_trains"] = {key: np.concatenate([train[key] for train in trains])
+                                  for key in trains[0]}
+    return merged
 
 
 def _collect_trains(read, spec, models, layout):

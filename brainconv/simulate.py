@@ -36,8 +36,8 @@ import numpy as np
 
 from . import __version__
 from .build import (TIMESTEP_MS, Recording, build_network, check_dt, collect, collect_results,
-                    is_direct, layer_values, pathway_synapse, pathway_unit, result_variables,
-                    run_layout, time_base)
+                    is_direct, layer_values, merge_results, pathway_synapse, pathway_unit,
+                    result_variables, run_layout, time_base)
 from .equations import resolve_model
 from .errors import ParameterError, SimulationError, brian2_cause
 from .reference import check_steps, simulate_reference
@@ -143,14 +143,15 @@ class StandaloneProject:
     """A compiled ``cpp_standalone`` project for one architecture, steps and batch layout.
 
     Brian2's standalone device is a process-wide singleton, so only the most recently built
-    project can be run; :func:`run_network` keeps it and rebuilds when the layout changes.
+    project can be run through Brian2 (``cuda_standalone``; :func:`run_network` keeps it and
+    rebuilds when the layout changes). A ``cpp_standalone`` project writes a manifest and runs
+    from it, in this process as in any other (:func:`_run_warm`).
     """
 
     _current = None
 
     def __init__(self, spec, steps, batch_size, n_batches, directory=None,
-                 device="cpp_standalone", run=True, dt_ms=TIMESTEP_MS, notify=None,
-                 recording=None):
+                 device="cpp_standalone", dt_ms=TIMESTEP_MS, notify=None, recording=None):
         import brian2
         from brian2.devices.device import reset_device
 
@@ -172,7 +173,7 @@ class StandaloneProject:
         lock = _LayoutLock(self.directory).__enter__()
         #: A binary from an earlier process is reused; make only recompiles what changed.
         self.from_cache = (self.directory / "main").exists()
-        if not self.from_cache and run:
+        if not self.from_cache:
             notify(f"compiling the {device} project for this layout (once per layout, "
                    f"~20 s) in {self.directory}")
         zeros = np.zeros((n_batches * batch_size, spec.layers[0].size))
@@ -206,8 +207,6 @@ class StandaloneProject:
                                     with_output=False)
             if device == "cpp_standalone":
                 _write_manifest(self, spec)
-            if not run:  # compile-only check (e.g. CUDA code on a machine without a GPU)
-                return
             self.build_seconds = time.perf_counter() - start
             self.device = brian2.get_device()
         except Exception as exc:
@@ -463,18 +462,21 @@ def _read_manifest(directory, key, spec):
     return manifest
 
 
-def _run_warm(spec, currents, batch_size, n_samples, directory, key, notify, progress):
+def _run_warm(spec, currents, batch_size, directory, key, notify, progress, repair=True):
     """Run the compiled project in ``directory`` from its manifest, without Brian2.
+
+    The project simulates ``n_batches`` batches (its layout); longer inputs are cut into shares
+    of that many batches, whose binaries run side by side, each with its own run_args and
+    results folder (:func:`plan_processes`). Samples are independent, so the merged results
+    equal one long run's.
 
     Returns
     -------
     dict or None
         The results of :func:`brainconv.build.collect_results`, or None where the project has no
-        valid manifest for this run, or its binary fails: the caller then takes the Brian2
-        path, which rebuilds what is missing.
+        valid manifest for this run, or (``repair``) its binary fails: the caller then takes the
+        Brian2 path, which rebuilds what is missing.
     """
-    if os.name != "posix":
-        return None
     interrupted = _InterruptFlag()
     written = []
     with interrupted, _LayoutLock(directory):
@@ -482,18 +484,26 @@ def _run_warm(spec, currents, batch_size, n_samples, directory, key, notify, pro
         if manifest is None:
             return None
         try:
-            with _stage("inputs and weights for the run"):
-                values = layer_values(spec, currents, batch_size, "cpp_standalone",
-                                      quantities=False)
-            with _stage("writing run_args"):
-                arguments = _write_run_args(spec, values, manifest, directory, key, written)
-            results = directory / "results"
-            results.mkdir(exist_ok=True)
-            failure = _run_binary(manifest, directory, results, arguments, n_samples,
-                                  progress)
+            share = manifest["layout"]["n_batches"] * batch_size
+            starts = range(0, len(currents), share)
+            arguments = []
+            for number, first in enumerate(starts):
+                with _stage("inputs and weights for the run"):
+                    values = layer_values(spec, currents[first:first + share], batch_size,
+                                          "cpp_standalone", quantities=False,
+                                          n_batches=manifest["layout"]["n_batches"])
+                with _stage("writing run_args"):
+                    arguments.append(_write_run_args(spec, values, manifest, directory, key,
+                                                     number, written))
+            results = [directory / "results" / str(number) for number in range(len(starts))]
+            failure = _run_binaries(manifest, directory, results, arguments, len(currents),
+                                    progress)
             if failure:
                 if interrupted.seen:  # Ctrl-C stopped the binary too
                     raise KeyboardInterrupt
+                if not repair:
+                    raise SimulationError(f"running the standalone project {directory} "
+                                          f"failed: {failure}")
                 # A damaged binary ("Exec format error"): the Brian2 path links it afresh.
                 (notify or print)(f"the cached binary in {directory} failed to run "
                                   f"({failure}); deleting it and building it again")
@@ -501,10 +511,13 @@ def _run_warm(spec, currents, batch_size, n_samples, directory, key, notify, pro
                 return None
             with _stage("reading results back"):
                 try:
-                    return collect_results(_result_reader(manifest, results), spec, n_samples,
-                                           manifest["layout"])
+                    parts = [collect_results(_result_reader(manifest, folder), spec,
+                                             len(currents[first:first + share]),
+                                             manifest["layout"])
+                             for folder, first in zip(results, starts)]
                 except (KeyError, TypeError, ValueError) as exc:  # output not as manifested
                     raise _StaleManifest from exc
+                return parts[0] if len(parts) == 1 else merge_results(parts, share)
         except _StaleManifest:
             return None  # the Brian2 path builds the project again and writes a new manifest
         except OSError as exc:
@@ -515,10 +528,12 @@ def _run_warm(spec, currents, batch_size, n_samples, directory, key, notify, pro
                 path.unlink(missing_ok=True)
 
 
-def _write_run_args(spec, values, manifest, directory, key, written):
-    """Write each run_args value to ``static_arrays``; return the binary's arguments.
+def _write_run_args(spec, values, manifest, directory, key, share, written):
+    """Write each run_args value of share number ``share`` to ``static_arrays``; return the
+    binary's arguments.
 
-    Paths written are appended to ``written`` as they are created (for the caller to delete).
+    Weights are the same for every share and written once. Paths written are appended to
+    ``written`` as they are created (for the caller to delete).
     """
     try:
         entries = {tuple(entry["key"]): entry for entry in manifest["run_args"]}
@@ -527,45 +542,62 @@ def _write_run_args(spec, values, manifest, directory, key, written):
             raise _StaleManifest
         arguments = []
         for value_key, entry in entries.items():
-            name = f"brainconv_{key}_{value_key[0]}_{value_key[1]}.dat"
-            path = directory / "static_arrays" / name
+            kind, index = value_key
+            name = f"brainconv_{key}_{kind}_{index}" + (f"_{share}" if kind == "current" else "")
+            path = directory / "static_arrays" / f"{name}.dat"
+            arguments.append(f"{entry['name']}=static_arrays/{name}.dat")
+            if path in written:  # weights, written for an earlier share
+                continue
             written.append(path)
             array = np.asarray(values[value_key], dtype=np.dtype(entry["dtype"]))
             if entry["scale"] != 1.0:  # plain numbers in a Brian2 unit -> SI
                 array = array * entry["scale"]
             np.ascontiguousarray(array).tofile(path)
-            arguments.append(f"{entry['name']}=static_arrays/{name}")
     except (KeyError, TypeError, ValueError) as exc:
         raise _StaleManifest from exc
     return arguments
 
 
-def _run_binary(manifest, directory, results, arguments, n_samples, progress):
-    """Run the project's binary (stdout into ``results/stdout.txt``, as Brian2 does).
+def _run_binaries(manifest, directory, results, arguments, n_samples, progress):
+    """Run the project's binary once per share, side by side (stdout of each into its results
+    folder's ``stdout.txt``, as Brian2 does); the first share reports progress for all.
 
     Returns
     -------
     str or None
-        Why it failed (exit status and the end of its output), or None.
+        Why a binary failed (exit status and the end of its output), or None.
     """
     environment = {**os.environ, **manifest["environment"]}
-    environment.pop("BRAINCONV_PROGRESS", None)
-    if progress:
-        environment["BRAINCONV_PROGRESS"] = str(n_samples)
-    command = manifest["run_cmd"] + ["--results_dir", f"{results}{os.sep}"] + arguments
+    for name in ("BRAINCONV_PROGRESS", "BRAINCONV_PROCESSES"):
+        environment.pop(name, None)
+    running = []
     try:
-        with _stage("binary"), open(results / "stdout.txt", "w") as stdout:
-            status = subprocess.run(command, cwd=directory, stdout=stdout,
-                                    env=environment).returncode
+        with _stage("binary"):
+            for number, (folder, share_arguments) in enumerate(zip(results, arguments)):
+                folder.mkdir(parents=True, exist_ok=True)
+                reports = progress and number == 0
+                with open(folder / "stdout.txt", "w") as stdout:
+                    running.append(subprocess.Popen(
+                        manifest["run_cmd"] + ["--results_dir", f"{folder}{os.sep}"]
+                        + share_arguments, cwd=directory, stdout=stdout,
+                        env=environment | ({"BRAINCONV_PROGRESS": str(n_samples),
+                                            "BRAINCONV_PROCESSES": str(len(results))}
+                                           if reports else {})))
+            statuses = [binary.wait() for binary in running]
     except OSError as exc:  # e.g. "Exec format error" of a damaged binary
         return str(exc)
     finally:
+        for binary in running:  # Ctrl-C or a failed start: stop the others too
+            if binary.poll() is None:
+                binary.kill()
+                binary.wait()
         if progress:
             print(file=sys.stderr, flush=True)  # end the binary's progress line
-    if status == 0:
-        return None
-    output = (results / "stdout.txt").read_text(errors="replace").strip()
-    return f"exit status {status}" + (f": {output[-500:]}" if output else "")
+    for folder, status in zip(results, statuses):
+        if status != 0:
+            output = (folder / "stdout.txt").read_text(errors="replace").strip()
+            return f"exit status {status}" + (f": {output[-500:]}" if output else "")
+    return None
 
 
 def _result_reader(manifest, results):
@@ -586,7 +618,7 @@ def _result_reader(manifest, results):
 
 def run_network(spec, x, steps, device="cpp_standalone", batch_size=None,
                 directory=None, dt=None, notify=None, progress=False, record=None,
-                record_layers=None):
+                record_layers=None, processes=None):
     """Simulate ``spec`` on inputs ``x``; return plain numpy results.
 
     ``dt`` is the step in ms of a continuous-time network (default 1 ms; see
@@ -594,7 +626,8 @@ def run_network(spec, x, steps, device="cpp_standalone", batch_size=None,
     ``notify(message)`` is told about compiling and cache repairs; ``progress=True`` makes a
     standalone binary print samples done and an ETA to stderr as it runs. ``record`` (sample
     indices) and ``record_layers`` (layer names, default every spiking layer) choose full spike
-    trains to record (:func:`plan_recording`).
+    trains to record (:func:`plan_recording`). ``processes`` caps the ``cpp_standalone``
+    binaries run side by side (:func:`plan_processes`; default one per CPU).
 
     Returns
     -------
@@ -615,6 +648,7 @@ def run_network(spec, x, steps, device="cpp_standalone", batch_size=None,
     if isinstance(batch_size, bool) or int(batch_size) != batch_size or batch_size < 1:
         raise ParameterError(f"batch_size must be a positive integer or None, got {batch_size!r}")
     samples, layers = check_record(spec, record, record_layers, len(currents))
+    plan_processes(len(currents), int(batch_size), device, processes)  # checks ``processes``
     if device == "numpy":
         return simulate_reference(spec, x, steps, dt_ms=dt_ms,
                                   record=(samples, layers) if samples is not None else None)
@@ -632,52 +666,90 @@ def run_network(spec, x, steps, device="cpp_standalone", batch_size=None,
         raw = _run_runtime(spec, steps, batch_size, n_batches, values, len(currents), dt_ms,
                            recording)
     else:
-        raw = _run_standalone(spec, steps, batch_size, n_batches, currents, directory, device,
-                              dt_ms, notify, progress, recording)
+        raw = _run_standalone(spec, steps, batch_size, currents, directory, device, dt_ms,
+                              notify, progress, recording, processes)
     return raw if order is None else _restore_order(raw, order, positions, samples, layers)
 
 
-def _run_standalone(spec, steps, batch_size, n_batches, currents, directory, device, dt_ms,
-                    notify, progress, recording):
+def _run_standalone(spec, steps, batch_size, currents, directory, device, dt_ms, notify,
+                    progress, recording, processes):
     """Run on the cached project of this layout, building (or relinking) it when needed.
 
-    The project built in this process is run through Brian2; one built by an earlier process
-    is run from its manifest, without Brian2 (:func:`_run_warm`), unless that fails.
+    ``cpp_standalone`` runs the binary from the project's manifest, without Brian2
+    (:func:`_run_warm`), in ``processes`` shares side by side; Brian2 builds the project
+    first where it is missing or out of date. ``cuda_standalone`` runs through Brian2.
     """
-    n_samples = len(currents)
-    project = StandaloneProject._current
+    processes, n_batches = plan_processes(len(currents), batch_size, device, processes)
     key = StandaloneProject.layout_key(spec, steps, batch_size, n_batches, device, dt_ms,
                                        recording)
-    live = (project is not None and project.key == key
-            and (not directory or Path(directory) == project.directory))
-    if not live and device == "cpp_standalone":
-        raw = _run_warm(spec, currents, batch_size, n_samples,
-                        Path(directory) if directory else cache_root() / key, key, notify,
-                        progress)
-        if raw is not None:
-            return raw
-    _import_brian2()  # a no-op where this process runs its own project
-    with _stage("inputs and weights for the run"):
-        values = layer_values(spec, currents, batch_size, device)
-    if not live:
+    options = dict(dt_ms=dt_ms, notify=notify, recording=recording)
+    if device == "cpp_standalone":
+        folder = Path(directory) if directory else cache_root() / key
+        raw = _run_warm(spec, currents, batch_size, folder, key, notify, progress)
+        if raw is None:
+            _import_brian2()
+            with _stage("Brian2 network and project (make)"):
+                StandaloneProject(spec, steps, batch_size, n_batches, directory, device,
+                                  **options)
+            raw = _run_warm(spec, currents, batch_size, folder, key, notify, progress,
+                            repair=False)
+        if raw is None:  # cannot happen unless the folder is changed under our feet
+            raise SimulationError(f"the standalone project in {folder} was built but its "
+                                  f"manifest does not fit this run; delete the folder and "
+                                  "run again")
+        return raw
+    project = StandaloneProject._current
+    if project is None or project.key != key or (directory and
+                                                 Path(directory) != project.directory):
+        _import_brian2()
         project = None  # no live reference to the old project while the new one is generated
         with _stage("Brian2 network and project (make)"):
             project = StandaloneProject(spec, steps, batch_size, n_batches, directory, device,
-                                        dt_ms=dt_ms, notify=notify, recording=recording)
-    try:
-        return project.run(spec, values, n_samples, progress)
-    except SimulationError as exc:
-        if not project.from_cache:
-            raise
-        # A damaged binary from an earlier process ("Exec format error"): link it afresh
-        # (make keeps the object files, which a damaged one would fail to link, see above).
-        (notify or print)(f"the cached binary in {project.directory} failed to run "
-                          f"({brian2_cause(exc)}); deleting it and building it again")
-        (project.directory / "main").unlink(missing_ok=True)
-        project = StandaloneProject._current = None
-        project = StandaloneProject(spec, steps, batch_size, n_batches, directory, device,
-                                    dt_ms=dt_ms, notify=notify, recording=recording)
-        return project.run(spec, values, n_samples, progress)
+                                        **options)
+    with _stage("inputs and weights for the run"):
+        values = layer_values(spec, currents, batch_size, device)
+    return project.run(spec, values, len(currents), progress)
+
+
+def available_cpus():
+    """CPUs this process may run on (its affinity mask where the system has one)."""
+    return len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else (
+        os.cpu_count() or 1)
+
+
+def plan_processes(n_samples, batch_size, device="cpp_standalone", processes=None):
+    """How many binaries share a run, and the batches each simulates.
+
+    A ``cpp_standalone`` binary runs one thread; samples are independent, so the batches are
+    cut into equal shares that run side by side, one process per CPU by default. The project
+    is compiled for one share's batches (the last share is padded with silent samples).
+
+    Parameters
+    ----------
+    n_samples, batch_size : int
+    device : str
+        Other devices run one process.
+    processes : int, optional
+        Binaries at most (default :func:`available_cpus`).
+
+    Returns
+    -------
+    (int, int)
+        Processes, and batches per process.
+    """
+    n_batches = -(-n_samples // batch_size)
+    if processes is not None and (isinstance(processes, bool) or int(processes) != processes
+                                  or processes < 1):
+        raise ParameterError(f"processes must be a positive integer or None, got "
+                             f"{processes!r}")
+    if device != "cpp_standalone" or os.name != "posix":
+        if processes not in (None, 1):
+            raise ParameterError(f"processes={processes} applies to device='cpp_standalone' "
+                                 f"(on Linux or macOS), not to {device!r}; leave it out")
+        return 1, n_batches
+    wanted = min(int(processes or available_cpus()), n_batches)
+    per_process = -(-n_batches // wanted)
+    return -(-n_batches // per_process), per_process
 
 
 def check_record(spec, record, record_layers, n_samples):
@@ -844,7 +916,7 @@ def _run_runtime(spec, steps, batch_size, n_batches, values, n_samples, dt_ms=TI
 
 def simulate(spec, x, labels, steps, device="cpp_standalone", batch_size=None,
              directory=None, attrs=None, dt=None, window=None, notify=None, progress=False,
-             record=None, record_layers=None):
+             record=None, record_layers=None, processes=None):
     """Simulate ``spec`` on ``x`` and return the results as an ``xarray.Dataset``.
 
     Parameters
@@ -878,6 +950,9 @@ def simulate(spec, x, labels, steps, device="cpp_standalone", batch_size=None,
         only these samples' spikes are stored, whatever the run's size).
     record_layers : sequence of str, optional
         Layers to record (default every spiking layer).
+    processes : int, optional
+        ``cpp_standalone`` binaries run side by side, each on its share of the samples
+        (:func:`plan_processes`; default one per CPU).
     """
     labels = np.asarray(labels)
     if labels.shape != (len(np.asarray(x)),):
@@ -893,7 +968,7 @@ def simulate(spec, x, labels, steps, device="cpp_standalone", batch_size=None,
         raise ParameterError("a classification window applies to a network with a "
                              "non-spiking readout (convert(..., readout='filtered'))")
     raw = run_network(spec, x, steps, device, batch_size, directory, dt_ms, notify, progress,
-                      record, record_layers)
+                      record, record_layers, processes)
     from .provenance import provenance_attrs
 
     all_attrs = {

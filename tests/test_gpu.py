@@ -38,7 +38,7 @@ def test_cuda_project_of_small_cnn_compiles_without_gpu(standalone_dir):
     from brainconv.simulate import StandaloneProject
 
     configure_cuda(compute_capability=9.0)
-    project = StandaloneProject(small_cnn_spec(), 5, 4, 2, device="cuda_standalone", run=False)
+    project = StandaloneProject(small_cnn_spec(), 5, 4, 2, device="cuda_standalone")
     assert (project.directory / "main").exists()
     assert any(project.directory.rglob("*.cu"))
 
@@ -62,8 +62,7 @@ def test_cuda_project_of_ensembles_compiles_without_gpu(standalone_dir):
     from brainconv.simulate import StandaloneProject
 
     configure_cuda(compute_capability=9.0)
-    project = StandaloneProject(paradigm_mix_spec(), 5, 4, 2, device="cuda_standalone",
-                                run=False)
+    project = StandaloneProject(paradigm_mix_spec(), 5, 4, 2, device="cuda_standalone")
     assert (project.directory / "main").exists()
 
 

@@ -49,31 +49,33 @@ def test_output_can_spike_in_first_timestep(device, n_layers):
 #: (``shared_standalone_dir``) and one xdist worker, so the project compiles once per session.
 SHARED_STEPS = 25
 SHARED_PROJECT = pytest.mark.xdist_group("small_spec_cpp_standalone")
+#: The shared layout: 10 samples in batches of 4, cut into two binaries of two batches each
+#: (the second padded), whatever the number of CPUs.
+SHARED_RUN = dict(device="cpp_standalone", batch_size=4, processes=2)
 
 
 @SHARED_PROJECT
 @pytest.mark.standalone
 def test_cpp_standalone_equals_numpy_and_reruns_without_rebuilding(
         small_spec, small_inputs, shared_standalone_dir):
-    from brainconv.simulate import StandaloneProject
+    from brainconv.simulate import StandaloneProject, cache_root
 
     reference = run_network(small_spec, small_inputs, SHARED_STEPS, device="numpy")
     assert_same_results(
-        run_network(small_spec, small_inputs, SHARED_STEPS, device="cpp_standalone",
-                    batch_size=4),
-        reference)
-    project = StandaloneProject._current
-    assert project.directory.is_relative_to(shared_standalone_dir)
+        run_network(small_spec, small_inputs, SHARED_STEPS, **SHARED_RUN), reference)
+    directory = cache_root() / StandaloneProject.layout_key(small_spec, SHARED_STEPS, 4, 2)
+    assert directory.is_relative_to(shared_standalone_dir)
+    built = {path: path.stat().st_mtime_ns for path in directory.glob("**/*.o")}
+    built[directory / "main"] = (directory / "main").stat().st_mtime_ns
     # New inputs and new weights of the same architecture reuse the compiled binary.
     from conftest import small_ann
 
     other_spec = convert(small_ann(seed=5), normalization="none")
     other_inputs = small_inputs[::-1].copy()
     assert_same_results(
-        run_network(other_spec, other_inputs, SHARED_STEPS, device="cpp_standalone",
-                    batch_size=4),
+        run_network(other_spec, other_inputs, SHARED_STEPS, **SHARED_RUN),
         run_network(other_spec, other_inputs, SHARED_STEPS, device="numpy"))
-    assert StandaloneProject._current is project
+    assert {path: path.stat().st_mtime_ns for path in built} == built
 
 
 @SHARED_PROJECT
@@ -86,8 +88,7 @@ def test_cpp_standalone_first_timestep(shared_standalone_dir):
     shape = small_ann()
     spec = convert(ANN(tuple(np.full(w.shape, 0.25) for w in shape.weights),
                        tuple(np.zeros(b.shape) for b in shape.biases)), normalization="none")
-    result = run_network(spec, np.ones((10, 12)), SHARED_STEPS, device="cpp_standalone",
-                         batch_size=4)
+    result = run_network(spec, np.ones((10, 12)), SHARED_STEPS, **SHARED_RUN)
     np.testing.assert_array_equal(result["output_spikes"][:, 0, :], np.ones((10, 3)))
     np.testing.assert_array_equal(result["layer_spikes"][:, 0], [10 * 8, 10 * 6, 10 * 3])
 
@@ -130,16 +131,15 @@ def test_second_build_of_same_layout_compiles_nothing(small_spec, small_inputs,
                                                       shared_standalone_dir):
     from brainconv.simulate import StandaloneProject
 
-    first = StandaloneProject(small_spec, SHARED_STEPS, 4, 3)  # compiled here or earlier
+    first = StandaloneProject(small_spec, SHARED_STEPS, 4, 2)  # compiled here or earlier
     objects = sorted(first.directory.rglob("*.o")) + [first.directory / "main"]
     stamps = {path: path.stat().st_mtime_ns for path in objects}
     directory = first.directory
     del first  # as in a new process, where no older project is alive
-    second = StandaloneProject(small_spec, SHARED_STEPS, 4, 3)
+    second = StandaloneProject(small_spec, SHARED_STEPS, 4, 2)
     assert second.directory == directory
     assert {path: path.stat().st_mtime_ns for path in objects} == stamps
-    result = run_network(small_spec, small_inputs, SHARED_STEPS, device="cpp_standalone",
-                         batch_size=4)
+    result = run_network(small_spec, small_inputs, SHARED_STEPS, **SHARED_RUN)
     assert StandaloneProject._current is second
     assert_same_results(result,
                         run_network(small_spec, small_inputs, SHARED_STEPS, device="numpy"))
@@ -153,10 +153,10 @@ def test_wrong_sized_run_args_are_caught_in_python(small_spec, small_inputs,
     from brainconv.errors import SimulationError
     from brainconv.simulate import StandaloneProject
 
-    project = StandaloneProject(small_spec, SHARED_STEPS, 4, 3)
-    values = layer_values(small_spec, small_spec.input_currents(small_inputs[:7]), 4)
-    with pytest.raises(SimulationError, match=r"current of layer 'hidden1' have shape \(2, 32\)"):
-        project.run(small_spec, values, 7)
+    project = StandaloneProject(small_spec, SHARED_STEPS, 4, 2)
+    values = layer_values(small_spec, small_spec.input_currents(small_inputs[:3]), 4)
+    with pytest.raises(SimulationError, match=r"current of layer 'hidden1' have shape \(1, 32\)"):
+        project.run(small_spec, values, 3)
 
 
 def test_brian2_errors_name_the_layer(small_inputs):
@@ -347,3 +347,18 @@ def test_direct_pathways_store_weights_once_and_equal_numpy(standalone_dir):
         for index, layer in enumerate(spec.layers[1:], start=1):
             stored = layer.weights.nnz if hasattr(layer.weights, "nnz") else layer.weights.size
             assert project.value_shapes[("weights", index)] == (stored,)
+
+
+def test_plan_processes_cuts_the_batches_into_equal_shares(small_spec, small_inputs):
+    from brainconv.errors import ParameterError
+    from brainconv.simulate import plan_processes
+
+    assert plan_processes(10, 4, processes=2) == (2, 2)  # 3 batches: 2 + 1 (padded)
+    assert plan_processes(10000, 16, processes=2) == (2, 313)
+    assert plan_processes(17, 4, processes=4) == (3, 2)  # 5 batches: shares of 2, 2, 1
+    assert plan_processes(10, 4, processes=8) == (3, 1)  # never more binaries than batches
+    assert plan_processes(10, 4, "runtime") == (1, 3)
+    with pytest.raises(ParameterError, match="processes=2 applies to device='cpp_standalone'"):
+        run_network(small_spec, small_inputs, 5, device="numpy", processes=2)
+    with pytest.raises(ParameterError, match="processes must be a positive integer"):
+        run_network(small_spec, small_inputs, 5, device="cpp_standalone", processes=0)

@@ -13,7 +13,7 @@ import pytest
 from brainconv.ann import save_ann
 from brainconv.simulate import MANIFEST_NAME, StandaloneProject, run_network
 from conftest import small_ann
-from test_simulate import SHARED_PROJECT, SHARED_STEPS, assert_same_results
+from test_simulate import SHARED_PROJECT, SHARED_RUN, SHARED_STEPS, assert_same_results
 
 #: Run in a fresh interpreter on the warm project: run_network and simulate, Brian2's absence
 #: from sys.modules, and the --profile breakdown.
@@ -28,8 +28,9 @@ from brainconv.simulate import PROFILE, run_network, simulate
 folder = sys.argv[1]
 spec = convert(load_ann(folder + "/ann.npz"), normalization="none")
 x = np.load(folder + "/x.npy")
-raw = run_network(spec, x, {steps}, device="cpp_standalone", batch_size=4)
-ds = simulate(spec, x, np.zeros(len(x), int), {steps}, device="cpp_standalone", batch_size=4)
+raw = run_network(spec, x, {steps}, device="cpp_standalone", batch_size=4, processes=2)
+ds = simulate(spec, x, np.zeros(len(x), int), {steps}, device="cpp_standalone", batch_size=4,
+              processes=2)
 np.savez(folder + "/warm.npz", ds_output_spikes=ds.output_spikes.values,
          brian2_version=ds.attrs["brian2_version"], **raw)
 _print_profile(0, 0, 0, 0, 0)
@@ -52,10 +53,9 @@ def test_second_process_runs_warm_project_without_brian2(small_spec, small_input
                                                          shared_standalone_dir, tmp_path):
     import brian2
 
-    project = StandaloneProject(small_spec, SHARED_STEPS, 4, 3)  # and its manifest
-    in_process = run_network(small_spec, small_inputs, SHARED_STEPS, device="cpp_standalone",
-                             batch_size=4)
-    assert StandaloneProject._current is project  # run through Brian2
+    project = StandaloneProject(small_spec, SHARED_STEPS, 4, 2)  # and its manifest
+    in_process = run_network(small_spec, small_inputs, SHARED_STEPS, **SHARED_RUN)
+    assert StandaloneProject._current is project  # nothing rebuilt
     reference = run_network(small_spec, small_inputs, SHARED_STEPS, device="numpy")
     assert_same_results(in_process, reference)
     out, warm = run_second_process(tmp_path, small_ann(), small_inputs)
@@ -93,7 +93,7 @@ def test_stale_manifest_falls_back_to_brian2(small_spec, small_inputs, shared_st
                                              damage):
     """A manifest that does not fit the project is not trusted: the run goes through Brian2,
     which writes a correct manifest again."""
-    directory = StandaloneProject(small_spec, SHARED_STEPS, 4, 3).directory  # compiled once
+    directory = StandaloneProject(small_spec, SHARED_STEPS, 4, 2).directory  # compiled once
     path = directory / MANIFEST_NAME
     good = json.loads(path.read_text())
     manifest = json.loads(path.read_text())
@@ -102,8 +102,7 @@ def test_stale_manifest_falls_back_to_brian2(small_spec, small_inputs, shared_st
     # As in a new process. No reference to the old project may stay alive: Brian2 would name
     # the new project's code objects "..._1", and the project would recompile.
     StandaloneProject._current = None
-    result = run_network(small_spec, small_inputs, SHARED_STEPS, device="cpp_standalone",
-                         batch_size=4)
+    result = run_network(small_spec, small_inputs, SHARED_STEPS, **SHARED_RUN)
     assert_same_results(result, run_network(small_spec, small_inputs, SHARED_STEPS,
                                             device="numpy"))
     assert StandaloneProject._current is not None  # built through Brian2
@@ -114,19 +113,20 @@ def test_stale_manifest_falls_back_to_brian2(small_spec, small_inputs, shared_st
 @pytest.mark.standalone
 def test_warm_run_reads_recorded_spike_trains(small_spec, small_inputs, standalone_dir):
     """A recording layout's manifest names its train monitors' files; with no live project
-    (as in a new process) the trains come back as through Brian2, and the run_args files
-    are deleted."""
+    (as in a new process) the trains come back as in the run that built it, and the run_args
+    files are deleted. Two binaries share the run: sample 5 is recorded by the second one (the
+    first copy of the third batch), so its spikes' positions are shifted when merging."""
     from test_spiketrains import _sorted
 
-    options = dict(device="cpp_standalone", batch_size=4, record=[9, 3])
+    options = dict(device="cpp_standalone", batch_size=4, record=[9, 3, 5], processes=2)
     in_process = run_network(small_spec, small_inputs, 20, **options)
     directory = StandaloneProject._current.directory
     StandaloneProject._current = None  # as in a new process
     warm = run_network(small_spec, small_inputs, 20, **options)
     assert StandaloneProject._current is None  # run from the manifest, nothing built
-    reference = run_network(small_spec, small_inputs, 20, device="numpy", record=[9, 3])
+    reference = run_network(small_spec, small_inputs, 20, device="numpy", record=[9, 3, 5])
     assert_same_results(warm, reference)
-    assert len(warm["spike_trains"]["sample"]) > 0
+    assert set(warm["spike_trains"]["sample"]) == {9, 3, 5}
     for key in ("sample", "layer", "neuron", "step", "weight"):
         np.testing.assert_array_equal(_sorted(warm)[key], _sorted(reference)[key], key)
         np.testing.assert_array_equal(warm["spike_trains"][key],

@@ -10,7 +10,8 @@ spikes equal ``cpp_standalone``'s exactly. The workloads' ANNs are read from ``-
 
     python experiments/benchmarks/gpu_speed.py [--samples 10000] [--workloads 784-500-10 ...]
 
-Needs brian2cuda and an NVIDIA GPU (README, "GPU"); ``cpp_standalone`` runs one thread.
+Needs brian2cuda and an NVIDIA GPU (README, "GPU"); ``cpp_standalone`` runs one process
+(``processes=1``), numpy one thread.
 """
 
 import argparse
@@ -20,7 +21,10 @@ import tempfile
 import time
 from pathlib import Path
 
-import numpy as np
+for _name in ("OPENBLAS_NUM_THREADS", "OMP_NUM_THREADS", "MKL_NUM_THREADS"):
+    os.environ.setdefault(_name, "1")  # numpy one thread, as the C++ binary (before numpy loads)
+
+import numpy as np  # noqa: E402
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 sys.path.insert(0, str(Path(__file__).resolve().parent))
@@ -42,7 +46,8 @@ def time_device(spec, x, steps, device, batch_size, repeats):
         times = []
         for _ in range(repeats):
             start = time.perf_counter()
-            result = simulation.run_network(spec, x, steps, device=device, batch_size=batch_size)
+            result = simulation.run_network(spec, x, steps, device=device, batch_size=batch_size,
+                                            processes=1 if device == "cpp_standalone" else None)
             times.append(time.perf_counter() - start)
         simulation.StandaloneProject._current = None
     return compile_seconds, min(times), result
