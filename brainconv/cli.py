@@ -65,6 +65,10 @@ def _check_simulation_args(args):
     if args.target is not None:
         check_target(args.target)
     check_device(args.device)
+    if args.processes is not None:
+        from .simulate import plan_processes
+
+        plan_processes(1, 1, args.device, args.processes)  # a count >= 1, cpp_standalone only
     _check_count(args.limit, "--limit", 0)
     _check_count(_calibration_images(args), "--calibration", 1)
     if hasattr(args, "calibration_steps"):
@@ -192,7 +196,7 @@ def run(args, ann=None):
     ds = simulate(spec, x, y, args.steps, device=args.device, batch_size=args.batch_size,
                   attrs=attrs, notify=_say, progress=True, dt=args.dt,
                   window=tuple(args.window) if args.window else None,
-                  record=getattr(args, "record", None))
+                  record=getattr(args, "record", None), processes=args.processes)
     _say(f"simulation done in {time.perf_counter() - start:.1f} s")
     saved = time.perf_counter()
     save_results(ds, args.out)
@@ -334,7 +338,8 @@ def compare(args):
                          checkpoint_dir=checkpoints, notify=_say,
                          energy_preset=args.energy_preset,
                          sparsity_samples=args.sparsity_samples,
-                         attrs={"dataset": args.dataset, "ann_file": Path(args.ann).name})
+                         attrs={"dataset": args.dataset, "ann_file": Path(args.ann).name},
+                         processes=args.processes)
     _say(ranking_table(result))
     for name, reason in json.loads(result.attrs["not_applicable"]).items():
         _say(f"not applicable: {name}: {reason}")
@@ -461,6 +466,9 @@ def _parser():
         p.add_argument("--batch-size", type=int, default=None,
                        help="samples simulated side by side (default: chosen from the synapse "
                        "count and memory)")
+        p.add_argument("--processes", type=int, default=None,
+                       help="cpp_standalone binaries run side by side, each on its share of "
+                       "the samples (default: one per CPU)")
         p.add_argument("--calibration", type=int, default=None,
                        help="training images used for normalization (default 10000; 512 "
                        "with spike_norm, as Rathi's code)")

@@ -158,7 +158,8 @@ def applicable(ann, paradigms=None, calibration=None):
 
 def compare(ann, calibration, x, labels, steps, target, paradigms=None,
             device="cpp_standalone", batch_size=None, progress=None, checkpoint_dir=None,
-            notify=None, energy_preset="int32", sparsity_samples=100, attrs=None):
+            notify=None, energy_preset="int32", sparsity_samples=100, attrs=None,
+            processes=None):
     """Simulate ``ann`` in each paradigm and collect the trade-off numbers.
 
     Parameters
@@ -196,6 +197,9 @@ def compare(ann, calibration, x, labels, steps, target, paradigms=None,
         The first this many test samples are recorded for the sparsity column.
     attrs : dict, optional
         Extra global attributes (str or number), e.g. the dataset's name.
+    processes : int, optional
+        ``cpp_standalone`` binaries run side by side (default one per CPU); the results do
+        not depend on it.
 
     Returns
     -------
@@ -241,7 +245,8 @@ def compare(ann, calibration, x, labels, steps, target, paradigms=None,
             progress(name, ds is not None)
         if ds is None:
             ds = _simulate_paradigm(name, ann, paradigm, calibration, x, labels, steps, device,
-                                    batch_size, checkpoint, key, notify, sparsity_samples)
+                                    batch_size, checkpoint, key, notify, sparsity_samples,
+                                    processes)
         rows[name] = _paradigm_row(ds, target, paradigm.dt, e_mac, e_ac)
     column = {key: np.array([row[key] for row in rows.values()]) for key in rows["ann"]}
     target_text = f"accuracy {100 * target:g} %"
@@ -377,7 +382,7 @@ def _cached(checkpoint, key):
 
 
 def _simulate_paradigm(name, ann, paradigm, calibration, x, labels, steps, device, batch_size,
-                       checkpoint, key, notify=None, sparsity_samples=100):
+                       checkpoint, key, notify=None, sparsity_samples=100, processes=None):
     """One paradigm's results dataset, with the spike trains of the first
     ``sparsity_samples`` samples in its hidden layers and its operation counts (attributes
     ``ops_acs``, ``ops_macs``); saved at ``checkpoint`` with its ``cache_key``."""
@@ -387,7 +392,8 @@ def _simulate_paradigm(name, ann, paradigm, calibration, x, labels, steps, devic
     ds = simulate(spec, x, labels, steps, device=device, batch_size=batch_size,
                   notify=notify, progress=notify is not None, dt=paradigm.dt,
                   attrs={"paradigm": name, "ann_sha256": ann_hash(ann)},
-                  record=record or None, record_layers=hidden if record else None)
+                  record=record or None, record_layers=hidden if record else None,
+                  processes=processes)
     operations = snn_operations(ds, spec)
     ds.attrs.update(ops_acs=operations["acs"], ops_macs=operations["macs"])
     if checkpoint is not None:

@@ -351,8 +351,9 @@ def run_point(point, out, cache="per-worker"):
                 spec = convert(ann, model=variant["model"], data=x_train[:point["calibration"]],
                                normalization=variant["normalization"],
                                threshold=variant["threshold"], parameters=parameters)
+                # One binary per point: the sweep's parallelism is its points.
                 ds = simulate(spec, x, y, point["steps"], device=point["device"],
-                              batch_size=point["batch_size"],
+                              batch_size=point["batch_size"], processes=1,
                               attrs={"paradigm": variant["label"], "dataset": point["dataset"],
                                      "seed": point["seed"], "cache_key": point["key"],
                                      "ann_accuracy": float(ann.accuracy(x, y))})

@@ -50,6 +50,17 @@ def test_errors_are_reported_without_traceback(tmp_path, capsys):
     assert "brainconv run: error:" in err and "missing.npz" in err
 
 
+def test_processes_are_checked_before_anything_is_loaded(tmp_path, capsys):
+    """--processes applies to cpp_standalone and must be a count; the ANN named is missing,
+    so an error about it would mean the check came too late."""
+    missing = str(tmp_path / "missing.npz")
+    assert main(["run", "--ann", missing, "--dataset", "digits", "--device", "numpy",
+                 "--processes", "2"]) == 2
+    assert "processes=2 applies to device='cpp_standalone'" in capsys.readouterr().err
+    assert main(["run", "--ann", missing, "--dataset", "digits", "--processes", "0"]) == 2
+    assert "processes must be a positive integer" in capsys.readouterr().err
+
+
 def test_run_takes_model_parameters(tmp_path, capsys):
     assert main(["demo", "--epochs", "2", "--hidden", "20", "--steps", "5", "--device", "numpy",
                  "--model", "ion", "--param", "size=5", "--normalization", "none",

@@ -114,7 +114,7 @@ def main():
         os.environ["BRAINCONV_CACHE"] = cache
         simulation.run_network(spec, x[:1], 1, batch_size=1, dt=1.0)  # warm up code generation
         simulation.StandaloneProject._current = None
-        n_batches = -(-len(x) // batch_size)
+        processes, n_batches = simulation.plan_processes(len(x), batch_size)
         start = time.perf_counter()
         project = simulation.StandaloneProject(spec, args.steps, batch_size, n_batches,
                                                dt_ms=1.0)
@@ -127,7 +127,8 @@ def main():
             times.append(time.perf_counter() - start)
         peak = int((project.directory / "maxrss_kib.txt").read_text()) / 1024
         brian_accuracy = accuracy(result["readout"], y)
-        rows.append((f"brian2 cpp_standalone (batch {batch_size})", f"{first_build:.1f}",
+        rows.append((f"brian2 cpp_standalone (batch {batch_size}, {processes} binaries)",
+                     f"{first_build:.1f}",
                      min(times), peak, brian_accuracy))
         same = np.array_equal(result["unit_spike_count"],
                               numpy_results[np.float64]["unit_spike_count"])
@@ -138,10 +139,10 @@ def main():
           f"lif_rc + alpha (tau_s 5 ms) + filtered readout, window {WINDOW} ms, "
           f"{os.cpu_count()} CPU cores, brian2 {brian2.__version__}, load "
           f"{os.getloadavg()[0]:.1f}")
-    print(f"{'simulator':42s} {'compile s':>9s} {'run s':>7s} {'peak MiB':>9s} "
+    print(f"{'simulator':46s} {'compile s':>9s} {'run s':>7s} {'peak MiB':>9s} "
           f"{'accuracy':>9s} {'ratio':>6s}")
     for name, first, seconds, peak, acc in rows:
-        print(f"{name:42s} {first:>9s} {seconds:7.2f} {peak:9.0f} {100 * acc:8.2f}% "
+        print(f"{name:46s} {first:>9s} {seconds:7.2f} {peak:9.0f} {100 * acc:8.2f}% "
               f"{seconds / numpy_seconds:6.2f}")
     print(f"run s: best of {args.repeats}, including passing inputs to the binary and reading "
           "its results back; peak MiB: numpy arrays allocated (tracemalloc) / binary's resident "

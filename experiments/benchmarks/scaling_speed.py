@@ -5,11 +5,12 @@
 Workloads (soft-reset IF, 99.9 % normalization, 100 timesteps, MNIST test images): the MLPs
 784-500-10, 784-4000-10 and 784-500-500-500-10 (trained and cached by
 ``experiments/common.py``) and the CNN of ``experiments/mnist_cnn.py`` (needs torch; trained
-once). For each, one table row: compile seconds (empty cache), run seconds (a warm run of the
-compiled binary, inputs written and spikes read back included), numpy float32 seconds, the
-ratio, the binary's peak resident memory, the accuracy and whether Brian2's output spikes equal
-the float64 numpy reference's on the first 500 images. Last line:
-``worst_ratio_to_numpy=<largest ratio>``.
+once). For each, one table row: compile seconds (empty cache), run seconds of one binary
+(``processes=1``) and of the default run (one binary per CPU, each on its share of the batches;
+a warm run, inputs written and spikes read back included), numpy float32 seconds (numpy's BLAS
+uses every CPU too), the default run's ratio to numpy, one binary's peak resident memory, the
+accuracy and whether Brian2's output spikes equal the float64 numpy reference's on the first
+500 images. Last line: ``worst_ratio_to_numpy=<largest ratio>``.
 """
 
 import argparse
@@ -53,6 +54,25 @@ def cnn_ann():
     return from_torch(model.eval(), (1, 28, 28))
 
 
+def time_compiled(spec, x, steps, batch, processes):
+    """(compile s, warm run s, results, peak MiB of one binary) in a fresh compile cache."""
+    n_batches = simulation.plan_processes(len(x), batch, processes=processes)[1]
+    with tempfile.TemporaryDirectory() as cache:
+        os.environ["BRAINCONV_CACHE"] = cache
+        start = time.perf_counter()
+        project = simulation.StandaloneProject(spec, steps, batch, n_batches)
+        compile_seconds = time.perf_counter() - start
+        run = dict(batch_size=batch, processes=processes)
+        simulation.run_network(spec, x, steps, **run)  # warm the files
+        start = time.perf_counter()
+        result = simulation.run_network(spec, x, steps, **run)
+        seconds = time.perf_counter() - start
+        peak = int((project.directory / "maxrss_kib.txt").read_text()) / 1024
+        del project
+        simulation.StandaloneProject._current = None
+    return compile_seconds, seconds, result, peak
+
+
 def main():
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--samples", type=int, default=10000)
@@ -65,43 +85,35 @@ def main():
     x, y = x[:args.samples], y[:args.samples]
     brian2.prefs.devices.cpp_standalone.run_cmd_unix = [sys.executable, "-c", MAXRSS_WRAPPER,
                                                         "./main"]
+    processes = simulation.available_cpus()
     rows = []
     for name in args.workloads:
         ann = cnn_ann() if name == "cnn" else workload_ann(name)
         spec = convert(ann, data=x_train[:2000 if name == "cnn" else 10000], percentile=99.9)
         numpy_seconds, _, _ = time_numpy(spec, x, args.steps, np.float32, 1)
         reference = simulate_reference(spec, x[:500], args.steps)  # float64, as Brian2
-        with tempfile.TemporaryDirectory() as cache:
-            os.environ["BRAINCONV_CACHE"] = cache
-            batch = simulation.choose_batch_size(spec, len(x))
-            n_batches = -(-len(x) // batch)
-            start = time.perf_counter()
-            project = simulation.StandaloneProject(spec, args.steps, batch, n_batches)
-            compile_seconds = time.perf_counter() - start
-            simulation.run_network(spec, x, args.steps, batch_size=batch)  # warm the files
-            start = time.perf_counter()
-            result = simulation.run_network(spec, x, args.steps, batch_size=batch)
-            seconds = time.perf_counter() - start
-            peak = int((project.directory / "maxrss_kib.txt").read_text()) / 1024
-            del project
-            simulation.StandaloneProject._current = None
+        batch = simulation.choose_batch_size(spec, len(x))
+        compile_seconds, one, _, peak = time_compiled(spec, x, args.steps, batch, 1)
+        _, seconds, result, _ = time_compiled(spec, x, args.steps, batch, processes)
         same = np.array_equal(result["output_spikes"][:500], reference["output_spikes"])
-        rows.append((name, batch, compile_seconds, seconds, numpy_seconds, peak,
+        rows.append((name, batch, compile_seconds, one, seconds, numpy_seconds, peak,
                      accuracy(result, y), same))
         print(rows[-1], flush=True)
 
     print(f"\n{len(x)} MNIST test images x {args.steps} timesteps, soft-reset IF, "
-          f"{os.cpu_count()} CPU cores, brian2 {brian2.__version__}")
-    print(f"{'workload':20s} {'batch':>5s} {'compile s':>9s} {'run s':>7s} {'numpy s':>8s} "
-          f"{'ratio':>6s} {'peak MiB':>8s} {'accuracy':>9s} {'= numpy':>7s}")
-    for name, batch, compiled, seconds, numpy_seconds, peak, acc, same in rows:
-        print(f"{name:20s} {batch:5d} {compiled:9.1f} {seconds:7.2f} {numpy_seconds:8.2f} "
-              f"{seconds / numpy_seconds:6.2f} {peak:8.0f} {100 * acc:8.2f}% "
-              f"{'yes' if same else 'NO':>7s}")
-    print("run s: a warm run of the compiled binary with inputs written and spikes read back; "
-          "numpy s: float32 reference; = numpy: output spikes identical to the float64 "
-          "reference on the first 500 images")
-    print(f"worst_ratio_to_numpy={max(row[3] / row[4] for row in rows):.2f}")
+          f"{processes} CPUs, brian2 {brian2.__version__}")
+    print(f"{'workload':20s} {'batch':>5s} {'compile s':>9s} {'1 binary s':>10s} "
+          f"{f'{processes} binaries s':>14s} {'numpy s':>8s} {'ratio':>6s} {'peak MiB':>8s} "
+          f"{'accuracy':>9s} {'= numpy':>7s}")
+    for name, batch, compiled, one, seconds, numpy_seconds, peak, acc, same in rows:
+        print(f"{name:20s} {batch:5d} {compiled:9.1f} {one:10.2f} {seconds:14.2f} "
+              f"{numpy_seconds:8.2f} {seconds / numpy_seconds:6.2f} {peak:8.0f} "
+              f"{100 * acc:8.2f}% {'yes' if same else 'NO':>7s}")
+    print(f"run s: a warm run of the compiled binary ({processes} side by side: the default), "
+          "inputs written and spikes read back; ratio: the default run / numpy float32; peak "
+          "MiB: one binary; = numpy: output spikes identical to the float64 reference on the "
+          "first 500 images")
+    print(f"worst_ratio_to_numpy={max(row[4] / row[5] for row in rows):.2f}")
 
 
 if __name__ == "__main__":
