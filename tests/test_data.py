@@ -63,6 +63,32 @@ def test_load_tiny_idx(tmp_path, tiny, gz):
     np.testing.assert_allclose(x, images.reshape(N, -1) / 255.0, rtol=1e-6)
 
 
+def test_decoded_files_are_cached_until_a_file_changes(tmp_path, tiny, monkeypatch):
+    monkeypatch.setenv("BRAINCONV_CACHE", str(tmp_path / "cache"))
+    images, labels = tiny
+    make_dataset(tmp_path / "mnist", images, labels, gz=True)
+    first = data.load_dataset("mnist", "test", data_dir=tmp_path / "mnist", verify=False)
+    [cached] = (tmp_path / "cache" / "data").glob("t10k-images-idx3-ubyte-*.npz")
+    calls = []
+    monkeypatch.setattr(data, "read_idx", lambda *args: calls.append(args) or 1 / 0)
+    again = data.load_dataset("mnist", "test", data_dir=tmp_path / "mnist", verify=False)
+    assert calls == []  # read from the cache, nothing decoded
+    for a, b in zip(first, again):
+        np.testing.assert_array_equal(a, b)
+    monkeypatch.undo()
+    monkeypatch.setenv("BRAINCONV_CACHE", str(tmp_path / "cache"))
+    # New labels in the same file (another size and time): decoded again, not the old copy.
+    make_dataset(tmp_path / "mnist", images, labels[::-1], gz=True)
+    changed = data.load_dataset("mnist", "test", data_dir=tmp_path / "mnist", verify=False)
+    assert changed[1].tolist() == labels[::-1].tolist()
+    # A damaged cached copy is decoded again, not trusted.
+    for path in (tmp_path / "cache" / "data").glob("*.npz"):
+        path.write_bytes(b"PK\3\4 truncated")
+    damaged = data.load_dataset("mnist", "test", data_dir=tmp_path / "mnist", verify=False)
+    assert damaged[1].tolist() == labels[::-1].tolist()
+    assert cached.exists()
+
+
 def test_read_idx_shapes(tmp_path, tiny):
     images, labels = tiny
     assert data.read_idx(write(tmp_path / IMAGES, idx_bytes(images), True)).shape == (N, 28, 28)
