@@ -28,5 +28,5 @@ setup(
         # pip install --no-deps brian2cuda==1.0a7
         "gpu": ["nvidia-curand>=10.4,<10.5"],
     },
-    entry_points={"console_scripts": ["brainconv=brainconv.cli:main"]},
+    entry_points={"console_scripts": ["brainconv=brainconv.cli:console"]},
 )

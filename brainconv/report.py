@@ -23,7 +23,7 @@ import numpy as np
 from .compare import (_log_ticks, _place_labels, pareto_optimal, plot_accuracy_curves,
                       plot_pareto, table_rows)
 from .errors import DataError
-from .results import atomic_write
+from .cache import atomic_write
 
 #: What the report needs of a comparison (brainconv >= the trade-off report).
 REPORT_VARIABLES = ("accuracy", "time_to_target", "energy_pj", "energy_flops", "latency",

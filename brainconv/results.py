@@ -47,6 +47,7 @@ import numpy as np
 import xarray as xr
 
 from brainconv import __version__
+from brainconv.cache import atomic_write
 from brainconv.errors import DataError, ParameterError, ShapeError
 
 #: Global attributes set by :func:`make_dataset`; they replace any passed value.
@@ -56,21 +57,26 @@ _VARIABLES = ("output_spikes", "label", "prediction", "layer_spikes", "unit_spik
               "layer_size")
 
 
-def _defer_dask_probe():
-    """Stop xarray from importing dask for every Dataset while no dask array can exist.
+def _defer_dask():
+    """Keep xarray from importing dask while no dask array can exist.
 
-    xarray asks each new variable whether it is a dask array, and its first question imports
-    ``dask.array`` (0.6 s of a 5 s ``brainconv run``, about the binary's share of it). A dask array can only exist once ``dask.array`` has been imported, so until then the
-    answer is "no" without the import; afterwards (a Dask sweep, a user's own dask arrays) the
-    probe gives the real type. Anything else asked of it (version, module) takes xarray's own
-    probe. Touches xarray's private probe cache: where that changed, nothing is done.
+    xarray asks each new variable whether it is a dask array or collection, and each
+    ``to_netcdf`` which dask scheduler is active; the questions import ``dask``,
+    ``dask.array`` and ``distributed`` (together ~1 s of a 5 s ``brainconv run``, more than
+    the binary's share). A dask collection can only exist once ``dask`` is imported, a dask
+    array, or a write through a dask scheduler, once ``dask.array`` is; until then the
+    answers are "no" and "none" without the imports, afterwards (a user's own dask arrays)
+    xarray's own. Touches xarray's private probe cache and two of its helpers: where those
+    changed, nothing is done.
     """
     import sys
 
     try:
-        from xarray.namedarray import pycompat
+        from xarray.backends import locks, writers
+        from xarray.namedarray import pycompat, utils
 
         cache, real_probe = pycompat._cached_duck_array_modules, pycompat.DuckArrayModule
+        real_scheduler, real_collection = locks.get_dask_scheduler, utils.is_dask_collection
     except (ImportError, AttributeError):
         return
 
@@ -80,14 +86,23 @@ def _defer_dask_probe():
             module = sys.modules.get("dask.array")
             return (module.Array,) if module is not None else ()
 
-        def __getattr__(self, name):
+        def __getattr__(self, name):  # version, module, available: xarray's own probe
             cache["dask"] = real_probe("dask")
             return getattr(cache["dask"], name)
 
+    def scheduler(*args, **kwargs):
+        return real_scheduler(*args, **kwargs) if "dask.array" in sys.modules else None
+
+    def is_collection(x):
+        return "dask" in sys.modules and real_collection(x)
+
     cache.setdefault("dask", _DaskProbe())
+    utils.is_dask_collection = is_collection
+    if getattr(writers, "get_dask_scheduler", None) is real_scheduler:
+        locks.get_dask_scheduler = writers.get_dask_scheduler = scheduler
 
 
-_defer_dask_probe()
+_defer_dask()
 _INT16_MAX = np.iinfo(np.int16).max
 _INT32 = np.iinfo(np.int32)
 
@@ -393,41 +408,6 @@ def save_results(ds, path):
     """
     return atomic_write(path, lambda tmp: ds.to_netcdf(tmp, engine="scipy",
                                                        format="NETCDF3_64BIT"))
-
-
-def atomic_write(path, write):
-    """Call ``write(temporary_path)``, then rename the file into place at ``path``.
-
-    The temporary file lies in ``path``'s folder, so the rename is atomic: an interrupted
-    write never leaves a truncated file at ``path``, only an old one or none.
-
-    Parameters
-    ----------
-    path : str or os.PathLike
-        Destination; its folder must exist. An existing file is replaced.
-    write : callable
-        Writes the whole file to the path it is given (a str).
-
-    Returns
-    -------
-    pathlib.Path
-        ``path``.
-    """
-    path = Path(path)
-    fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".part", dir=path.parent)
-    os.close(fd)
-    try:
-        write(tmp)
-        # mkstemp creates the file with mode 0600; give it the permissions of a normal file.
-        umask = os.umask(0)
-        os.umask(umask)
-        os.chmod(tmp, 0o666 & ~umask)
-        os.replace(tmp, path)
-    finally:
-        # After a successful os.replace the temp name is gone; otherwise clean it up.
-        if os.path.exists(tmp):
-            os.remove(tmp)
-    return path
 
 
 def load_results(path):

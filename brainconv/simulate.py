@@ -38,6 +38,7 @@ from . import __version__
 from .build import (TIMESTEP_MS, Recording, build_network, check_dt, collect, collect_results,
                     is_direct, layer_values, merge_results, pathway_synapse, pathway_unit,
                     result_variables, run_layout, time_base)
+from .cache import cache_dir
 from .equations import resolve_model
 from .errors import ParameterError, SimulationError, brian2_cause
 from .reference import check_steps, simulate_reference
@@ -135,8 +136,7 @@ def _gpu_memory_bytes():
 
 def cache_root():
     """Directory holding compiled standalone projects (``$BRAINCONV_CACHE`` or ~/.cache)."""
-    root = os.environ.get("BRAINCONV_CACHE") or Path.home() / ".cache" / "brainconv"
-    return Path(root) / "standalone"
+    return cache_dir("standalone")
 
 
 class StandaloneProject:
@@ -390,7 +390,7 @@ def _write_manifest(project, spec):
     """Write the manifest of a just-built cpp_standalone ``project`` (atomically)."""
     import brian2
 
-    from .results import atomic_write
+    from .cache import atomic_write
 
     device, built = brian2.get_device(), project.built
     owners = {("current", index): (current, "values")

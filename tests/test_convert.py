@@ -29,6 +29,26 @@ def test_normalization_sets_each_layer_statistic_to_one(data, method, statistic)
     np.testing.assert_array_equal(normalized.predict(data), ann.predict(data))
 
 
+def test_normalization_scales_are_cached_for_the_same_inputs_only(data, tmp_path, monkeypatch):
+    monkeypatch.setenv("BRAINCONV_CACHE", str(tmp_path))
+    first, scales = normalize(small_ann(), data)
+    passes = []
+    forward = ANN.forward
+    monkeypatch.setattr(ANN, "forward", lambda *a, **k: passes.append(1) or forward(*a, **k))
+    again, cached = normalize(small_ann(), data)
+    assert passes == [] and cached == scales  # exact: no forward pass
+    for a, b in zip(first.weights + first.biases, again.weights + again.biases):
+        np.testing.assert_array_equal(a, b)
+    changed = data.copy()
+    changed[0, 0] += 1.0  # one pixel of the calibration data
+    for ann, inputs, method in ((small_ann(), changed, "percentile"), (small_ann(seed=4), data,
+                                "percentile"), (small_ann(), data, "max")):
+        passes.clear()
+        normalize(ann, inputs, method)
+        assert passes == [1], method
+    assert normalize(small_ann(), data, "max")[1] != scales
+
+
 def test_percentile_scales_are_below_max(data):
     _, max_scales = normalize(small_ann(), data, "max")
     _, pct_scales = normalize(small_ann(), data, "percentile", 90)
