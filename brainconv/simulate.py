@@ -8,8 +8,9 @@ Devices
     Generates, compiles and runs a C++ project. The project depends only on the architecture,
     the number of steps, the batch size and the number of batches, so it is compiled once into a
     cache directory named by a hash of those; later runs, in this process or another, pass the
-    inputs and weights as ``run_args`` and recompile nothing. Another process runs the binary
-    from the project's manifest without importing Brian2 at all (:func:`_run_warm`).
+    inputs and weights as ``run_args`` and recompile nothing. Every run goes through the
+    project's manifest, so another process never imports Brian2 at all (:func:`_run_warm`),
+    and cuts the samples into one binary per CPU (:func:`plan_processes`).
 ``"cuda_standalone"``
     The same project generated for NVIDIA GPUs by brian2cuda (see :mod:`brainconv.gpu`); its
     spike monitors are not sorted, which :func:`brainconv.build.collect_results` does not need.
@@ -677,13 +678,14 @@ def _run_standalone(spec, steps, batch_size, currents, directory, device, dt_ms,
 
     ``cpp_standalone`` runs the binary from the project's manifest, without Brian2
     (:func:`_run_warm`), in ``processes`` shares side by side; Brian2 builds the project
-    first where it is missing or out of date. ``cuda_standalone`` runs through Brian2.
+    first where it is missing or out of date. ``cuda_standalone`` (and ``cpp_standalone``
+    outside POSIX) runs through Brian2, one binary.
     """
     processes, n_batches = plan_processes(len(currents), batch_size, device, processes)
     key = StandaloneProject.layout_key(spec, steps, batch_size, n_batches, device, dt_ms,
                                        recording)
     options = dict(dt_ms=dt_ms, notify=notify, recording=recording)
-    if device == "cpp_standalone":
+    if device == "cpp_standalone" and os.name == "posix":  # the manifest's command is POSIX
         folder = Path(directory) if directory else cache_root() / key
         raw = _run_warm(spec, currents, batch_size, folder, key, notify, progress)
         if raw is None:

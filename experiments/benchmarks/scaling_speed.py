@@ -5,12 +5,13 @@
 Workloads (soft-reset IF, 99.9 % normalization, 100 timesteps, MNIST test images): the MLPs
 784-500-10, 784-4000-10 and 784-500-500-500-10 (trained and cached by
 ``experiments/common.py``) and the CNN of ``experiments/mnist_cnn.py`` (needs torch; trained
-once). For each, one table row: compile seconds (empty cache), run seconds of one binary
-(``processes=1``) and of the default run (one binary per CPU, each on its share of the batches;
-a warm run, inputs written and spikes read back included), numpy float32 seconds (numpy's BLAS
-uses every CPU too), the default run's ratio to numpy, one binary's peak resident memory, the
-accuracy and whether Brian2's output spikes equal the float64 numpy reference's on the first
-500 images. Last line: ``worst_ratio_to_numpy=<largest ratio>``.
+once). For each, one table row: compile seconds (empty cache, the default run's layout), run
+seconds of one binary (``processes=1``; ``--no-one-binary`` skips it) and of the default run
+(one binary per CPU, each on its share of the batches; a warm run, inputs written and spikes
+read back included), numpy float32 seconds (numpy's BLAS uses every CPU too), the default
+run's ratio to numpy, one binary's peak resident memory, the accuracy and whether Brian2's
+output spikes equal the float64 numpy reference's on the first 500 images. Last line:
+``worst_ratio_to_numpy=<largest ratio>``.
 """
 
 import argparse
@@ -79,6 +80,8 @@ def main():
     parser.add_argument("--steps", type=int, default=100)
     parser.add_argument("--workloads", nargs="+", default=[*WORKLOADS, "cnn"],
                         choices=[*WORKLOADS, "cnn"])
+    parser.add_argument("--one-binary", action=argparse.BooleanOptionalAction, default=True,
+                        help="also time one binary (processes=1); --no-one-binary skips it")
     args = parser.parse_args()
     x_train, _ = mnist("train")
     x, y = mnist("test")
@@ -93,8 +96,12 @@ def main():
         numpy_seconds, _, _ = time_numpy(spec, x, args.steps, np.float32, 1)
         reference = simulate_reference(spec, x[:500], args.steps)  # float64, as Brian2
         batch = simulation.choose_batch_size(spec, len(x))
-        compile_seconds, one, _, peak = time_compiled(spec, x, args.steps, batch, 1)
-        _, seconds, result, _ = time_compiled(spec, x, args.steps, batch, processes)
+        one = peak = None
+        if args.one_binary:
+            _, one, _, peak = time_compiled(spec, x, args.steps, batch, 1)
+        compile_seconds, seconds, result, default_peak = time_compiled(spec, x, args.steps,
+                                                                       batch, processes)
+        peak = peak or default_peak
         same = np.array_equal(result["output_spikes"][:500], reference["output_spikes"])
         rows.append((name, batch, compile_seconds, one, seconds, numpy_seconds, peak,
                      accuracy(result, y), same))
@@ -106,7 +113,8 @@ def main():
           f"{f'{processes} binaries s':>14s} {'numpy s':>8s} {'ratio':>6s} {'peak MiB':>8s} "
           f"{'accuracy':>9s} {'= numpy':>7s}")
     for name, batch, compiled, one, seconds, numpy_seconds, peak, acc, same in rows:
-        print(f"{name:20s} {batch:5d} {compiled:9.1f} {one:10.2f} {seconds:14.2f} "
+        one = "-" if one is None else f"{one:.2f}"
+        print(f"{name:20s} {batch:5d} {compiled:9.1f} {one:>10s} {seconds:14.2f} "
               f"{numpy_seconds:8.2f} {seconds / numpy_seconds:6.2f} {peak:8.0f} "
               f"{100 * acc:8.2f}% {'yes' if same else 'NO':>7s}")
     print(f"run s: a warm run of the compiled binary ({processes} side by side: the default), "
