@@ -159,7 +159,8 @@ def _read_idx_cached(images_path, labels_path, md5_of):
 
     Decompressing and checking MNIST's training set takes ~0.5 s of every run; its decoded
     bytes load in milliseconds. The cached copy is reused only while both files keep their
-    path, size and modification time, and only checked files are cached.
+    path, size and modification time; the checksum they were checked against is part of the
+    key, so an unchecked copy never stands in for a checked load.
     """
     stats = [(str(path.resolve()), path.stat().st_size, path.stat().st_mtime_ns,
               md5_of(path)) for path in (images_path, labels_path)]
@@ -172,6 +173,7 @@ def _read_idx_cached(images_path, labels_path, md5_of):
         pass  # none yet, or damaged: decode again
     images = read_idx(images_path, md5_of(images_path))
     labels = read_idx(labels_path, md5_of(labels_path))
+
     def save(tmp):
         with open(tmp, "wb") as out:  # a file, or np.savez would add ".npz" to the name
             np.savez(out, images=images, labels=labels)

@@ -56,6 +56,16 @@ def test_predictions_over_time(ds):
     np.testing.assert_array_equal(pred.isel(time=-1), ds["prediction"])
 
 
+def test_predictions_of_a_run_long_enough_to_overflow_int32():
+    """Class 0 gets 32767 spikes every step, class 1 one fewer: over 70,000 steps the sums
+    pass 2**31, where an int32 sum would wrap negative and hand the prediction to class 1."""
+    steps = 70_000
+    out = np.zeros((1, steps, 2), np.int16)
+    out[0, :, 0], out[0, :, 1] = 32767, 32766
+    long_run = make_dataset(out, [0], np.zeros((1, steps)), np.zeros(2), ["out"], [2])
+    assert (predictions_over_time(long_run).values == 0).all()
+
+
 def test_accuracy_over_time(ds):
     acc = accuracy_over_time(ds)
     assert acc.dims == ("time",)

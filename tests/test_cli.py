@@ -1,6 +1,9 @@
 """The brainconv command line, end to end on the embedded digits dataset."""
 
+import sys
+
 import matplotlib
+import numpy as np
 import xarray as xr
 
 from brainconv.cli import main
@@ -162,3 +165,36 @@ def test_spike_norm_from_the_command_line(tmp_path, capsys):
                  "--out", str(tmp_path / "b.nc")]) == 2
     err = capsys.readouterr().err
     assert "needs a bias-free ANN" in err and "layer(s) [0]" in err
+
+
+def test_ann_accuracy_is_cached_for_the_same_ann_and_data_only(tmp_path, monkeypatch):
+    from brainconv.ann import ANN
+    from brainconv.cli import _ann_accuracy
+    from conftest import small_ann
+
+    monkeypatch.setenv("BRAINCONV_CACHE", str(tmp_path))
+    ann = small_ann()
+    x = np.random.default_rng(0).uniform(0, 1, (50, 12))
+    y = ann.predict(x)
+    assert _ann_accuracy(ann, x, y) == 1.0
+    passes = []
+    forward = ANN.forward
+    monkeypatch.setattr(ANN, "forward", lambda *a, **k: passes.append(1) or forward(*a, **k))
+    assert _ann_accuracy(ann, x, y) == 1.0 and passes == []  # from the cache
+    other = (y + 1) % 3  # other labels, same images: not the cached value
+    assert _ann_accuracy(ann, x, other) == 0.0 and passes == [1]
+    assert _ann_accuracy(small_ann(seed=4), x, y) < 1.0 and passes == [1, 1]
+
+
+def test_console_script_returns_the_status_and_freezes_the_heap(monkeypatch, capsys):
+    import gc
+
+    from brainconv.cli import console
+
+    monkeypatch.setattr(sys, "argv", ["brainconv", "models"])
+    try:
+        assert console() == 0
+        assert gc.get_freeze_count() > 0
+    finally:
+        gc.unfreeze()  # this test process goes on collecting
+    assert "if_soft" in capsys.readouterr().out
