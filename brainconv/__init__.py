@@ -32,8 +32,10 @@ def _source_tree_equations():
                 name, os.path.join(checkout, "__init__.py"),
                 submodule_search_locations=[checkout])
 
+    # First, not last: an editable install of another checkout must not pair this checkout's
+    # brainconv/ with that one's equations/.
     if not any(type(finder).__name__ == "CheckoutEquations" for finder in sys.meta_path):
-        sys.meta_path.append(CheckoutEquations())
+        sys.meta_path.insert(0, CheckoutEquations())
 
 
 _source_tree_equations()

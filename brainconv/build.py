@@ -34,107 +34,9 @@ from dataclasses import dataclass
 import numpy as np
 import scipy.sparse
 
-from .equations import get_synapse_model, resolve_model
-from .errors import ModelError, ParameterError, SimulationError, brian2_cause
-
-#: Length of one timestep of the grid models (on their timestep grid 1 ms is a label) and the
-#: default ``dt`` of continuous-time networks.
-TIMESTEP_MS = 1.0
-
-
-def time_base(spec):
-    """``"step"`` or ``"continuous"``: the time base shared by all layers of ``spec``.
-
-    Raises
-    ------
-    ModelError
-        If the layers mix grid and continuous-time models: ``dt`` means a label for one and a
-        physical step for the other.
-    """
-    models = [resolve_model(layer.model, layer.parameters) for layer in spec.layers]
-    bases = {model.time_base for model in models}
-    if len(bases) > 1:
-        raise ModelError(
-            "the network mixes timestep-grid and continuous-time neuron models ("
-            + ", ".join(f"{layer.name}: {model.name} ({model.time_base})"
-                        for layer, model in zip(spec.layers, models))
-            + "); convert every layer to models of one kind"
-        )
-    return bases.pop()
-
-
-def check_dt(spec, dt):
-    """The simulation step of ``spec`` in ms: ``dt`` checked, or the default.
-
-    Parameters
-    ----------
-    spec : NetworkSpec
-    dt : float, brian2 quantity or None
-        Step in ms (a number) or a Brian2 time (``0.5*ms``); None: :data:`TIMESTEP_MS`.
-
-    Raises
-    ------
-    ParameterError
-        For a non-positive or non-finite step, or any ``dt`` other than 1 ms for a network of
-        timestep-grid models, whose dynamics do not depend on it.
-    """
-    if dt is None:
-        return TIMESTEP_MS
-    if hasattr(dt, "dim"):
-        from .equations.units import check_parameter
-
-        dt_ms = check_parameter("the simulation", "dt", dt, "second") * 1e3
-    elif isinstance(dt, bool) or not isinstance(dt, (int, float, np.integer, np.floating)):
-        raise ParameterError(f"dt must be a number of ms (e.g. 1.0) or a Brian2 time, got {dt!r}")
-    else:
-        dt_ms = float(dt)
-    if not (np.isfinite(dt_ms) and dt_ms > 0):
-        raise ParameterError(f"dt must be a positive number of ms, got {dt!r}")
-    if time_base(spec) == "step" and dt_ms != TIMESTEP_MS:
-        raise ParameterError(
-            f"dt = {dt_ms:g} ms was given, but the network's models live on a timestep grid "
-            "where dt is only a label (their results are counted in timesteps); dt applies to "
-            "continuous-time models such as 'lif_rc'. Leave dt out"
-        )
-    return dt_ms
-
-
-def pathway_synapse(spec, index):
-    """The synapse model of the pathway into layer ``index`` and its parameters (SI floats).
-
-    Raises
-    ------
-    ModelError
-        For a filtered synapse into a timestep-grid model (those add weights to ``v``), or a
-        synapse model on the first layer, which has no pathway.
-    """
-    layer = spec.layers[index]
-    model = resolve_model(layer.model, layer.parameters)
-    name = getattr(layer, "synapse", "delta")
-    if model.own_synapse and index > 0:
-        if name not in ("delta", model.own_synapse):
-            raise ModelError(
-                f"layer {layer.name!r}: model {model.name!r} carries its own synapse "
-                f"{model.own_synapse!r}, so it takes no {name!r} synapse; leave the layer's "
-                "synapse at its default")
-        name = model.own_synapse
-    synapse = get_synapse_model(name)
-    parameters = {**synapse.parameters, **dict(getattr(layer, "synapse_parameters", ()))}
-    if synapse.name != "delta" and not model.own_synapse:
-        if index == 0:
-            raise ModelError(
-                f"layer {layer.name!r} is the first layer: it receives the input as a constant "
-                f"current, not through a pathway, so it takes no {synapse.name!r} synapse; "
-                "give synapse models to the later layers only"
-            )
-        if model.time_base != "continuous":
-            raise ModelError(
-                f"layer {layer.name!r}: the {synapse.name!r} synapse filters a current, but "
-                f"model {model.name!r} lives on a timestep grid and takes 'delta' synapses "
-                "only; use a continuous-time model such as 'lif_rc'"
-            )
-    return synapse, parameters
-
+from .equations import resolve_model
+from .errors import SimulationError, brian2_cause
+from .spec import TIMESTEP_MS, pathway_synapse, pathway_unit, window_offsets
 
 @dataclass
 class BuiltNetwork:
@@ -248,24 +150,6 @@ def layer_values(spec, currents, batch_size, device="runtime", quantities=True, 
                 weights = weights * getattr(brian2, unit)
             values[("weights", index)] = weights
     return values
-
-
-def pathway_unit(spec, index):
-    """Name of the Brian2 unit of the weights into layer ``index`` (a pathway into a
-    continuous-time model, e.g. ``"second"``), or None for plain numbers."""
-    layer = spec.layers[index]
-    if resolve_model(layer.model, layer.parameters).time_base == "continuous":
-        return pathway_synapse(spec, index)[0].weight_unit
-    return None
-
-
-def window_offsets(models):
-    """First step of each layer's window: the sum of the windows of the layers below.
-
-    Few-spike layers (``model.window > 0``, :mod:`brainconv.equations.fs`) run one after
-    another within a sample; layers of other models have window 0.
-    """
-    return [int(sum(model.window for model in models[:index])) for index in range(len(models))]
 
 
 def window_namespace(model, prefix, offset, dt):

@@ -59,7 +59,7 @@ def _load_model_files(args):
 def _check_simulation_args(args):
     """Checks that need neither data nor an ANN: steps, target, device, counts, model names."""
     from .analysis import check_target
-    from .reference import check_steps
+    from .spec import check_steps
     from .simulate import check_device
 
     check_steps(args.steps)

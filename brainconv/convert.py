@@ -15,15 +15,13 @@ becomes a spiking pathway. ``normalization="spike_norm"`` (Sengupta et al. 2019)
 layer's threshold from simulated spike input instead of ANN activations (:func:`spike_norm`).
 """
 
-import hashlib
 import numbers
-from dataclasses import dataclass
 
 import numpy as np
 import scipy.sparse
 
 from .ann import ANN
-from .build import TIMESTEP_MS, pathway_synapse, time_base
+from .spec import TIMESTEP_MS, LayerSpec, NetworkSpec, check_steps, pathway_synapse, time_base
 from .equations import get_model, get_synapse_model, resolve_model
 from .errors import ModelError, ParameterError, ShapeError
 
@@ -141,91 +139,6 @@ def _activation_scales(ann, data, method, percentile):
 
     return tuple(memo("normalization", ("scales", ann_hash(ann), method, float(percentile),
                                         __version__), [np.asarray(data)], compute))
-
-
-def _pattern_digest(weights):
-    """sha256 of a sparse matrix's shape and stored (row, column) positions, not its values."""
-    csr = scipy.sparse.csr_matrix(weights)
-    csr.sort_indices()
-    digest = hashlib.sha256(repr(csr.shape).encode())
-    digest.update(np.ascontiguousarray(csr.indptr, dtype=np.int64).tobytes())
-    digest.update(np.ascontiguousarray(csr.indices, dtype=np.int64).tobytes())
-    return digest.hexdigest()[:16]
-
-
-@dataclass(frozen=True)
-class LayerSpec:
-    """One spiking layer: its model, size, incoming weights, bias and threshold.
-
-    ``weights`` has shape ``(n_below, size)``: a dense array for a fully connected layer or a
-    ``scipy.sparse`` matrix (a convolution); for the first layer ``n_below`` is the number of
-    input values. Weights and bias are already multiplied by ``threshold``.
-
-    ``synapse`` names the synapse model of the pathway *into* this layer
-    (``brainconv.equations.SYNAPSE_MODELS``; the first layer receives a constant current and
-    has no pathway, so its synapse is ``"delta"``). Parameters with units (``tau_rc``,
-    ``tau_s``) are stored as floats in SI units (seconds); so are the weights of a pathway into
-    a continuous-time model: charges in seconds (see :mod:`brainconv.equations.synapses`).
-    """
-
-    name: str
-    model: str
-    size: int
-    weights: np.ndarray
-    bias: np.ndarray
-    threshold: float
-    parameters: tuple = ()  # (name, value) pairs of the model's other parameters
-    synapse: str = "delta"
-    synapse_parameters: tuple = ()  # (name, value) pairs, SI units
-
-
-@dataclass(frozen=True)
-class NetworkSpec:
-    """Immutable description of a converted network (numpy arrays, read-only)."""
-
-    input_size: int
-    layers: tuple
-    normalization: str = "none"
-    percentile: float = 100.0
-
-    @property
-    def layer_sizes(self):
-        """Sizes of the spiking layers, first hidden layer to output."""
-        return tuple(layer.size for layer in self.layers)
-
-    @property
-    def architecture(self):
-        """What a compiled simulation depends on (not the weight values)."""
-        # A filtered pathway adds its synapse; delta pathways keep the layouts compiled before
-        # synapse models existed.
-        # A sparse layer's connection pattern is compiled into the project (only its weight
-        # values arrive as run_args), so its digest belongs to the layout.
-        return (self.input_size,) + tuple(
-            (l.name, l.model, l.size, l.threshold, l.parameters)
-            + ((l.synapse, l.synapse_parameters) if l.synapse != "delta" else ())
-            + ((_pattern_digest(l.weights),) if scipy.sparse.issparse(l.weights) else ())
-            for l in self.layers)
-
-    def input_currents(self, x):
-        """Constant current per timestep into the first layer, ``x @ W0 + b0``.
-
-        Raises
-        ------
-        ShapeError
-            If ``x`` is not ``(n_samples, input_size)``.
-        ParameterError
-            If ``x`` holds NaN or inf.
-        """
-        x = np.asarray(x, dtype=float)
-        if x.ndim != 2 or x.shape[1] != self.input_size:
-            raise ShapeError(
-                f"input has shape {x.shape}, but the network expects (n_samples, "
-                f"{self.input_size}); flatten images to rows of {self.input_size} values"
-            )
-        if not np.all(np.isfinite(x)):
-            raise ParameterError("input holds NaN or inf values; clean or rescale the data")
-        first = self.layers[0]
-        return np.asarray(x @ first.weights) + first.bias
 
 
 def softlif_equivalent(ann):
@@ -510,7 +423,6 @@ def _check_spiking_input(ann, models, encoding, normalization, calibration_steps
             "encoding='current' and normalization 'max', 'percentile' or 'none'")
     if normalization != SPIKE_NORM:
         return
-    from .reference import check_steps
 
     check_steps(calibration_steps)
     check_bias_free(ann)

@@ -48,7 +48,7 @@ import numpy as np
 import scipy.sparse
 
 from brainconv.ann import ANN
-from brainconv.convert import NetworkSpec
+from brainconv.spec import NetworkSpec
 from brainconv.errors import ParameterError, ShapeError
 
 __all__ = [

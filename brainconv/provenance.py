@@ -111,7 +111,7 @@ def provenance_attrs(spec, ann=None, ann_file=None):
 
     Parameters
     ----------
-    spec : brainconv.convert.NetworkSpec
+    spec : brainconv.spec.NetworkSpec
         The converted network that was simulated.
     ann : brainconv.ann.ANN, optional
         The ANN it was converted from; adds ``ann_sha256`` (:func:`ann_hash`).

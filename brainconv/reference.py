@@ -13,23 +13,9 @@ layer's synapse filter turns the charge of the step's arriving spikes into ``I_s
 
 import numpy as np
 
-from .build import TIMESTEP_MS, pathway_synapse, time_base, window_offsets
+from .spec import TIMESTEP_MS, check_steps, pathway_synapse, time_base, window_offsets
 from .equations import resolve_model
-from .errors import ModelError, ParameterError
-
-
-def check_steps(steps):
-    """Return ``steps`` as an int, or raise ParameterError unless it is a positive integer."""
-    message = f"steps must be a positive whole number of timesteps, got {steps!r}"
-    if isinstance(steps, (bool, str)) or steps is None:
-        raise ParameterError(message)
-    try:
-        whole = float(steps).is_integer() and int(steps) == steps
-    except (TypeError, ValueError, OverflowError):  # inf, nan, objects that are no number
-        whole = False
-    if not whole or steps < 1:
-        raise ParameterError(message)
-    return int(steps)
+from .errors import ModelError
 
 
 def simulate_reference(spec, x, steps, dtype=np.float64, dt_ms=None, record=None):
@@ -43,7 +29,7 @@ def simulate_reference(spec, x, steps, dtype=np.float64, dt_ms=None, record=None
     dtype : numpy dtype
         float64 matches Brian2's default exactly; float32 is faster for benchmarks.
     dt_ms : float, optional
-        Step of a continuous-time network in ms (default :data:`~brainconv.build.TIMESTEP_MS`).
+        Step of a continuous-time network in ms (default :data:`~brainconv.spec.TIMESTEP_MS`).
     record : (ndarray, tuple), optional
         Sample indices and layer indices whose full spike trains to record
         (:func:`brainconv.simulate.check_record`).

@@ -36,13 +36,13 @@ from pathlib import Path
 import numpy as np
 
 from . import __version__
-from .build import (TIMESTEP_MS, Recording, build_network, check_dt, collect, collect_results,
-                    is_direct, layer_values, merge_results, pathway_synapse, pathway_unit,
-                    result_variables, run_layout, time_base)
+from .build import (Recording, build_network, collect, collect_results, is_direct, layer_values,
+                    merge_results, result_variables, run_layout)
 from .cache import cache_dir
 from .equations import resolve_model
 from .errors import ParameterError, SimulationError, brian2_cause
-from .reference import check_steps, simulate_reference
+from .reference import simulate_reference
+from .spec import TIMESTEP_MS, check_dt, check_steps, pathway_synapse, pathway_unit, time_base
 from .results import add_spike_trains, make_dataset
 
 DEVICES = ("runtime", "cpp_standalone", "cuda_standalone", "numpy")
@@ -623,7 +623,7 @@ def run_network(spec, x, steps, device="cpp_standalone", batch_size=None,
     """Simulate ``spec`` on inputs ``x``; return plain numpy results.
 
     ``dt`` is the step in ms of a continuous-time network (default 1 ms; see
-    :func:`brainconv.build.check_dt`); the presentation time per sample is ``steps * dt``.
+    :func:`brainconv.spec.check_dt`); the presentation time per sample is ``steps * dt``.
     ``notify(message)`` is told about compiling and cache repairs; ``progress=True`` makes a
     standalone binary print samples done and an ETA to stderr as it runs. ``record`` (sample
     indices) and ``record_layers`` (layer names, default every spiking layer) choose full spike

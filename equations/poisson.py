@@ -12,7 +12,7 @@ pathway into the next layer (:func:`brainconv.convert.convert` with ``encoding="
   brighter inputs. Inputs ``<= 0`` never spike (Rathi's code spikes for ``|x|`` with the sign
   of ``x``; signed input is not supported here). Padding samples (NaN current) never spike.
 * Two registered models, because a network's layers share one time base
-  (:func:`brainconv.build.time_base`): ``poisson`` on the timestep grid of the conversion
+  (:func:`brainconv.spec.time_base`): ``poisson`` on the timestep grid of the conversion
   paradigms (``if_soft``, ``if_hard``, ``lif``, accumulators, ensembles; ``dt`` is then the
   1 ms label, so ``max_rate = 1000 Hz`` is one spike per step at value 1) and
   ``poisson_continuous`` for continuous-time models (``lif_rc``, ``cuba_lif``; the real ``dt``).
@@ -41,7 +41,7 @@ max_rate : Hz (shared, constant)    # rate of an input of 1
 """
 THRESHOLD = "rand() < I * max_rate * dt"
 
-#: The step of the timestep-grid models in seconds (brainconv.build.TIMESTEP_MS; a label there).
+#: The step of the timestep-grid models in seconds (brainconv.spec.TIMESTEP_MS; a label there).
 GRID_DT = 1e-3
 #: Default rates in Hz: the grid one gives probability = value per step (Sengupta, Rathi).
 GRID_MAX_RATE = 1000.0

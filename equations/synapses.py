@@ -1,6 +1,6 @@
 """Synapse models: how the spikes arriving at a neuron become its synaptic current ``I_syn``.
 
-A pathway of a :class:`~brainconv.convert.NetworkSpec` names its synapse model just as a layer
+A pathway of a :class:`~brainconv.spec.NetworkSpec` names its synapse model just as a layer
 names its neuron model. Each model is a linear filter with impulse response ``kernel(t)`` of
 unit area, so a spike through a synapse of weight ``w`` delivers the charge ``∫ I_syn dt = w``
 (``w`` in seconds: ``I_syn`` is a dimensionless current, like the ANN activations it stands

@@ -5,7 +5,7 @@ Continuous-time models (``lif_rc``, the synapse filters) have parameters with Br
 with a unit is an error, because ``tau_rc=20`` could mean 20 s, 20 ms or 20 steps.
 
 Inside brainconv the values travel as plain floats in SI base units (seconds), so that a
-:class:`~brainconv.convert.NetworkSpec` stays numpy-only and hashable and the numpy reference
+:class:`~brainconv.spec.NetworkSpec` stays numpy-only and hashable and the numpy reference
 can use them directly; :func:`to_brian2` puts the unit back when a Brian2 object is built.
 Brian2 is imported lazily, only when a quantity is checked or built (``import brian2`` pulls
 in sympy and costs about 2 s).

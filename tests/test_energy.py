@@ -5,7 +5,7 @@ import pytest
 import scipy.sparse
 
 from brainconv.ann import ANN
-from brainconv.convert import LayerSpec, NetworkSpec
+from brainconv.spec import LayerSpec, NetworkSpec
 from brainconv.energy import (
     E_SYNOP,
     E_UPDATE,

@@ -227,7 +227,7 @@ def sparse_conv_spec():
     """Conv (1x6x6 -> 2x4x4, k=3) then dense to 3 outputs, with dyadic weights."""
     import scipy.sparse
 
-    from brainconv.convert import LayerSpec, NetworkSpec
+    from brainconv.spec import LayerSpec, NetworkSpec
     from brainconv.layers import conv2d_connectivity
     from conftest import dyadic
 
@@ -291,7 +291,7 @@ def test_batch_size_follows_synapse_count_and_memory(small_spec):
 def test_cpu_batch_size_shrinks_for_large_layers():
     import scipy.sparse
 
-    from brainconv.convert import LayerSpec, NetworkSpec
+    from brainconv.spec import LayerSpec, NetworkSpec
     from brainconv.simulate import CPU_SYNAPSE_BUDGET, choose_batch_size
 
     n = int(np.sqrt(CPU_SYNAPSE_BUDGET / 2)) + 1  # a dense n x n layer: just over budget / 2

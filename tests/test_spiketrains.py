@@ -4,7 +4,7 @@ analysis functions against hand-computed values, NetCDF round trip, errors."""
 import numpy as np
 import pytest
 
-from brainconv.convert import LayerSpec, NetworkSpec
+from brainconv.spec import LayerSpec, NetworkSpec
 from brainconv.errors import ParameterError
 from brainconv.results import load_results, save_results
 from brainconv.simulate import run_network, simulate

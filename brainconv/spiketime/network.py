@@ -1,4 +1,4 @@
-"""A trained CuBa-LIF network (BATS weights) as a brainconv :class:`~brainconv.convert.NetworkSpec`.
+"""A trained CuBa-LIF network (BATS weights) as a brainconv :class:`~brainconv.spec.NetworkSpec`.
 
 The spec's first layer is the ``ttfs`` input layer (identity weights: its current is the input
 value), the later ones ``cuba_lif`` (or ``cuba_lif_grid``) with the trained weights in Hz, no
@@ -9,7 +9,7 @@ device with ``dt`` in ms, and ``steps * dt`` is the sample's window (BATS: 200 s
 import numpy as np
 import scipy.sparse
 
-from ..convert import LayerSpec, NetworkSpec
+from ..spec import LayerSpec, NetworkSpec
 from ..errors import ParameterError
 
 

@@ -1,0 +1,236 @@
+"""The network description and every rule about it: :class:`NetworkSpec`, :class:`LayerSpec`,
+the time base, ``dt`` and ``steps`` checks, the synapse and unit of each pathway, and the
+few-spike windows.
+
+Conversion (:mod:`brainconv.convert`), the numpy reference (:mod:`brainconv.reference`), energy
+estimates and the Brian2 builder all read a spec through these functions; none of them creates
+Brian2 objects, so a spec can be made, checked and simulated in numpy without Brian2.
+"""
+
+import hashlib
+from dataclasses import dataclass
+
+import numpy as np
+import scipy.sparse
+
+from .equations import get_synapse_model, resolve_model
+from .errors import ModelError, ParameterError, ShapeError
+
+__all__ = ["TIMESTEP_MS", "LayerSpec", "NetworkSpec", "check_dt", "check_steps", "pathway_synapse",
+           "pathway_unit", "pattern_digest", "time_base", "window_offsets"]
+
+
+#: Length of one timestep of the grid models (on their timestep grid 1 ms is a label) and the
+#: default ``dt`` of continuous-time networks.
+TIMESTEP_MS = 1.0
+
+
+def time_base(spec):
+    """``"step"`` or ``"continuous"``: the time base shared by all layers of ``spec``.
+
+    Raises
+    ------
+    ModelError
+        If the layers mix grid and continuous-time models: ``dt`` means a label for one and a
+        physical step for the other.
+    """
+    models = [resolve_model(layer.model, layer.parameters) for layer in spec.layers]
+    bases = {model.time_base for model in models}
+    if len(bases) > 1:
+        raise ModelError(
+            "the network mixes timestep-grid and continuous-time neuron models ("
+            + ", ".join(f"{layer.name}: {model.name} ({model.time_base})"
+                        for layer, model in zip(spec.layers, models))
+            + "); convert every layer to models of one kind"
+        )
+    return bases.pop()
+
+
+def check_dt(spec, dt):
+    """The simulation step of ``spec`` in ms: ``dt`` checked, or the default.
+
+    Parameters
+    ----------
+    spec : NetworkSpec
+    dt : float, brian2 quantity or None
+        Step in ms (a number) or a Brian2 time (``0.5*ms``); None: :data:`TIMESTEP_MS`.
+
+    Raises
+    ------
+    ParameterError
+        For a non-positive or non-finite step, or any ``dt`` other than 1 ms for a network of
+        timestep-grid models, whose dynamics do not depend on it.
+    """
+    if dt is None:
+        return TIMESTEP_MS
+    if hasattr(dt, "dim"):
+        from .equations.units import check_parameter
+
+        dt_ms = check_parameter("the simulation", "dt", dt, "second") * 1e3
+    elif isinstance(dt, bool) or not isinstance(dt, (int, float, np.integer, np.floating)):
+        raise ParameterError(f"dt must be a number of ms (e.g. 1.0) or a Brian2 time, got {dt!r}")
+    else:
+        dt_ms = float(dt)
+    if not (np.isfinite(dt_ms) and dt_ms > 0):
+        raise ParameterError(f"dt must be a positive number of ms, got {dt!r}")
+    if time_base(spec) == "step" and dt_ms != TIMESTEP_MS:
+        raise ParameterError(
+            f"dt = {dt_ms:g} ms was given, but the network's models live on a timestep grid "
+            "where dt is only a label (their results are counted in timesteps); dt applies to "
+            "continuous-time models such as 'lif_rc'. Leave dt out"
+        )
+    return dt_ms
+
+
+def pathway_synapse(spec, index):
+    """The synapse model of the pathway into layer ``index`` and its parameters (SI floats).
+
+    Raises
+    ------
+    ModelError
+        For a filtered synapse into a timestep-grid model (those add weights to ``v``), or a
+        synapse model on the first layer, which has no pathway.
+    """
+    layer = spec.layers[index]
+    model = resolve_model(layer.model, layer.parameters)
+    name = getattr(layer, "synapse", "delta")
+    if model.own_synapse and index > 0:
+        if name not in ("delta", model.own_synapse):
+            raise ModelError(
+                f"layer {layer.name!r}: model {model.name!r} carries its own synapse "
+                f"{model.own_synapse!r}, so it takes no {name!r} synapse; leave the layer's "
+                "synapse at its default")
+        name = model.own_synapse
+    synapse = get_synapse_model(name)
+    parameters = {**synapse.parameters, **dict(getattr(layer, "synapse_parameters", ()))}
+    if synapse.name != "delta" and not model.own_synapse:
+        if index == 0:
+            raise ModelError(
+                f"layer {layer.name!r} is the first layer: it receives the input as a constant "
+                f"current, not through a pathway, so it takes no {synapse.name!r} synapse; "
+                "give synapse models to the later layers only"
+            )
+        if model.time_base != "continuous":
+            raise ModelError(
+                f"layer {layer.name!r}: the {synapse.name!r} synapse filters a current, but "
+                f"model {model.name!r} lives on a timestep grid and takes 'delta' synapses "
+                "only; use a continuous-time model such as 'lif_rc'"
+            )
+    return synapse, parameters
+
+
+def pathway_unit(spec, index):
+    """Name of the Brian2 unit of the weights into layer ``index`` (a pathway into a
+    continuous-time model, e.g. ``"second"``), or None for plain numbers."""
+    layer = spec.layers[index]
+    if resolve_model(layer.model, layer.parameters).time_base == "continuous":
+        return pathway_synapse(spec, index)[0].weight_unit
+    return None
+
+
+def window_offsets(models):
+    """First step of each layer's window: the sum of the windows of the layers below.
+
+    Few-spike layers (``model.window > 0``, :mod:`brainconv.equations.fs`) run one after
+    another within a sample; layers of other models have window 0.
+    """
+    return [int(sum(model.window for model in models[:index])) for index in range(len(models))]
+
+
+def check_steps(steps):
+    """Return ``steps`` as an int, or raise ParameterError unless it is a positive integer."""
+    message = f"steps must be a positive whole number of timesteps, got {steps!r}"
+    if isinstance(steps, (bool, str)) or steps is None:
+        raise ParameterError(message)
+    try:
+        whole = float(steps).is_integer() and int(steps) == steps
+    except (TypeError, ValueError, OverflowError):  # inf, nan, objects that are no number
+        whole = False
+    if not whole or steps < 1:
+        raise ParameterError(message)
+    return int(steps)
+
+
+def pattern_digest(weights):
+    """sha256 of a sparse matrix's shape and stored (row, column) positions, not its values."""
+    csr = scipy.sparse.csr_matrix(weights)
+    csr.sort_indices()
+    digest = hashlib.sha256(repr(csr.shape).encode())
+    digest.update(np.ascontiguousarray(csr.indptr, dtype=np.int64).tobytes())
+    digest.update(np.ascontiguousarray(csr.indices, dtype=np.int64).tobytes())
+    return digest.hexdigest()[:16]
+
+
+@dataclass(frozen=True)
+class LayerSpec:
+    """One spiking layer: its model, size, incoming weights, bias and threshold.
+
+    ``weights`` has shape ``(n_below, size)``: a dense array for a fully connected layer or a
+    ``scipy.sparse`` matrix (a convolution); for the first layer ``n_below`` is the number of
+    input values. Weights and bias are already multiplied by ``threshold``.
+
+    ``synapse`` names the synapse model of the pathway *into* this layer
+    (``brainconv.equations.SYNAPSE_MODELS``; the first layer receives a constant current and
+    has no pathway, so its synapse is ``"delta"``). Parameters with units (``tau_rc``,
+    ``tau_s``) are stored as floats in SI units (seconds); so are the weights of a pathway into
+    a continuous-time model: charges in seconds (see :mod:`brainconv.equations.synapses`).
+    """
+
+    name: str
+    model: str
+    size: int
+    weights: np.ndarray
+    bias: np.ndarray
+    threshold: float
+    parameters: tuple = ()  # (name, value) pairs of the model's other parameters
+    synapse: str = "delta"
+    synapse_parameters: tuple = ()  # (name, value) pairs, SI units
+
+
+@dataclass(frozen=True)
+class NetworkSpec:
+    """Immutable description of a converted network (numpy arrays, read-only)."""
+
+    input_size: int
+    layers: tuple
+    normalization: str = "none"
+    percentile: float = 100.0
+
+    @property
+    def layer_sizes(self):
+        """Sizes of the spiking layers, first hidden layer to output."""
+        return tuple(layer.size for layer in self.layers)
+
+    @property
+    def architecture(self):
+        """What a compiled simulation depends on (not the weight values)."""
+        # A filtered pathway adds its synapse; delta pathways keep the layouts compiled before
+        # synapse models existed.
+        # A sparse layer's connection pattern is compiled into the project (only its weight
+        # values arrive as run_args), so its digest belongs to the layout.
+        return (self.input_size,) + tuple(
+            (l.name, l.model, l.size, l.threshold, l.parameters)
+            + ((l.synapse, l.synapse_parameters) if l.synapse != "delta" else ())
+            + ((pattern_digest(l.weights),) if scipy.sparse.issparse(l.weights) else ())
+            for l in self.layers)
+
+    def input_currents(self, x):
+        """Constant current per timestep into the first layer, ``x @ W0 + b0``.
+
+        Raises
+        ------
+        ShapeError
+            If ``x`` is not ``(n_samples, input_size)``.
+        ParameterError
+            If ``x`` holds NaN or inf.
+        """
+        x = np.asarray(x, dtype=float)
+        if x.ndim != 2 or x.shape[1] != self.input_size:
+            raise ShapeError(
+                f"input has shape {x.shape}, but the network expects (n_samples, "
+                f"{self.input_size}); flatten images to rows of {self.input_size} values"
+            )
+        if not np.all(np.isfinite(x)):
+            raise ParameterError("input holds NaN or inf values; clean or rescale the data")
+        first = self.layers[0]
+        return np.asarray(x @ first.weights) + first.bias
