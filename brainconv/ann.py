@@ -555,6 +555,13 @@ class ANN:
         """Return the predicted class (argmax of the scores) for each row of ``x``."""
         return np.argmax(self.forward(x), axis=1)
 
+    def digest_parts(self) -> tuple:
+        """What identifies this network by content (for :func:`brainconv.cache.digest`):
+        layer count, each layer's weights and bias, the activation and its parameters."""
+        layers = tuple(part for weights, bias in zip(self.weights, self.biases)
+                       for part in (weights, np.asarray(bias)))
+        return (len(self.weights), *layers, str(self.activation), tuple(self.activation_params))
+
     def accuracy(self, x: np.ndarray, labels: np.ndarray) -> float:
         """Return the fraction of rows of ``x`` whose predicted class equals ``labels``.
 

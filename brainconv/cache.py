@@ -1,8 +1,12 @@
 """Where brainconv keeps what it can compute again (``$BRAINCONV_CACHE``, or
-``~/.cache/brainconv``), and atomic writes. Everything in the cache is reused only when its
-inputs are the same (a hash of them names each entry) and written atomically, so deleting the
-folder is always safe."""
+``~/.cache/brainconv``): content digests, atomic writes and file locks.
 
+Everything in the cache is reused only when its inputs are the same (their :func:`digest` names
+each entry) and written atomically, so deleting the folder is always safe. :class:`FileLock`
+serialises processes that build or run the same entry (a compiled project, a trained ANN).
+"""
+
+import contextlib
 import hashlib
 import json
 import os
@@ -11,9 +15,53 @@ from pathlib import Path
 
 import numpy as np
 
+__all__ = ["FileLock", "atomic_write", "cache_dir", "digest", "memo", "using_folder",
+           "write_cached"]
+
+
+def digest(*parts, salt=b""):
+    """sha256 (64 hex digits) of ``parts`` by content.
+
+    Arrays count by dtype, shape and bytes; ``scipy.sparse`` matrices by their CSR arrays;
+    tuples and lists part by part; objects with a ``digest_parts()`` method (an ANN) by what it
+    returns; anything else by ``repr``. Parts are separated, so ``("ab", "c")`` and
+    ``("a", "bc")`` differ. This is the one content hash of the package: cache entries,
+    project keys, ANN identities and sweep points all use it.
+    """
+    import scipy.sparse
+
+    hasher = hashlib.sha256(salt)
+
+    def add(part):
+        if scipy.sparse.issparse(part):
+            csr = part.tocsr()
+            hasher.update(f"csr{csr.shape}".encode())
+            for item in (csr.data, csr.indices, csr.indptr):
+                add(item)
+        elif isinstance(part, np.ndarray):
+            array = np.ascontiguousarray(part)
+            hasher.update(f"{array.dtype.str}{array.shape}".encode())
+            hasher.update(array)  # its buffer: no copy
+        elif isinstance(part, (tuple, list)):
+            hasher.update(f"{type(part).__name__}{len(part)}".encode())
+            for item in part:
+                add(item)
+        elif hasattr(part, "digest_parts"):
+            add(tuple(part.digest_parts()))
+        else:
+            hasher.update(repr(part).encode())
+        hasher.update(b"|")
+
+    for part in parts:
+        add(part)
+    return hasher.hexdigest()
+
 
 def cache_dir(kind):
-    """The cache's folder for ``kind`` (``standalone``, ``data``, ``normalization``)."""
+    """The cache's folder for ``kind`` (``standalone``, ``data``, ``normalization``).
+
+    Read from ``$BRAINCONV_CACHE`` at each call, so :func:`using_folder` takes effect at once.
+    """
     return Path(os.environ.get("BRAINCONV_CACHE") or Path.home() / ".cache" / "brainconv") / kind
 
 
@@ -69,12 +117,7 @@ def memo(kind, parts, arrays, compute):
     For numbers that take a second to compute and milliseconds to hash, e.g. normalization
     scales from a forward pass over 10,000 images.
     """
-    digest = hashlib.sha256(repr(parts).encode())
-    for array in arrays:
-        array = np.ascontiguousarray(array)
-        digest.update(repr((array.dtype.str, array.shape)).encode())
-        digest.update(array)  # its buffer: no copy
-    path = cache_dir(kind) / f"{digest.hexdigest()[:24]}.json"
+    path = cache_dir(kind) / f"{digest(tuple(parts), *arrays)[:24]}.json"
     try:
         return json.loads(path.read_text())
     except (OSError, ValueError):
@@ -82,3 +125,49 @@ def memo(kind, parts, arrays, compute):
     value = compute()
     write_cached(path, lambda tmp: Path(tmp).write_text(json.dumps(value)))
     return value
+
+
+@contextlib.contextmanager
+def using_folder(folder):
+    """Use ``folder`` as the cache (``$BRAINCONV_CACHE``) inside the block, then restore it.
+
+    A sweep gives each Dask worker its own compile cache this way; None keeps the current one.
+    """
+    saved = os.environ.get("BRAINCONV_CACHE")
+    if folder is not None:
+        os.environ["BRAINCONV_CACHE"] = str(folder)
+    try:
+        yield
+    finally:
+        if saved is None:
+            os.environ.pop("BRAINCONV_CACHE", None)
+        else:
+            os.environ["BRAINCONV_CACHE"] = saved
+
+
+class FileLock:
+    """Exclusive lock on ``path`` shared between processes (``flock`` on ``path.lock``).
+
+    Two processes building the same compiled project at once failed with "[Errno 17] File
+    exists", and two running it at once would overwrite each other's inputs and results; two
+    sweep workers training the same ANN would both train it. The lock file is left in place
+    (removing it would race with a waiting process).
+    """
+
+    def __init__(self, path):
+        self.path = Path(f"{path}.lock")
+
+    def __enter__(self):
+        import fcntl
+
+        self.path.parent.mkdir(parents=True, exist_ok=True)
+        self.file = open(self.path, "a")
+        fcntl.flock(self.file, fcntl.LOCK_EX)
+        return self
+
+    def __exit__(self, *exc):
+        import fcntl
+
+        fcntl.flock(self.file, fcntl.LOCK_UN)
+        self.file.close()
+        return False

@@ -231,12 +231,12 @@ def compare(ann, calibration, x, labels, steps, target, paradigms=None,
         raise ParameterError("; ".join(f"paradigm {name!r} does not apply to this ANN: {why}"
                                        for name, why in not_applicable.items()))
     e_mac, e_ac = operation_energies(energy_preset)
-    inputs = _fingerprint(ann, calibration, x, labels, steps, device, batch_size,
+    inputs = fingerprint(ann, calibration, x, labels, steps, device, batch_size,
                           sparsity_samples)
     rows = {"ann": _ann_row(ann, x, labels, steps, target, e_mac)}
     for name, paradigm in chosen.items():
         checkpoint = None if checkpoint_dir is None else Path(checkpoint_dir) / f"{name}.nc"
-        key = _fingerprint(inputs, paradigm.model, paradigm.normalization,
+        key = fingerprint(inputs, paradigm.model, paradigm.normalization,
                            sorted(paradigm.parameters.items()), paradigm.synapse,
                            sorted(paradigm.synapse_parameters.items()), paradigm.readout,
                            paradigm.dt)
@@ -296,38 +296,14 @@ def compare(ann, calibration, x, labels, steps, target, paradigms=None,
     return result
 
 
-def _fingerprint(*parts):
-    """sha256 of everything a result depends on: arrays (by content), ANNs, numbers, names."""
-    import hashlib
-
-    import brian2
-    import scipy.sparse
-
+def fingerprint(*parts):
+    """Digest of everything a result depends on (arrays by content, ANNs, numbers, names),
+    salted with the brainconv and Brian2 versions: a new version computes results again."""
     from . import __version__
-    from .ann import ANN
+    from .cache import digest
+    from .simulate import brian2_version
 
-    digest = hashlib.sha256(f"brainconv {__version__} brian2 {brian2.__version__}".encode())
-
-    def add(part):
-        if isinstance(part, ANN):
-            for item in (*part.weights, *part.biases, part.activation,
-                         repr(part.activation_params)):
-                add(item)
-        elif scipy.sparse.issparse(part):
-            csr = part.tocsr()
-            for item in (csr.shape, csr.data, csr.indices, csr.indptr):
-                add(item)
-        elif isinstance(part, np.ndarray):
-            array = np.ascontiguousarray(part)
-            digest.update(f"{array.dtype.str}{array.shape}".encode())
-            digest.update(array.tobytes())
-        else:
-            digest.update(repr(part).encode())
-        digest.update(b"|")
-
-    for part in parts:
-        add(part)
-    return digest.hexdigest()
+    return digest(*parts, salt=f"brainconv {__version__} brian2 {brian2_version()}".encode())
 
 
 def _ann_row(ann, x, labels, steps, target, e_mac):

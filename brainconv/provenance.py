@@ -6,7 +6,6 @@ dataset; :func:`ann_hash` identifies an ANN by its content, so two results can b
 from the same trained network even when the file was renamed or copied.
 """
 
-import hashlib
 import re
 from pathlib import Path
 
@@ -29,31 +28,9 @@ def ann_hash(ann):
     str
         64 hexadecimal digits.
     """
-    import scipy.sparse
+    from .cache import digest
 
-    digest = hashlib.sha256(b"brainconv ANN")
-
-    def add(part):
-        if scipy.sparse.issparse(part):
-            csr = part.tocsr()
-            digest.update(f"csr{csr.shape}".encode())
-            for item in (csr.data, csr.indices, csr.indptr):
-                add(item)
-        elif isinstance(part, np.ndarray):
-            array = np.ascontiguousarray(part)
-            digest.update(f"{array.dtype.str}{array.shape}".encode())
-            digest.update(array.tobytes())
-        else:
-            digest.update(repr(part).encode())
-        digest.update(b"|")
-
-    add(len(ann.weights))
-    for weights, bias in zip(ann.weights, ann.biases):
-        add(weights)
-        add(np.asarray(bias))
-    add(str(ann.activation))
-    add(tuple(ann.activation_params))
-    return digest.hexdigest()
+    return digest(*ann.digest_parts(), salt=b"brainconv ANN")
 
 
 def _attr_name(layer):

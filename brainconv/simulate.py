@@ -38,7 +38,7 @@ import numpy as np
 from . import __version__
 from .build import (Recording, build_network, collect, collect_results, is_direct, layer_values,
                     merge_results, result_variables, run_layout)
-from .cache import cache_dir
+from .cache import FileLock, cache_dir, digest
 from .equations import resolve_model
 from .errors import ParameterError, SimulationError, brian2_cause
 from .reference import simulate_reference
@@ -171,7 +171,7 @@ class StandaloneProject:
         notify = notify or (lambda message: None)
         # Another process (a second `brainconv run`, a sweep worker) may be building or running
         # this very layout: wait for it, then reuse its binary.
-        lock = _LayoutLock(self.directory).__enter__()
+        lock = FileLock(self.directory).__enter__()
         #: A binary from an earlier process is reused; make only recompiles what changed.
         self.from_cache = (self.directory / "main").exists()
         if not self.from_cache:
@@ -231,11 +231,8 @@ class StandaloneProject:
         """Hash of everything the generated code depends on."""
         from .build import BATCH_CLOCK_SHRINK
 
-        text = repr((spec.architecture, steps, batch_size, n_batches, float(dt_ms),
-                     brian2_version(), __version__, BATCH_CLOCK_SHRINK)
-                    + ((device,) if device != "cpp_standalone" else ())
-                    + ((recording,) if recording else ()))
-        return hashlib.sha256(text.encode()).hexdigest()[:16]
+        return digest(spec.architecture, steps, batch_size, n_batches, float(dt_ms),
+                      brian2_version(), __version__, BATCH_CLOCK_SHRINK, device, recording)[:16]
 
     def run(self, spec, values, n_samples, progress=False):
         """Run the compiled binary with new inputs and weights; return the raw results.
@@ -253,7 +250,7 @@ class StandaloneProject:
             raise SimulationError(mismatch)
         interrupted = _InterruptFlag()
         try:
-            with interrupted, _LayoutLock(self.directory):
+            with interrupted, FileLock(self.directory):
                 with _environment(BRAINCONV_PROGRESS=str(n_samples) if progress else None), \
                         _stage("binary (run_args in, results out)"):
                     self.device.run(directory=str(self.directory), with_output=False,
@@ -297,32 +294,6 @@ class _InterruptFlag:
     def __exit__(self, *exc):
         if self.previous is not None:
             signal.signal(signal.SIGINT, self.previous)
-        return False
-
-
-class _LayoutLock:
-    """Exclusive lock on a standalone project folder, shared between processes (``flock``).
-
-    Two processes building the same layout at once failed with "[Errno 17] File exists", and
-    two running it at once would overwrite each other's inputs and results in the folder.
-    """
-
-    def __init__(self, directory):
-        self.path = Path(f"{directory}.lock")
-
-    def __enter__(self):
-        import fcntl
-
-        self.path.parent.mkdir(parents=True, exist_ok=True)
-        self.file = open(self.path, "a")
-        fcntl.flock(self.file, fcntl.LOCK_EX)
-        return self
-
-    def __exit__(self, *exc):
-        import fcntl
-
-        fcntl.flock(self.file, fcntl.LOCK_UN)
-        self.file.close()
         return False
 
 
@@ -433,9 +404,9 @@ def _code_fingerprint(spec):
 
     digest = hashlib.sha256()
     package = Path(__file__).parent
-    for path in sorted([*package.glob("*.py"), *package.glob("templates/*"),
+    for path in sorted([*package.rglob("*.py"), *package.glob("templates/*"),
                         *Path(equations.__file__).parent.glob("*.py")]):
-        digest.update(path.name.encode() + path.read_bytes())
+        digest.update("/".join(path.parts[-2:]).encode() + path.read_bytes())
     for index, layer in enumerate(spec.layers):
         for model in (resolve_model(layer.model, layer.parameters),
                       pathway_synapse(spec, index)[0]):
@@ -480,7 +451,7 @@ def _run_warm(spec, currents, batch_size, directory, key, notify, progress, repa
     """
     interrupted = _InterruptFlag()
     written = []
-    with interrupted, _LayoutLock(directory):
+    with interrupted, FileLock(directory):
         manifest = _read_manifest(directory, key, spec)
         if manifest is None:
             return None

@@ -16,7 +16,7 @@ Compiled standalone projects (``cache`` in the config): ``"per-worker"`` (the de
 each worker its own folder ``<cache root>/workers/<worker name>``, so workers run the same
 layout at the same time (each compiles it once, then reuses it across points and reruns);
 ``"shared"`` (or a path) makes all workers use one folder — each layout is compiled once in
-all, but the per-layout file lock (``simulate._LayoutLock``) makes runs of one layout take
+all, but the per-layout file lock (``brainconv.cache.FileLock``) makes runs of one layout take
 turns. Either way no two workers compile the same layout folder at once. Brian2's devices are
 process-wide, so a worker process runs one point at a time (``threads_per_worker=1`` and a
 process lock).
@@ -236,16 +236,16 @@ def variants(config):
 
 def _data_identity(name, data_dir):
     """sha256 of a dataset's train and test arrays (loads them; raises DataError if missing)."""
-    from .compare import _fingerprint
+    from .compare import fingerprint
     from .data import load_dataset
 
-    return _fingerprint(*load_dataset(name, "train", data_dir), *load_dataset(name, "test",
+    return fingerprint(*load_dataset(name, "train", data_dir), *load_dataset(name, "test",
                                                                                 data_dir))
 
 
 def plan(config):
     """The sweep's points, each a JSON-able dict with its content key ``key``."""
-    from .compare import _fingerprint
+    from .compare import fingerprint
 
     sweep = config["sweep"]
     identity = {name: _data_identity(name, sweep["data_dir"]) for name in sweep["datasets"]}
@@ -256,9 +256,9 @@ def plan(config):
                                                     sweep["seeds"]):
         point = {"variant": variant, "dataset": dataset, "seed": seed, "ann": config["ann"],
                  "data_sha256": identity[dataset], **settings}
-        point["ann_key"] = _fingerprint(json.dumps([config["ann"], seed, identity[dataset]],
+        point["ann_key"] = fingerprint(json.dumps([config["ann"], seed, identity[dataset]],
                                                    sort_keys=True))
-        point["key"] = _fingerprint(json.dumps(point, sort_keys=True))
+        point["key"] = fingerprint(json.dumps(point, sort_keys=True))
         points.append(point)
     return points
 
@@ -290,10 +290,10 @@ def _worker_cache(cache):
 def _trained_ann(point, x, y, folder):
     """Train the point's ANN or load it from ``folder`` (cached by content, one trainer)."""
     from .ann import load_ann, save_ann, train_ann
-    from .simulate import _LayoutLock
+    from .cache import FileLock
 
     path = folder / f"{point['ann_key']}.npz"
-    with _LayoutLock(path):  # other workers wait for the one training it, then load it
+    with FileLock(path):  # other workers wait for the one training it, then load it
         if path.exists():
             try:
                 return load_ann(path)
@@ -331,7 +331,8 @@ def run_point(point, out, cache="per-worker"):
     from .data import load_dataset
     from .equations.units import parse_quantity
     from .results import save_results
-    from .simulate import _environment, simulate
+    from .cache import using_folder
+    from .simulate import simulate
 
     path, start = point_path(out, point), time.perf_counter()
     failure = path.with_suffix(".failed.json")
@@ -339,7 +340,7 @@ def run_point(point, out, cache="per-worker"):
         if _reusable(path, point["key"]):
             return {"key": point["key"], "status": "reused", "seconds": 0.0}
         try:
-            with _environment(BRAINCONV_CACHE=_worker_cache(cache)):
+            with using_folder(_worker_cache(cache)):
                 x_train, y_train = load_dataset(point["dataset"], "train", point["data_dir"])
                 x, y = load_dataset(point["dataset"], "test", point["data_dir"])
                 if point["samples"]:
