@@ -1,6 +1,65 @@
-"""brainconv: convert trained ANNs into Brian2 spiking networks and measure the trade-offs."""
+"""brainconv: convert trained ANNs into Brian2 spiking networks and measure the trade-offs.
+
+The names below are the public API; each is imported from its module on first use, so
+``import brainconv`` (and ``brainconv --help``) stays fast and does not import Brian2::
+
+    import brainconv as bc
+
+    ann = bc.train_ann(x_train, y_train, hidden=(500,), seed=0)
+    spec = bc.convert(ann, model="if_soft", data=x_train)
+    ds = bc.simulate(spec, x_test, y_test, steps=100, device="cpp_standalone")
+    print(bc.summary(ds, target=0.9))
+
+Everything else is reachable through its module (``brainconv.build``, ``brainconv.devices``,
+...), whose ``__all__`` says what it offers.
+"""
 
 __version__ = "0.1.0"
+
+#: Public name -> module that defines it (relative to this package).
+_API = {
+    # ANNs and data
+    "ANN": "ann", "train_ann": "ann", "load_ann": "ann", "save_ann": "ann",
+    "from_torch": "torch_import", "load_dataset": "data",
+    # models
+    "get_model": "equations", "define_model": "equations", "load_model_file": "equations",
+    "register_model": "equations", "get_synapse_model": "equations",
+    "get_plastic_synapse_model": "equations",
+    # conversion and the network description
+    "convert": "convert", "normalize": "convert", "spike_norm": "convert",
+    "NetworkSpec": "spec", "LayerSpec": "spec",
+    # simulation
+    "simulate": "simulate", "simulate_reference": "reference",
+    # spike-time training
+    "train_bats": "spiketime",
+    # results and analysis
+    "save_results": "results", "load_results": "results", "accuracy_over_time": "analysis",
+    "time_to_accuracy": "analysis", "spikes_per_timestep": "analysis", "summary": "analysis",
+    "plot_accuracy": "analysis", "plot_raster": "spiketrains",
+    # comparisons, reports, sweeps
+    "compare": "compare", "write_report": "report", "run_sweep": "sweep",
+    # errors
+    "BrainconvError": "errors", "ModelError": "errors", "ShapeError": "errors",
+    "ParameterError": "errors", "DataError": "errors", "SimulationError": "errors",
+}
+
+__all__ = ["__version__", *_API]
+
+
+def __getattr__(name):
+    """Import a public name from its module on first use (PEP 562)."""
+    module = _API.get(name)
+    if module is None:
+        raise AttributeError(f"module 'brainconv' has no attribute {name!r}")
+    import importlib
+
+    value = getattr(importlib.import_module(f".{module}", __name__), name)
+    globals()[name] = value  # later lookups skip this function
+    return value
+
+
+def __dir__():
+    return sorted(set(globals()) | set(_API))
 
 
 def _source_tree_equations():

@@ -1,0 +1,45 @@
+"""The curated public API: every advertised name resolves, lazily, and the quick start runs."""
+
+import subprocess
+import sys
+
+import numpy as np
+import pytest
+
+import brainconv
+
+
+@pytest.mark.parametrize("name", [n for n in brainconv.__all__ if n != "__version__"])
+def test_every_public_name_resolves_to_its_module(name):
+    value = getattr(brainconv, name)
+    module = brainconv._API[name]
+    assert getattr(value, "__module__", "").startswith(("brainconv", "equations")), (name, module)
+    assert name in dir(brainconv)
+
+
+def test_unknown_name_is_an_attribute_error_naming_it():
+    with pytest.raises(AttributeError, match="no attribute 'convertt'"):
+        brainconv.convertt
+
+
+def test_import_brainconv_does_not_import_brian2():
+    code = ("import sys, brainconv; assert 'brian2' not in sys.modules; "
+            "brainconv.NetworkSpec; assert 'brian2' not in sys.modules; print('lazy')")
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True,
+                         cwd=str(brainconv.__path__[0] + "/.."))
+    assert out.returncode == 0, out.stderr
+    assert out.stdout.strip() == "lazy"
+
+
+def test_quick_start_through_the_public_api():
+    bc = brainconv
+    x_train, y_train = bc.load_dataset("digits", "train")
+    x_test, y_test = bc.load_dataset("digits", "test")
+    ann = bc.train_ann(x_train, y_train, hidden=(32,), epochs=3, seed=0)
+    spec = bc.convert(ann, model="if_soft", data=x_train)
+    ds = bc.simulate(spec, x_test[:50], y_test[:50], steps=40, device="numpy")
+    curve = bc.accuracy_over_time(ds)
+    # A rate code approaches the ANN: the last step is at least as good as the first.
+    assert float(curve[-1]) >= float(curve[0])
+    assert float(curve[-1]) > 0.5
+    assert np.isclose(float(bc.summary(ds)["accuracy"]), float(curve[-1]))
