@@ -1,0 +1,136 @@
+"""Pathways between layers: Brian2 ``Synapses`` holding one entry per ANN weight.
+
+A converted layer is replicated ``batch_size`` times inside its ``NeuronGroup`` (one copy per
+sample of a batch, :mod:`brainconv.build`). Brian2's own propagation would need the weights
+once per copy and sends every spike through a spike queue. A zero-delay pathway whose ``on_pre``
+only adds the weight (``v_post += w``, ``v_post += w * n_pre``) needs neither:
+:class:`Pathway` keeps the weights of copy 0 only, sorted by presynaptic neuron, and a code
+object made from the template ``pathway`` (``brainconv/templates``: C++ standalone, Cython and
+numpy) adds row ``k`` of the weights to copy ``b`` of the target variable for each spike of
+source neuron ``b * n_pre + k``, in the same order Brian2 would.
+
+Every other pathway (a delay, code that is not a plain sum, a plastic or user synapse model, or
+a device without the template, such as brian2cuda) keeps Brian2's propagation on the same
+object, with the connections replicated per copy. Either way the pathway *is* a
+``brian2.Synapses``: ``S.i``, ``S.j`` and ``S.w`` can be read (after the run on standalone
+devices), monitored and set through ``run_args``; :attr:`Pathway.propagation` tells which code
+it runs.
+"""
+
+import functools
+import re
+from pathlib import Path
+
+import brian2
+import numpy as np
+from brian2.core.variables import Variables
+from brian2.groups.group import CodeRunner
+
+__all__ = ["Pathway", "additive_target", "row_code_object"]
+
+_TEMPLATES = Path(__file__).parent / "templates"
+_ADDITIVE = re.compile(r"^(\w+)_post \+= w(?: \* (\w+)_pre)?$")
+
+
+def additive_target(on_pre):
+    """``(post variable, pre payload or None)`` of an ``on_pre`` that only adds the weight
+    (``v_post += w``, ``v_post += w * n_pre``), or None for any other code."""
+    match = _ADDITIVE.match(on_pre.strip())
+    return match.groups() if match else None
+
+
+@functools.cache
+def _derived(base):
+    """``base`` with brainconv's templates searched first (Brian2's templater ``derive``)."""
+    return type(f"Brainconv{base.__name__}", (base,), {
+        "templater": base.templater.derive("brainconv", templates_dir="templates")})
+
+
+def row_code_object(base=None):
+    """The code object class that runs the ``pathway`` template on the current device, or None.
+
+    Parameters
+    ----------
+    base : type, optional
+        A Brian2 ``CodeObject`` class; default: the one the current device and
+        ``prefs.codegen.target`` choose. None is returned where brainconv has no ``pathway``
+        template for its language (e.g. brian2cuda's ``.cu``), so the caller falls back to
+        Brian2's propagation.
+    """
+    if base is None:
+        base = brian2.get_device().code_object_class()
+    if not (_TEMPLATES / f"pathway{base.templater.extension}").is_file():
+        return None
+    return _derived(base)
+
+
+def _row_propagation(synapses, target, payload, n_pre, n_post, dense, code_object, when,
+                     order):
+    """The CodeRunner that adds weight rows per spike (template ``pathway``)."""
+    runner = CodeRunner(
+        synapses, "pathway", code="", clock=synapses.source.clock, when=when, order=order,
+        name=f"{synapses.name}_rows", check_units=False, codeobj_class=code_object,
+        needed_variables=["_payload"] if payload else None,
+        template_kwds={"n_pre": n_pre, "n_post": n_post, "n_source": len(synapses.source),
+                       "dense": dense, "payload": bool(payload)})
+    runner.variables = Variables(runner)
+    runner.variables.add_reference("_spikespace", synapses.source)
+    runner.variables.add_reference("_target", synapses.target, target)
+    if payload:
+        runner.variables.add_reference("_payload", synapses.source, payload)
+    return runner
+
+
+class Pathway(brian2.Synapses):
+    """The ``Synapses`` of one converted pathway, served by weight rows or replicated.
+
+    Parameters
+    ----------
+    source, target : brian2.NeuronGroup
+        The layers below and above, each ``batch_size`` copies of ``n_pre`` / ``n_post``
+        neurons.
+    pre, post : ndarray of int
+        The ANN's connections (copy 0), sorted by ``pre`` then ``post``.
+    n_pre, n_post, batch_size : int
+    weight_unit : str
+        Brian2 unit of ``w`` (``"1"`` for plain numbers).
+    on_pre : str
+        The pathway's code per spike. Where :func:`additive_target` recognises it and the
+        device has the ``pathway`` template, rows are added per spike; otherwise Brian2 runs
+        it through its spike queue on connections replicated per batch copy.
+    dense : bool
+        ``pre, post`` hold every ``(k, j)`` pair in row-major order, so rows are contiguous.
+    clock : brian2.Clock
+    when : str
+    order : int
+        Where the propagation runs in the schedule.
+    name : str
+
+    Attributes
+    ----------
+    propagation : str
+        ``"rows"`` (one entry per ANN weight, the ``pathway`` template) or ``"queue"``
+        (Brian2's propagation, one entry per weight and batch copy).
+    batch_copies : int
+        How many times each ANN weight is stored: 1 for ``"rows"``, ``batch_size`` otherwise.
+    """
+
+    def __init__(self, source, target, pre, post, n_pre, n_post, batch_size, weight_unit,
+                 on_pre, dense, clock, when, order, name):
+        additive = additive_target(on_pre)
+        code_object = row_code_object() if additive else None
+        self.propagation = "rows" if code_object is not None else "queue"
+        self.batch_copies = 1 if code_object is not None else batch_size
+        if code_object is not None:
+            brian2.Synapses.__init__(self, source, target, f"w : {weight_unit}", clock=clock,
+                                     name=name)
+            self.connect(i=pre, j=post)
+            self.contained_objects.append(_row_propagation(
+                self, *additive, n_pre, n_post, dense, code_object, when, order))
+        else:
+            brian2.Synapses.__init__(self, source, target, f"w : {weight_unit} (constant)",
+                                     on_pre=on_pre, clock=clock, name=name)
+            copy = np.repeat(np.arange(batch_size, dtype=np.int64), len(pre))
+            self.connect(i=np.tile(pre, batch_size) + copy * n_pre,
+                         j=np.tile(post, batch_size) + copy * n_post)
+            self.pre.when, self.pre.order = when, order

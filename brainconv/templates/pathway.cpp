@@ -1,0 +1,36 @@
+{# brainconv: a zero-delay additive pathway without Brian2's spike queue (C++ standalone).
+   The Synapses hold one entry per ANN weight, sorted by presynaptic index, for batch copy 0;
+   every copy shares them. A spike of source neuron _i (copy _i / n_pre, weight row
+   _i % n_pre) adds that row to the copy's target variable. Spikes are visited in ascending
+   order and each row in ascending column order: every target receives the same sums in the
+   same order as through Brian2's own propagation. A dense row is contiguous, so the compiler
+   vectorises its loop. #}
+{# USES_VARIABLES { N, _spikespace, w, _synaptic_pre, _synaptic_post, _target } #}
+{% extends 'common_group.cpp' %}
+{% block maincode %}
+    const int32_t _n_spikes = {{_spikespace}}[{{n_source}}];
+    const int32_t _n_syn = {{constant_or_scalar('N', variables['N'])}};
+    for (int32_t _s = 0; _s < _n_spikes; _s++)
+    {
+        const int32_t _i = {{_spikespace}}[_s];
+        const int32_t _k = _i % {{n_pre}};
+        double* const _copy = {{_target}} + (size_t)(_i / {{n_pre}}) * {{n_post}};
+        {% if payload %}
+        const double _scale = {{_payload}}[_i];
+        {% endif %}
+        {% if dense %}
+        const double* const _row = {{w}} + (size_t)_k * {{n_post}};
+        for (int32_t _j = 0; _j < {{n_post}}; _j++)
+            _copy[_j] += _row[_j]{{" * _scale" if payload else ""}};
+        {% else %}
+        int32_t _lo = 0, _hi = _n_syn;
+        while (_lo < _hi)  // the row's first synapse
+        {
+            const int32_t _mid = _lo + (_hi - _lo) / 2;
+            if ({{_synaptic_pre}}[_mid] < _k) _lo = _mid + 1; else _hi = _mid;
+        }
+        for (int32_t _e = _lo; _e < _n_syn && {{_synaptic_pre}}[_e] == _k; _e++)
+            _copy[{{_synaptic_post}}[_e]] += {{w}}[_e]{{" * _scale" if payload else ""}};
+        {% endif %}
+    }
+{% endblock %}
