@@ -32,7 +32,7 @@ only when the previous one has left the output layer (no pipelining: one sample 
 ``steps``); Stöckl & Maass argue for pipelining (a new image every K steps), which brainconv
 does not do.
 
-**Brian2**: each layer gets padded ``TimedArray``s ``fs_T``, ``fs_h``, ``fs_d`` holding
+**Brian2**: each layer gets padded ``TimedArray`` objects ``fs_T``, ``fs_h``, ``fs_d`` holding
 ``[pad, values[0..K-1], pad]`` (pad ``1e30`` for ``T``, 0 for ``h`` and ``d``; Brian2 clamps
 TimedArray indices at both ends) and the constant ``window_start``, the layer's first step as
 a time (:func:`brainconv.build.window_namespace`); ``t0`` is the time the sample started (set
