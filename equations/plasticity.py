@@ -264,9 +264,9 @@ PAIR_STDP = PlasticSynapseModel(
 def pair_weight_change(delta_t, **parameters):
     """Weight change of ``pair_stdp`` for one pre/post pair at ``delta_t = t_post - t_pre``.
 
-    Between the bounds; Δt = 0 counts as pre before post (potentiation: Brian2 runs ``pre`` before ``post``). With
-    several spikes, all-to-all pairing makes the change the sum over all pairs (as long as no
-    bound is hit).
+    Between the bounds; Δt = 0 counts as pre before post (potentiation: Brian2 runs ``pre``
+    before ``post``). With several spikes, all-to-all pairing makes the change the sum over all
+    pairs (as long as no bound is hit).
 
     Parameters
     ----------
