@@ -25,8 +25,8 @@ Randomness. Brian2 draws with ``rand()`` (seed it with ``brian2.seed(seed)``; in
 also ``numpy.random.seed``; the numbers differ between code-generation targets). The numpy
 ``step`` draws from a Generator seeded by ``(seed, step index)``, so a seed fixes the numpy
 spike trains, whatever the run length. Brian2 and numpy use different generators: they agree
-in distribution (rates, tested within binomial bounds), **not spike for spike**, so networks with Poisson input are not cross-checked
-exactly between devices.
+in distribution (rates, tested within binomial bounds), **not spike for spike**, so networks
+with Poisson input are not cross-checked exactly between devices.
 """
 
 import numpy as np
