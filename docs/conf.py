@@ -11,9 +11,14 @@ Choices:
   byte for byte instead of hand-converting 1,000 lines to reStructuredText. ``index.rst``,
   ``api.rst`` and ``changelog.rst`` are reStructuredText because autodoc's directives are
   native there.
-- Docstrings are read by ``sphinx.ext.napoleon`` (it ships with Sphinx, so the ``test`` extra
-  needs no numpydoc). brainconv's docstrings mix numpy-style sections with free prose;
-  napoleon renders both without warnings, numpydoc warns on the free-form ones.
+- Docstrings are numpy style and are read by numpydoc (the Brian2 and Nengo convention). Both
+  numpydoc and ``sphinx.ext.napoleon`` were tried: napoleon turns every parameter type into a
+  cross-reference, and the names that brainconv re-exports (``brainconv.equations.NeuronModel``
+  beside ``brainconv.equations.model.NeuronModel``, ``ANN.layer_sizes`` beside
+  ``NetworkSpec.layer_sizes``) then warn as ambiguous, and a free paragraph inside a Parameters
+  section (``brainconv.convert.convert``) is a docutils error; numpydoc builds without a
+  warning. ``numpydoc_show_class_members = False``: autodoc's ``members`` already lists them;
+  numpydoc's own member tables would list every class member twice.
 - The theme is alabaster, which ships with Sphinx.
 """
 
@@ -35,7 +40,7 @@ version = "0.1"
 extensions = [
     "sphinx.ext.autodoc",
     "numpydoc",
-    "sphinx.ext.viewcode",
+    "sphinx.ext.viewcode",  # [source] links to the highlighted module code
     "myst_parser",
 ]
 
@@ -43,8 +48,8 @@ source_suffix = {".rst": "restructuredtext", ".md": "markdown"}
 root_doc = "index"
 exclude_patterns = ["_build"]
 
-# MyST: $...$ is left alone (the guides write prices and shell variables), tables and
-# definition lists as in GitHub Markdown; headings get anchors for links between pages.
+# MyST: no dollar math (the guides write shell variables such as $BRAINCONV_CACHE); definition
+# lists; headings down to level 3 get anchors, so pages link to sections (page.md#section).
 myst_enable_extensions = ["deflist"]
 myst_heading_anchors = 3
 
@@ -55,9 +60,8 @@ autodoc_default_options = {"members": True, "show-inheritance": True}
 autodoc_mock_imports = ["torch", "dask_jobqueue"]
 autodoc_typehints = "signature"
 
-napoleon_numpy_docstring = True
-napoleon_google_docstring = False
-napoleon_use_rtype = False
+numpydoc_show_class_members = False
+numpydoc_class_members_toctree = False
 
 # Cross-references that cannot resolve (numpy, xarray and Brian2 types named in signatures)
 # are not warnings unless nitpicky is on.
@@ -66,4 +70,3 @@ nitpicky = False
 html_theme = "alabaster"
 html_title = "brainconv"
 html_static_path = []
-numpydoc_show_class_members = False
