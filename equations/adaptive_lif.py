@@ -2,7 +2,7 @@
 
 Srinivasan et al. 2020 learn convolution kernels with stochastic STDP in LIF neurons whose
 "firing threshold adapts" (homeostasis) and among which "dropout" stands in for lateral
-inhibition (research notes §4.1-4.2). The model, as Brian2 strings::
+inhibition. The model, as Brian2 strings::
 
     dv/dt = -v / tau_m : 1 (unless refractory)
     dtheta/dt = -theta / tau_theta : 1

@@ -11,7 +11,7 @@ length ``s`` from ``(u0, g0)`` is, with ``x = exp(-s / tau)`` (so ``exp(-s / tau
     u(s) = A x - B x**2,   A = u0 + tau g0,   B = tau g0,   g(s) = g0 x**2,
 
 which the ``integrate`` code applies exactly (no integration error at any ``dt``). Two ways to
-put this on a grid of step ``dt`` (four-paradigms notes §3.5):
+put this on a grid of step ``dt`` (the second is Cojocaru's, thesis eq. 14):
 
 * ``cuba_lif_grid`` (a), Brian2's plain grid: the threshold ``u >= theta`` is checked at the
   grid points only. A crossing followed by a fall back below ``theta`` within one step is

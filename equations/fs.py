@@ -1,8 +1,8 @@
 """Few-spike (FS) neurons: one-off input, K steps, ~2 spikes (Stöckl & Maass 2021).
 
 Stöckl & Maass, *Optimized spiking neurons can classify images with high accuracy through
-temporal coding with two spikes*, Nat. Mach. Intell. 3, 230-238 (2021); seed 001, slides
-[001:98-120]; official code ``christophstoeckl/FS-neurons`` (``fs_coding.py`` @ ``899af4e``,
+temporal coding with two spikes*, Nat. Mach. Intell. 3, 230-238 (2021);
+official code ``christophstoeckl/FS-neurons`` (``fs_coding.py`` @ ``899af4e``,
 coefficients in ``fs_weights.py`` @ ``dcec71b``/``631e7f3``, unchanged at HEAD).
 
 An FS neuron receives its input ``x`` once, as its potential ``v(0) = x``, and then runs K
@@ -20,7 +20,7 @@ grid value *strictly below* ``x`` and are wrong by one level on every grid point
 uses ``>=`` for every FS model (``make_fs(..., strict=True)`` gives the official ``>``; for the
 swish and sigmoid fits the two differ only on a set of measure zero). The fitted coefficient
 sets need this update order; applied in the older order (reset with the next index before the
-threshold) they give errors 100-400 times larger (notes §1.1).
+threshold) they give errors 100-400 times larger.
 
 **In a network** (not pipelined): layer ``l`` (0-based) is active in steps ``[lK, (l+1)K)`` of
 each sample, so an L-layer network answers after ``L * K`` steps (``sum`` of the layers'
@@ -32,7 +32,7 @@ only when the previous one has left the output layer (no pipelining: one sample 
 ``steps``); Stöckl & Maass argue for pipelining (a new image every K steps), which brainconv
 does not do.
 
-**Brian2**: each layer gets padded ``TimedArray``s ``fs_T``, ``fs_h``, ``fs_d`` holding
+**Brian2**: each layer gets padded ``TimedArray`` objects ``fs_T``, ``fs_h``, ``fs_d`` holding
 ``[pad, values[0..K-1], pad]`` (pad ``1e30`` for ``T``, 0 for ``h`` and ``d``; Brian2 clamps
 TimedArray indices at both ends) and the constant ``window_start``, the layer's first step as
 a time (:func:`brainconv.build.window_namespace`); ``t0`` is the time the sample started (set

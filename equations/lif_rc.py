@@ -12,7 +12,7 @@ synaptic current a synapse model (:mod:`brainconv.equations.synapses`) computes 
 ``I + I_syn`` is the ANN pre-activation and the ``+ theta`` is Hunsberger's threshold offset
 (``J = alpha x + 1`` in the authors' code).
 
-**Why not Brian2's built-in ``refractory``.** On a 1 ms grid a spike is stamped at the start
+**Why not Brian2's built-in refractory period.** On a 1 ms grid a spike is stamped at the start
 of the step in which ``v`` crossed, and the refractory period counts from that stamp, so each
 interspike interval loses part of a step: at ``J = 10`` (``tau_rc`` 22 ms, ``tau_ref`` 2 ms)
 the built-in version fires at 250 Hz instead of 231.6 Hz. This model does what Nengo's

@@ -24,8 +24,8 @@ example's ``dApre = 0.01``, ``dApost = -dApre * taupre / taupost * 1.05`` for ``
 illustrative values, not fitted to any paper.
 
 ``stochastic_binary_stdp`` — the stochastic binary STDP of Srinivasan et al. 2020 (ICASSP,
-after ReStoCNet, Srinivasan & Roy 2019, and the MTJ synapse of Srinivasan et al. 2016;
-research notes §4.2). The weight takes two levels, ``w_low`` and ``w_high``; spike timing sets
+after ReStoCNet, Srinivasan & Roy 2019, and the MTJ synapse of Srinivasan et al. 2016).
+The weight takes two levels, ``w_low`` and ``w_high``; spike timing sets
 the probability that it *switches*:
 
 =========================  ==========  =================================================
@@ -40,7 +40,7 @@ t_pot < Δt < t_dz          –           0 (dead zone)
 
 :func:`switch_probability` gives ``(p_potentiate, p_depress)`` for any ``Δt``. Pairing is
 nearest-spike: the synapse keeps its own last spike times ``tpre`` and ``tpost`` (Brian2's
-``lastspike`` exists only for refractory groups, notes B6), and each spike is paired with the
+``lastspike`` exists only for refractory groups), and each spike is paired with the
 last spike of the other side only. A post spike pairs with the latest pre spike however many
 post spikes follow it, but **only the first pre spike after a post spike draws Hebbian
 depression** (restricted nearest-neighbour pairing, Morrison et al. 2008): an input firing at
@@ -51,18 +51,18 @@ off, kept 5 of the pattern's 36 weights high, and 0 of 36 without homeostasis). 
 initialise`). The region boundaries are inclusive as in the table, within ``0.001 dt``:
 spike times are multiples of ``dt``, and their differences carry rounding errors (``0.02 s -
 0.05 s`` is not exactly ``-0.03 s``). **Δt = 0 counts as potentiation**: within one step
-Brian2 runs the ``pre`` pathway before ``post`` (notes B7), so a pre and a post spike of the
+Brian2 runs the ``pre`` pathway before ``post``, so a pre and a post spike of the
 same step give ``on_post`` the new ``tpre`` (Δt = 0, potentiation) and ``on_pre`` the older
 ``tpost``.
 
 **Placeholders.** Every constant of ``stochastic_binary_stdp`` is a placeholder: ReStoCNet's
 values, the exact placement of the dead zone and the binary levels ({0, 1} or {-1, +1}) could
-not be retrieved (notes §4.2, Appendix B). The defaults are the notes' tested ones:
-``gamma_pot = 0.8``, ``tau_pot = 10 ms``, ``t_pot = 30 ms``, ``t_dz = 50 ms``, ``gamma_adep =
-gamma_dep = 0.3``, ``tau_dep = 10 ms``, ``t_dep = 30 ms``, levels {0, 1}.
+not be retrieved from the published papers. The defaults are the values brainconv was tested
+with: ``gamma_pot = 0.8``, ``tau_pot = 10 ms``, ``t_pot = 30 ms``, ``t_dz = 50 ms``,
+``gamma_adep = gamma_dep = 0.3``, ``tau_dep = 10 ms``, ``t_dep = 30 ms``, levels {0, 1}.
 
 Randomness: ``rand()`` of Brian2, seeded with ``brian2.seed(seed)`` (in standalone also
-``numpy.random.seed``; numbers differ between code-generation targets, notes B8).
+``numpy.random.seed``; numbers differ between code-generation targets).
 
 Names: the strings use temporaries (``first_after_post``, ``delta_t``, ``hebbian``, ``paired``, ``u_switch``,
 ``potentiate``, ``depress``, ``anti_depress``) and the parameter names above; Brian2 lets
@@ -264,9 +264,9 @@ PAIR_STDP = PlasticSynapseModel(
 def pair_weight_change(delta_t, **parameters):
     """Weight change of ``pair_stdp`` for one pre/post pair at ``delta_t = t_post - t_pre``.
 
-    Between the bounds; Δt = 0 counts as pre before post (potentiation, notes B7). With
-    several spikes, all-to-all pairing makes the change the sum over all pairs (as long as no
-    bound is hit).
+    Between the bounds; Δt = 0 counts as pre before post (potentiation: Brian2 runs ``pre``
+    before ``post``). With several spikes, all-to-all pairing makes the change the sum over all
+    pairs (as long as no bound is hit).
 
     Parameters
     ----------

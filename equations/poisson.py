@@ -1,7 +1,7 @@
 """Poisson input layer: each input value becomes a Poisson spike train of rate value * max_rate.
 
 Srinivasan et al. 2020 (and Sengupta et al. 2019 for spike-norm) feed pixels as Poisson spike
-trains whose rate is proportional to the intensity (research notes §4.1). As a brainconv layer,
+trains whose rate is proportional to the intensity. As a brainconv layer,
 ``poisson`` is the *first* layer of a network, like ``ttfs``: its constant current ``I`` is the
 input value (the spec's first weights are the identity), and in every step each unit spikes
 with probability ``I * max_rate * dt`` (Bernoulli per step, the discrete-time Poisson process
@@ -18,15 +18,15 @@ pathway into the next layer (:func:`brainconv.convert.convert` with ``encoding="
   ``poisson_continuous`` for continuous-time models (``lif_rc``, ``cuba_lif``; the real ``dt``).
   Not in front of few-spike (``fs_*``) layers, which take their input once per sample.
 * Defaults: ``poisson`` 1000 Hz, i.e. spike probability = value per step, as in Sengupta's
-  and Rathi's spike-norm code (``rand() <= |x|``, notes §4.3); ``poisson_continuous`` 200 Hz,
+  and Rathi's spike-norm code (``rand() <= |x|``); ``poisson_continuous`` 200 Hz,
   a **placeholder** (Srinivasan et al. give no rate; Diehl & Cook 2015 use 63.75 Hz).
 
 Randomness. Brian2 draws with ``rand()`` (seed it with ``brian2.seed(seed)``; in standalone
-also ``numpy.random.seed``, notes B8). The numpy ``step`` draws from a Generator seeded by
-``(seed, step index)``, so a seed fixes the numpy spike trains, whatever the run length. Brian2
-and numpy use different generators: they agree in distribution (rates, tested within binomial
-bounds), **not spike for spike**, so networks with Poisson input are not cross-checked
-exactly between devices.
+also ``numpy.random.seed``; the numbers differ between code-generation targets). The numpy
+``step`` draws from a Generator seeded by ``(seed, step index)``, so a seed fixes the numpy
+spike trains, whatever the run length. Brian2 and numpy use different generators: they agree
+in distribution (rates, tested within binomial bounds), **not spike for spike**, so networks
+with Poisson input are not cross-checked exactly between devices.
 """
 
 import numpy as np

@@ -1,6 +1,6 @@
 """A small CNN trained with PyTorch, imported, converted to IF neurons and run on MNIST.
 
-Issue figure: the ANN reaches >= 99.0 % and its converted soft-reset IF network >= 98.5 % at
+Target: the ANN reaches >= 99.0 % and its converted soft-reset IF network >= 98.5 % at
 <= 100 timesteps on the full test set, on cpp_standalone. Needs the torch extra
 (``pip install torch==2.13.0``). Writes ``results/mnist_cnn.{md,nc,png}`` and the trained model.
 

@@ -16,8 +16,8 @@ the threshold condition ``u(t) = theta`` is the quadratic ``-a X^2 + b X - c = 0
 
 :func:`simulate_events` follows BATS' ``compute_spike_times.cu``: inputs are processed in time
 order and, after each, spikes are solved for repeatedly until the discriminant is negative, the
-denominator vanishes, the log's argument is not positive, or the time is ``<= `` the last
-input/own spike, ``> t_max`` or ``>`` the next input time. ``exp(t / tau_s)`` must be evaluated
+denominator vanishes, the log's argument is not positive, or the time is at or before the last
+input/own spike, after ``t_max`` or after the next input time. ``exp(t / tau_s)`` must be evaluated
 with ``t`` the time since the sample's start: it overflows float32 (BATS) past ~11.5 s and
 float64 past ~92 s, and ``b``'s cancellation loses precision long before, so never feed
 absolute times of a long run (samples batched in time) into these closed forms.

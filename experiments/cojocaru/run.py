@@ -35,7 +35,7 @@ from common import mnist  # noqa: E402
 from brainconv.spiketime import simulate_events, train_bats, ttfs_encode  # noqa: E402
 
 RESULTS = HERE / "results"
-#: Thesis appendix (four-paradigms notes §3.2). Fashion-MNIST trains with batch 50 here, not 5
+#: Cojocaru's thesis, appendix (training settings). Fashion-MNIST trains with batch 50 here, not 5
 #: (2 cores), with lr 0.001 instead of 0.0005 for the larger batch.
 SETTINGS = {
     "mnist": {"hidden": (800,), "thresholds": (0.2, 1.3), "lr": 0.003, "max_spikes": 30},

@@ -11,7 +11,7 @@ normalizations:
 
 * ``spike_norm``: thresholds from simulated Poisson spikes, ``--spike-norm-images`` (512)
   training images x ``--calibration-steps`` (1000) steps, as Rathi's ``find_threshold``;
-  seeded by ``--seed`` (research notes §4.3);
+  seeded by ``--seed``;
 * ``max`` and ``percentile`` (99.9): data-based scales from the ANN's activations on the first
   ``--calibration`` (10000, brainconv's default) training images.
 
@@ -21,7 +21,7 @@ steps on ``--device`` (cpp_standalone); accuracy is cumulative over the output s
 run gives the curve at every T. ACs per inference count every input and hidden spike times
 its fan-out (``brainconv.energy.snn_operations``), up to each T; efficiency is the ANN's
 397,000 MACs against them with the int32 (3.1 / 0.1 pJ) and float32 (3.7 / 0.9 pJ) presets
-(notes §4.6).
+(Srinivasan et al. 2020, Table 1; Han et al. 2015).
 
 Writes ``results/spike_norm.md`` (the command, the thresholds, the tables) and
 ``results/spike_norm.png`` (accuracy vs T, log x); the per-step accuracy and ACs of every
