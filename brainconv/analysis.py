@@ -15,6 +15,10 @@ _PER = ("neuron", "layer")
 # Absorbs float rounding of a target such as 80.22 / 100, far below the 1 / n_samples resolution.
 _TOLERANCE = 1e-9
 
+__all__ = ["accuracy_over_time", "check_target", "layer_spike_counts", "plot_accuracy",
+           "prediction_latency", "predictions_over_time", "silent_fraction", "spikes_per_timestep",
+           "summary", "time_to_accuracy"]
+
 
 def _evidence(ds):
     """What the prediction at each time is the argmax of, ``(sample, time, class)``: output

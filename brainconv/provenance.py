@@ -11,6 +11,8 @@ from pathlib import Path
 
 import numpy as np
 
+__all__ = ["ann_hash", "format_parameters", "paradigm_label", "provenance_attrs"]
+
 
 def ann_hash(ann):
     """sha256 of an ANN's content: weights, biases, activation and its parameters.

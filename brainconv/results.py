@@ -33,6 +33,10 @@ the spike sends: 1, or an accumulator's or FS neuron's payload), plus ``recorded
 neuron is told apart from one that was not recorded. Flat integer arrays keep the layout
 ragged-free and NetCDF3-safe; :mod:`brainconv.spiketrains` analyses them.
 
+Global attributes say what produced a result (:mod:`brainconv.pipeline` writes them). The
+simulation step is the number ``dt_ms`` (ms); files written before it held the string ``dt``
+(``"1.0 ms"``), which :func:`step_ms` reads as well.
+
 Files are NetCDF3 written with scipy (no netCDF4 dependency), so every integer is stored in at
 most 32 bits and the summed spike totals are stored as float64 (exact up to 2**53).
 """
@@ -49,6 +53,9 @@ import xarray as xr
 from brainconv import __version__
 from brainconv.cache import atomic_write
 from brainconv.errors import DataError, ParameterError, ShapeError
+
+__all__ = ["RESERVED_ATTRS", "add_spike_trains", "check_output_path", "concat_results",
+           "load_cached", "load_results", "make_dataset", "save_results", "step_ms"]
 
 #: Global attributes set by :func:`make_dataset`; they replace any passed value.
 RESERVED_ATTRS = ("brainconv_version", "n_samples", "n_steps")
@@ -441,6 +448,59 @@ def load_results(path):
     # scipy returns attributes as numpy scalars; give back the plain types that were saved.
     ds.attrs = {k: v.item() if isinstance(v, np.generic) else v for k, v in ds.attrs.items()}
     return ds
+
+
+def load_cached(path, key):
+    """The results saved at ``path`` if they were computed for ``key``, else None.
+
+    Parameters
+    ----------
+    path : str or os.PathLike or None
+        A results file (a checkpoint, a sweep point); None or a missing file gives None.
+    key : str
+        The content key the results must carry as their ``cache_key`` attribute.
+
+    Returns
+    -------
+    xarray.Dataset or None
+        None also for an unreadable or truncated file: it is computed again.
+    """
+    if path is None or not Path(path).exists():
+        return None
+    try:
+        ds = load_results(path)
+    except DataError:
+        return None
+    return ds if ds.attrs.get("cache_key") == key else None
+
+
+_MS_PER_UNIT = {"ms": 1.0, "s": 1e3, "us": 1e-3}
+
+
+def step_ms(attrs):
+    """The simulation step in ms recorded in a results dataset's attributes.
+
+    Parameters
+    ----------
+    attrs : mapping
+        ``ds.attrs``: the number ``dt_ms``, or (files from before it) the string ``dt`` as
+        ``"<number> <unit>"`` with unit ms, s or us.
+
+    Returns
+    -------
+    float or None
+        None where neither attribute holds a step.
+    """
+    if isinstance(attrs.get("dt_ms"), numbers.Real) and not isinstance(attrs["dt_ms"], bool):
+        return float(attrs["dt_ms"])
+    text = attrs.get("dt")
+    if not isinstance(text, str):
+        return None
+    number, _, unit = text.strip().partition(" ")
+    try:
+        return float(number) * _MS_PER_UNIT[unit.strip()]
+    except (KeyError, ValueError):
+        return None
 
 
 def concat_results(datasets):
