@@ -56,17 +56,15 @@ def _load_model_files(args):
         _say(f"loaded model(s) {', '.join(sorted(models))} from {path}")
 
 
-def _check_simulation_args(args):
-    """Checks that need neither data nor an ANN: steps, device, processes, target, counts,
-    the model's name."""
+def _check_simulation_args(args, outputs=()):
+    """Checks that need neither data nor an ANN: counts, then steps, device, processes,
+    target, the model's name and the ``(path, option)`` pairs of ``outputs``."""
     from .pipeline import check_run
 
-    check_run(args.steps, args.device, args.processes, args.target,
-              getattr(args, "model", None))
     _check_count(args.limit, "--limit", 0)
     _check_count(_calibration_images(args), "--calibration", 1)
-    if hasattr(args, "calibration_steps"):
-        check_run(args.calibration_steps, args.device)
+    check_run(args.steps, args.device, args.processes, args.target,
+              getattr(args, "model", None), getattr(args, "calibration_steps", None), outputs)
 
 
 def _paradigm(args):
@@ -130,29 +128,23 @@ def run(args, ann=None):
     # Brian2 is imported only where a project is built or run through it (timed there): a
     # warm cpp_standalone run does without it.
     from .ann import load_ann
-    from .pipeline import check_paradigm, run_paradigm
+    from .pipeline import check_paradigm, load_inputs, run_paradigm
     from .results import save_results
 
     import_seconds = time.perf_counter() - started
     _load_model_files(args)
-    _check_simulation_args(args)
-    paradigm = _paradigm(args)
+    paradigm, n_calibration = _paradigm(args), _calibration_images(args)
     raster = getattr(args, "raster", None)
     if raster and not args.record:
         raise ParameterError("--raster draws recorded spike trains: give --record SAMPLE ...")
-    _check_outputs((args.out, "--out"), (args.plot, "--plot"), (raster, "--raster"))
+    _check_simulation_args(args, [(args.out, "--out"), (args.plot, "--plot"),
+                                  (raster, "--raster")])
     ann_file = None
     if ann is None:
         ann, ann_file = load_ann(args.ann), args.ann
     check_paradigm(ann, paradigm)  # model, parameters, threshold: before any data is loaded
-    x_train, _ = _load(args, "train")
-    x, y = _load(args, "test")
-    if args.limit:
-        x, y = x[:args.limit], y[:args.limit]
-    calibration = x_train[:_calibration_images(args)]
-    if args.normalization == "spike_norm":
-        _say(f"spike-norm: {len(calibration)} training images x {args.calibration_steps} steps "
-             f"of {args.encoding} input")
+    calibration, x, y = load_inputs(args.dataset, args.data_dir, args.limit, n_calibration,
+                                    _say)
     start = time.perf_counter()
     ds = run_paradigm(ann, paradigm, x, y, args.steps, calibration=calibration,
                       device=args.device, batch_size=args.batch_size,
@@ -167,12 +159,12 @@ def run(args, ann=None):
     if getattr(args, "profile", False):
         _print_profile(import_seconds, start - started - import_seconds, saved - start,
                        time.perf_counter() - saved, time.perf_counter() - started)
+    report_dataset(ds, args.target, args.plot)
     if raster:
         from .spiketrains import plot_raster
 
         plot_raster(ds).savefig(raster, dpi=110)
         _say(f"saved the raster plots to {raster}")
-    report_dataset(ds, args.target, args.plot)
     return ds
 
 
@@ -276,6 +268,7 @@ def compare(args):
     from .compare import (check_paradigms, compare as run_compare, plot_accuracy_curves,
                           plot_pareto, ranking_table, save_comparison)
     from .energy import operation_energies
+    from .pipeline import load_inputs
 
     _check_simulation_args(args)
     check_paradigms(args.paradigms)
@@ -288,15 +281,13 @@ def compare(args):
     args.interrupt_note = (f"finished paradigms are kept in {checkpoints}; run the same command "
                            "again to resume")
     ann = load_ann(args.ann)
-    x_train, _ = _load(args, "train")
-    x, y = _load(args, "test")
-    if args.limit:
-        x, y = x[:args.limit], y[:args.limit]
+    calibration, x, y = load_inputs(args.dataset, args.data_dir, args.limit,
+                                    _calibration_images(args), _say)
 
     def progress(name, reused=False):
         _say(f"{name}: reusing the checkpoint in {checkpoints}" if reused else f"{name}:")
 
-    result = run_compare(ann, x_train[:_calibration_images(args)], x, y, args.steps, args.target,
+    result = run_compare(ann, calibration, x, y, args.steps, args.target,
                          paradigms=args.paradigms, device=args.device,
                          batch_size=args.batch_size, progress=progress,
                          checkpoint_dir=checkpoints, notify=_say,

@@ -176,21 +176,19 @@ _SECONDS = {"s": 1.0, "ms": 1e-3, "us": 1e-6}
 
 
 def _dt_seconds(ds, dt):
-    """The simulation step in seconds: ``dt`` if given, else the results' step
-    (:func:`brainconv.results.step_ms`: the ``dt_ms`` attribute, or an older file's ``dt``)."""
-    from brainconv.results import step_ms
-
+    """The simulation step in seconds: ``dt`` if given, else the results' ``dt_ms`` attribute
+    (:mod:`brainconv.results` adds it to datasets whose older ``dt`` string holds the step)."""
     if dt is not None:
         return _real("dt (simulation step in seconds)", dt, allow_zero=False)
-    dt_ms = step_ms(ds.attrs)
-    if dt_ms is None:
-        text = ds.attrs.get("dt_ms", ds.attrs.get("dt"))
+    dt_ms = ds.attrs.get("dt_ms")
+    if isinstance(dt_ms, (bool, np.bool_)) or not isinstance(dt_ms, numbers.Real):
+        text = ds.attrs.get("dt") if dt_ms is None else dt_ms
         raise ParameterError(
             f"the results dataset has dt attribute {text!r}, expected a step such as "
-            "dt_ms = 1.0 (or an older file's '1.0 ms'); pass dt in seconds, e.g. dt=0.001 "
-            "for 1 ms steps"
+            "dt_ms = 1.0 (or an older file's dt = '1.0 ms'); pass dt in seconds, e.g. "
+            "dt=0.001 for 1 ms steps"
         )
-    return _real("dt attribute of the results", dt_ms * _SECONDS["ms"], allow_zero=False)
+    return _real("dt_ms attribute of the results", dt_ms * _SECONDS["ms"], allow_zero=False)
 
 
 def _duration_seconds(ds, dt_s):

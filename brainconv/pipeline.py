@@ -6,9 +6,10 @@ dataset carries the same attributes, written in one place:
 
 1. :func:`convert_paradigm` converts the ANN with a :class:`Paradigm`'s settings;
 2. :func:`brainconv.simulate.simulate` runs the network;
-3. :func:`run_attrs` records what produced the result (the network's provenance from
-   :func:`brainconv.provenance.provenance_attrs`, the ANN's hash and accuracy, the step
-   ``dt_ms`` as a number, the operation counts);
+3. :func:`brainconv.provenance.run_attrs` records what produced the result (the network's
+   model, parameters, normalization and threshold, the ANN's hash, file and accuracy, the
+   step ``dt_ms`` as a number), and :func:`brainconv.energy.snn_operations` the operation
+   counts;
 4. :func:`brainconv.energy.add_energy_attrs` adds Hunsberger & Eliasmith's energy figures.
 
 The step is called ``dt`` at the edge (a number of ms or a Brian2 time, as the user gives it)
@@ -20,8 +21,8 @@ from dataclasses import dataclass, field, replace
 
 from .errors import ParameterError
 
-__all__ = ["Paradigm", "ann_accuracy", "check_paradigm", "check_run", "convert_paradigm",
-           "run_attrs", "run_paradigm"]
+__all__ = ["Paradigm", "check_paradigm", "check_run", "convert_paradigm", "load_inputs",
+           "run_paradigm"]
 
 
 @dataclass(frozen=True)
@@ -59,7 +60,8 @@ class Paradigm:
                 sorted((self.poisson_parameters or {}).items()), int(self.calibration_steps))
 
 
-def check_run(steps, device="cpp_standalone", processes=None, target=None, model=None):
+def check_run(steps, device="cpp_standalone", processes=None, target=None, model=None,
+              calibration_steps=None, outputs=()):
     """Check a run's settings before any data is loaded or any ANN is read.
 
     Parameters
@@ -74,6 +76,10 @@ def check_run(steps, device="cpp_standalone", processes=None, target=None, model
         An accuracy in (0, 1].
     model : str, optional
         A registered neuron model's name.
+    calibration_steps : int, optional
+        Timesteps per calibration image of spike-norm.
+    outputs : sequence of (path or None, str)
+        Files that will be written, each with the option that names it (None: not written).
 
     Raises
     ------
@@ -81,19 +87,59 @@ def check_run(steps, device="cpp_standalone", processes=None, target=None, model
         For the first setting that is wrong.
     """
     from .analysis import check_target
+    from .results import check_output_path
     from .simulate import check_device, plan_processes
     from .spec import check_steps
 
-    check_steps(steps)
-    check_device(device)
-    if processes is not None:
-        plan_processes(1, 1, device, processes)
     if target is not None:
         check_target(target)
     if model is not None:
         from .equations import get_model
 
         get_model(model)
+    check_steps(steps)
+    if calibration_steps is not None:
+        check_steps(calibration_steps)
+    check_device(device)
+    if processes is not None:
+        plan_processes(1, 1, device, processes)
+    for path, option in outputs:
+        if path:
+            check_output_path(path, option)
+
+
+def load_inputs(dataset, data_dir=None, limit=0, calibration=10000, notify=None):
+    """The calibration rows, test inputs and test labels of a dataset.
+
+    Parameters
+    ----------
+    dataset : str
+        A name of :data:`brainconv.data.DATASETS`.
+    data_dir : str, optional
+        Folder of the dataset's files.
+    limit : int
+        Keep only the first this many test samples (0: all).
+    calibration : int
+        Training rows kept for normalization.
+    notify : callable, optional
+        Told which split is being loaded.
+
+    Returns
+    -------
+    (ndarray, ndarray, ndarray)
+        ``calibration`` training inputs, test inputs, test labels.
+    """
+    from .data import load_dataset
+
+    splits = {}
+    for split in ("train", "test"):
+        if notify is not None:
+            notify(f"loading {dataset} ({split})")
+        splits[split] = load_dataset(dataset, split, data_dir)
+    x, labels = splits["test"]
+    if limit:
+        x, labels = x[:limit], labels[:limit]
+    return splits["train"][0][:calibration], x, labels
 
 
 def convert_paradigm(ann, paradigm, calibration=None):
@@ -145,47 +191,6 @@ def check_paradigm(ann, paradigm):
         check_bias_free(ann)
 
 
-def ann_accuracy(ann, x, labels):
-    """``ann.accuracy(x, labels)``, cached for the same ANN and data (a forward pass over a
-    test set costs a tenth of a warm run)."""
-    from .cache import memo
-    from .provenance import ann_hash
-
-    return memo("accuracy", ("ann accuracy", ann_hash(ann)), [x, labels],
-                lambda: float(ann.accuracy(x, labels)))
-
-
-def run_attrs(spec, ann, x, labels, dt_ms, ann_file=None, attrs=None):
-    """The attributes that say what produced a result (one provenance for every command).
-
-    Parameters
-    ----------
-    spec : NetworkSpec
-        The simulated network.
-    ann : brainconv.ann.ANN
-        The ANN it was converted from.
-    x, labels : ndarray
-        The test inputs and labels (for ``ann_accuracy``).
-    dt_ms : float
-        The simulation step in ms.
-    ann_file : str or os.PathLike, optional
-        The file the ANN was read from (its name is stored).
-    attrs : dict, optional
-        The caller's attributes (str or number): dataset, seed, paradigm, ...; they win.
-
-    Returns
-    -------
-    dict
-        :func:`brainconv.provenance.provenance_attrs` (model, parameters, normalization,
-        threshold, ``ann_sha256``, ``ann_file``), ``dt_ms`` (float) and ``ann_accuracy``,
-        then ``attrs``.
-    """
-    from .provenance import provenance_attrs
-
-    return {**provenance_attrs(spec, ann, ann_file), "dt_ms": float(dt_ms),
-            "ann_accuracy": ann_accuracy(ann, x, labels), **(attrs or {})}
-
-
 def run_paradigm(ann, paradigm, x, labels, steps, calibration=None, device="cpp_standalone",
                  batch_size=None, window=None, record=None, record_layers=None,
                  processes=None, notify=None, progress=False, attrs=None, ann_file=None):
@@ -221,17 +226,21 @@ def run_paradigm(ann, paradigm, x, labels, steps, calibration=None, device="cpp_
     -------
     xarray.Dataset
         :func:`brainconv.simulate.simulate`'s dataset with the attributes of
-        :func:`run_attrs`, the operation counts ``ops_acs`` and ``ops_macs`` (per inference,
+        :func:`brainconv.provenance.run_attrs`, the operation counts ``ops_acs`` and ``ops_macs`` (per inference,
         :func:`brainconv.energy.snn_operations`) and the energy figures of
         :func:`brainconv.energy.add_energy_attrs`.
     """
     from .energy import add_energy_attrs, snn_operations
+    from .provenance import run_attrs
     from .simulate import PROFILE, simulate
     from .spec import check_dt
 
     if not isinstance(paradigm, Paradigm):
         raise ParameterError(f"run_paradigm needs a brainconv.pipeline.Paradigm, got "
                              f"{type(paradigm).__name__}")
+    if notify is not None and paradigm.normalization == "spike_norm":
+        notify(f"spike-norm: {len(calibration)} training images x "
+               f"{paradigm.calibration_steps} steps of {paradigm.encoding} input")
     start = time.perf_counter()
     spec, thresholds = convert_paradigm(ann, paradigm, calibration)
     PROFILE["convert the ANN"] = PROFILE.get("convert the ANN", 0.0) + (

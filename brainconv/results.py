@@ -34,8 +34,9 @@ neuron is told apart from one that was not recorded. Flat integer arrays keep th
 ragged-free and NetCDF3-safe; :mod:`brainconv.spiketrains` analyses them.
 
 Global attributes say what produced a result (:mod:`brainconv.pipeline` writes them). The
-simulation step is the number ``dt_ms`` (ms); files written before it held the string ``dt``
-(``"1.0 ms"``), which :func:`step_ms` reads as well.
+simulation step is the number ``dt_ms`` (ms); where only the string ``dt`` of older files
+holds it (``"1.0 ms"``), :func:`make_dataset` and :func:`load_results` add ``dt_ms`` from it
+(:func:`step_ms`).
 
 Files are NetCDF3 written with scipy (no netCDF4 dependency), so every integer is stored in at
 most 32 bits and the summed spike totals are stored as float64 (exact up to 2**53).
@@ -252,7 +253,7 @@ def make_dataset(output_spikes, labels, layer_spikes, unit_spike_count, layer_na
     unit_spike_count = _counts("unit_spike_count", unit_spike_count)
     _check_shape("unit_spike_count", unit_spike_count, (int(sizes.sum()),), "(sum(layer_sizes),)")
 
-    attrs = _clean_attrs(attrs)
+    attrs = _with_step(_clean_attrs(attrs))
     attrs.update(brainconv_version=__version__, n_samples=n_sample, n_steps=n_time)
     if dt_ms is None:
         time = ("time", np.arange(1, n_time + 1, dtype=np.int32), {"long_name": "timestep",
@@ -446,7 +447,8 @@ def load_results(path):
     if missing:
         raise DataError(f"{path} is not a brainconv results file: missing {', '.join(missing)}.")
     # scipy returns attributes as numpy scalars; give back the plain types that were saved.
-    ds.attrs = {k: v.item() if isinstance(v, np.generic) else v for k, v in ds.attrs.items()}
+    ds.attrs = _with_step({k: v.item() if isinstance(v, np.generic) else v
+                           for k, v in ds.attrs.items()})
     return ds
 
 
@@ -501,6 +503,15 @@ def step_ms(attrs):
         return float(number) * _MS_PER_UNIT[unit.strip()]
     except (KeyError, ValueError):
         return None
+
+
+def _with_step(attrs):
+    """``attrs`` with the number ``dt_ms`` added where only an older ``dt`` string holds it."""
+    if "dt_ms" not in attrs:
+        dt_ms = step_ms(attrs)
+        if dt_ms is not None:
+            attrs["dt_ms"] = dt_ms
+    return attrs
 
 
 def concat_results(datasets):
