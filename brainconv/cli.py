@@ -16,6 +16,9 @@ from pathlib import Path
 
 from .errors import BrainconvError, ParameterError
 
+__all__ = ["compare", "console", "demo", "main", "models", "report", "report_dataset", "run",
+           "sweep", "train"]
+
 _DATASETS = ("digits", "mnist", "fashion-mnist")
 
 
