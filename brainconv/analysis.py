@@ -15,6 +15,10 @@ _PER = ("neuron", "layer")
 # Absorbs float rounding of a target such as 80.22 / 100, far below the 1 / n_samples resolution.
 _TOLERANCE = 1e-9
 
+__all__ = ["accuracy_over_time", "check_target", "layer_spike_counts", "plot_accuracy",
+           "prediction_latency", "predictions_over_time", "silent_fraction", "spikes_per_timestep",
+           "summary", "time_to_accuracy"]
+
 
 def _evidence(ds):
     """What the prediction at each time is the argmax of, ``(sample, time, class)``: output
@@ -361,8 +365,9 @@ def plot_accuracy(ds_or_dict, ax=None, label=None, target=None):
     """
     from .provenance import paradigm_label
 
-    if isinstance(ds_or_dict, xr.Dataset):
-        curves = {label if label is not None else paradigm_label(ds_or_dict.attrs): ds_or_dict}
+    single = isinstance(ds_or_dict, xr.Dataset)
+    if single:
+        curves = {label: ds_or_dict}
     elif label is not None:
         raise ParameterError("label is for a single dataset; a dict is labelled by its keys.")
     else:
@@ -378,6 +383,8 @@ def plot_accuracy(ds_or_dict, ax=None, label=None, target=None):
     datasets = list(curves.values())
     for name, ds in curves.items():
         accuracy = accuracy_over_time(ds)
+        if single and name is None:
+            name = paradigm_label(ds.attrs)
         ax.plot(accuracy["time"].values, 100 * accuracy.values,
                 label=None if name is None else str(name))
     ann_values = sorted({float(ds.attrs["ann_accuracy"]) for ds in datasets

@@ -16,6 +16,9 @@ from pathlib import Path
 
 from .errors import BrainconvError, ParameterError
 
+__all__ = ["compare", "console", "demo", "main", "models", "report", "report_dataset", "run",
+           "sweep", "train"]
+
 _DATASETS = ("digits", "mnist", "fashion-mnist")
 
 
@@ -56,51 +59,31 @@ def _load_model_files(args):
         _say(f"loaded model(s) {', '.join(sorted(models))} from {path}")
 
 
-def _check_simulation_args(args):
-    """Checks that need neither data nor an ANN: steps, target, device, counts, model names."""
-    from .analysis import check_target
-    from .spec import check_steps
-    from .simulate import check_device
+def _check_simulation_args(args, outputs=()):
+    """Checks that need neither data nor an ANN: counts, then steps, device, processes,
+    target, the model's name and the ``(path, option)`` pairs of ``outputs``."""
+    from .pipeline import check_run
 
-    check_steps(args.steps)
-    if args.target is not None:
-        check_target(args.target)
-    check_device(args.device)
-    if args.processes is not None:
-        from .simulate import plan_processes
-
-        plan_processes(1, 1, args.device, args.processes)  # a count >= 1, cpp_standalone only
     _check_count(args.limit, "--limit", 0)
     _check_count(_calibration_images(args), "--calibration", 1)
-    if hasattr(args, "calibration_steps"):
-        check_steps(args.calibration_steps)
-    if getattr(args, "model", None) is not None:
-        from .equations import get_model
-
-        get_model(args.model)
+    check_run(args.steps, args.device, args.processes, args.target,
+              getattr(args, "model", None), getattr(args, "calibration_steps", None), outputs)
 
 
-def _ann_accuracy(ann, x, y):
-    """``ann.accuracy(x, y)``, cached for the same ANN and data (a forward pass over the test
-    set is a tenth of a warm run)."""
-    from .cache import memo
-    from .provenance import ann_hash
+def _paradigm(args):
+    """The paradigm that ``brainconv run`` / ``demo`` options describe."""
+    from .pipeline import Paradigm
 
-    return memo("accuracy", ("ann accuracy", ann_hash(ann)), [x, y],
-                lambda: float(ann.accuracy(x, y)))
-
-
-def _convert(args, ann, calibration):
-    """convert() with the command's options: ``(spec, spike-norm thresholds or None)``."""
-    from .convert import _convert as convert_with_thresholds
-
-    return convert_with_thresholds(
-        ann, model=args.model, data=calibration, normalization=args.normalization,
-        percentile=args.percentile, threshold=args.threshold,
-        parameters=_model_parameters(args.param), synapse=args.synapse,
+    if not 0 < args.percentile <= 100:
+        raise ParameterError(f"--percentile must be in (0, 100], got {args.percentile}")
+    encoding = getattr(args, "encoding", "current")
+    return Paradigm(
+        args.model, args.normalization, _model_parameters(args.param), synapse=args.synapse,
         synapse_parameters=_model_parameters(args.synapse_param, "--synapse-param"),
-        readout=args.readout, calibration_steps=getattr(args, "calibration_steps", 1000),
-        **{"poisson_parameters": None, **_encoding(args)})
+        readout=args.readout, dt=args.dt, threshold=args.threshold, percentile=args.percentile,
+        encoding=encoding,
+        poisson_parameters={"seed": args.seed} if encoding == "poisson" else None,
+        calibration_steps=getattr(args, "calibration_steps", 1000))
 
 
 def _calibration_images(args):
@@ -110,25 +93,12 @@ def _calibration_images(args):
     return 512 if getattr(args, "normalization", None) == "spike_norm" else 10000
 
 
-def _check_spike_norm(args, ann=None):
-    """Refuse spike-norm for an ANN with biases (or one about to be trained with them)."""
-    if getattr(args, "normalization", None) != "spike_norm":
-        return
-    from .convert import check_bias_free
-
-    if ann is None and getattr(args, "biases", True):
+def _check_spike_norm(args):
+    """Refuse spike-norm for an ANN about to be trained with biases."""
+    if getattr(args, "normalization", None) == "spike_norm" and getattr(args, "biases", True):
         raise ParameterError("--normalization spike_norm needs a bias-free ANN (Sengupta et "
                              "al. 2019): add --no-biases, or use --normalization max / "
                              "percentile")
-    if ann is not None:
-        check_bias_free(ann)
-
-
-def _encoding(args):
-    """convert()'s encoding arguments: Poisson input is seeded by --seed."""
-    encoding = getattr(args, "encoding", "current")
-    return {"encoding": encoding,
-            **({"poisson_parameters": {"seed": args.seed}} if encoding == "poisson" else {})}
 
 
 def train(args):
@@ -161,53 +131,30 @@ def run(args, ann=None):
     # Brian2 is imported only where a project is built or run through it (timed there): a
     # warm cpp_standalone run does without it.
     from .ann import load_ann
-    from .provenance import ann_hash
+    from .pipeline import check_paradigm, load_inputs, run_paradigm
     from .results import save_results
-    from .simulate import simulate
 
     import_seconds = time.perf_counter() - started
     _load_model_files(args)
-    _check_simulation_args(args)
-    _check_outputs((args.out, "--out"), (args.plot, "--plot"),
-                   (getattr(args, "raster", None), "--raster"))
-    if getattr(args, "raster", None) and not args.record:
+    paradigm, n_calibration = _paradigm(args), _calibration_images(args)
+    raster = getattr(args, "raster", None)
+    if raster and not args.record:
         raise ParameterError("--raster draws recorded spike trains: give --record SAMPLE ...")
+    _check_simulation_args(args, [(args.out, "--out"), (args.plot, "--plot"),
+                                  (raster, "--raster")])
     ann_file = None
     if ann is None:
         ann, ann_file = load_ann(args.ann), args.ann
-    # Model, parameters and threshold are checked on the ANN before any data is loaded.
-    _convert(argparse.Namespace(**{**vars(args), "normalization": "none"}), ann, None)
-    _check_spike_norm(args, ann)
-    if not 0 < args.percentile <= 100:
-        raise ParameterError(f"--percentile must be in (0, 100], got {args.percentile}")
-    x_train, _ = _load(args, "train")
-    x, y = _load(args, "test")
-    if args.limit:
-        x, y = x[:args.limit], y[:args.limit]
-    calibration = x_train[:_calibration_images(args)]
-    if args.normalization == "spike_norm":
-        _say(f"spike-norm: {len(calibration)} training images x {args.calibration_steps} steps "
-             f"of {args.encoding} input")
-    spec, thresholds = _convert(args, ann, calibration)
-    _say(f"converted to {args.model}: layers {spec.layer_sizes}, normalization "
-         f"{args.normalization}" + (f" on {len(calibration)} training images"
-                                    if args.normalization != "none" else ""))
-    if thresholds is not None:
-        _say("spike-norm thresholds per layer: "
-             + ", ".join(f"{name} {value:.4g}" for name, value in
-                         zip([layer.name for layer in spec.layers[-len(thresholds):]],
-                             thresholds)))
-    _say(f"simulating {len(x)} samples x {args.steps} timesteps on {args.device}")
+    check_paradigm(ann, paradigm)  # model, parameters, threshold: before any data is loaded
+    calibration, x, y = load_inputs(args.dataset, args.data_dir, args.limit, n_calibration,
+                                    _say)
     start = time.perf_counter()
-    attrs = {"dataset": args.dataset, "seed": args.seed,
-             "ann_accuracy": _ann_accuracy(ann, x, y)}
-    attrs["ann_sha256"] = ann_hash(ann)
-    if ann_file:
-        attrs["ann_file"] = Path(ann_file).name
-    ds = simulate(spec, x, y, args.steps, device=args.device, batch_size=args.batch_size,
-                  attrs=attrs, notify=_say, progress=True, dt=args.dt,
-                  window=tuple(args.window) if args.window else None,
-                  record=getattr(args, "record", None), processes=args.processes)
+    ds = run_paradigm(ann, paradigm, x, y, args.steps, calibration=calibration,
+                      device=args.device, batch_size=args.batch_size,
+                      window=tuple(args.window) if args.window else None,
+                      record=getattr(args, "record", None), processes=args.processes,
+                      notify=_say, progress=True, ann_file=ann_file,
+                      attrs={"dataset": args.dataset, "seed": args.seed})
     _say(f"simulation done in {time.perf_counter() - start:.1f} s")
     saved = time.perf_counter()
     save_results(ds, args.out)
@@ -215,12 +162,12 @@ def run(args, ann=None):
     if getattr(args, "profile", False):
         _print_profile(import_seconds, start - started - import_seconds, saved - start,
                        time.perf_counter() - saved, time.perf_counter() - started)
-    if getattr(args, "raster", None):
+    report_dataset(ds, args.target, args.plot)
+    if raster:
         from .spiketrains import plot_raster
 
-        plot_raster(ds).savefig(args.raster, dpi=110)
-        _say(f"saved the raster plots to {args.raster}")
-    report_dataset(ds, args.target, args.plot)
+        plot_raster(ds).savefig(raster, dpi=110)
+        _say(f"saved the raster plots to {raster}")
     return ds
 
 
@@ -229,6 +176,8 @@ def _print_profile(import_seconds, prepare_seconds, simulate_seconds, save_secon
     """Where the time of ``brainconv run`` went (``--profile``)."""
     from .simulate import PROFILE
 
+    converting = PROFILE.pop("convert the ANN", 0.0)  # timed by brainconv.pipeline
+    prepare_seconds, simulate_seconds = prepare_seconds + converting, simulate_seconds - converting
     rows = [("import brainconv, numpy, xarray", import_seconds),
             ("load the ANN and data, convert", prepare_seconds),
             *((f"  {name}", seconds) for name, seconds in PROFILE.items()),
@@ -322,6 +271,7 @@ def compare(args):
     from .compare import (check_paradigms, compare as run_compare, plot_accuracy_curves,
                           plot_pareto, ranking_table, save_comparison)
     from .energy import operation_energies
+    from .pipeline import load_inputs
 
     _check_simulation_args(args)
     check_paradigms(args.paradigms)
@@ -334,16 +284,13 @@ def compare(args):
     args.interrupt_note = (f"finished paradigms are kept in {checkpoints}; run the same command "
                            "again to resume")
     ann = load_ann(args.ann)
-    x_train, _ = _load(args, "train")
-    x, y = _load(args, "test")
-    if args.limit:
-        x, y = x[:args.limit], y[:args.limit]
+    calibration, x, y = load_inputs(args.dataset, args.data_dir, args.limit,
+                                    _calibration_images(args), _say)
 
     def progress(name, reused=False):
-        _say(f"{name}: reusing the checkpoint in {checkpoints}" if reused else
-             f"simulating {name} ({len(x)} samples x {args.steps} steps on {args.device})")
+        _say(f"{name}: reusing the checkpoint in {checkpoints}" if reused else f"{name}:")
 
-    result = run_compare(ann, x_train[:_calibration_images(args)], x, y, args.steps, args.target,
+    result = run_compare(ann, calibration, x, y, args.steps, args.target,
                          paradigms=args.paradigms, device=args.device,
                          batch_size=args.batch_size, progress=progress,
                          checkpoint_dir=checkpoints, notify=_say,

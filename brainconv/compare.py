@@ -11,7 +11,7 @@ a conversion of an ANN (CuBa-LIF in spike time, STDP) are listed in :data:`NOT_C
 """
 
 import json
-from dataclasses import dataclass, field, replace
+from dataclasses import replace
 from pathlib import Path
 
 import brian2
@@ -20,31 +20,17 @@ import xarray as xr
 
 from .analysis import (accuracy_over_time, check_target, prediction_latency, silent_fraction,
                        spikes_per_timestep)
-from .convert import convert
-from .energy import ann_flops, ann_macs, operation_energies, snn_operations
+from .energy import ann_flops, ann_macs, operation_energies
 from .errors import BrainconvError, ParameterError
+from .pipeline import Paradigm, convert_paradigm, run_paradigm
+from .plotting import plot_accuracy_curves, plot_pareto
 from .provenance import ann_hash
-from .results import load_results, save_results
-from .simulate import simulate
+from .results import load_cached, save_results
 
-
-@dataclass(frozen=True)
-class Paradigm:
-    """How to convert an ANN into one spiking paradigm (arguments of :func:`convert`).
-
-    ``model`` is a model name, or a tuple of names, one per layer. ``synapse``,
-    ``synapse_parameters`` and ``readout`` go to :func:`convert` as well; ``dt`` is the step in
-    ms of a continuous-time paradigm (None: a dimensionless timestep grid).
-    """
-
-    model: object
-    normalization: str = "percentile"
-    parameters: dict = field(default_factory=dict)
-    description: str = ""
-    synapse: str = "delta"
-    synapse_parameters: dict = field(default_factory=dict)
-    readout: str = "spikes"
-    dt: float = None
+__all__ = ["COMPARISON_VARIABLES", "EXTRA_COLUMNS", "NOT_CONVERTIBLE", "PARADIGMS", "Paradigm",
+           "applicable", "check_paradigms", "compare", "fingerprint", "load_comparison",
+           "pareto_optimal", "plot_accuracy_curves", "plot_pareto", "ranking_table",
+           "row_cells", "save_comparison", "table_rows"]
 
 
 #: The registered paradigms; each new model in ``equations/`` should add its entry here.
@@ -110,13 +96,6 @@ def check_paradigms(paradigms):
     return {name: PARADIGMS[name] for name in names}
 
 
-def _convert_paradigm(ann, paradigm, calibration):
-    return convert(ann, model=paradigm.model, data=calibration,
-                   normalization=paradigm.normalization, parameters=paradigm.parameters,
-                   synapse=paradigm.synapse, synapse_parameters=paradigm.synapse_parameters,
-                   readout=paradigm.readout)
-
-
 def applicable(ann, paradigms=None, calibration=None):
     """Split paradigms into those ``ann`` converts to and those it does not, with the reason.
 
@@ -144,9 +123,9 @@ def applicable(ann, paradigms=None, calibration=None):
     rows = None if calibration is None else np.asarray(calibration)[:8]
     for name, paradigm in chosen.items():
         try:
-            _convert_paradigm(ann, replace(paradigm, normalization="none"), None)
+            convert_paradigm(ann, replace(paradigm, normalization="none"), None)
             if paradigm.normalization != "none" and rows is not None:
-                _convert_paradigm(ann, paradigm, rows)
+                convert_paradigm(ann, paradigm, rows)
         except BrainconvError as exc:
             reasons[name] = str(exc)
         else:
@@ -236,11 +215,8 @@ def compare(ann, calibration, x, labels, steps, target, paradigms=None,
     rows = {"ann": _ann_row(ann, x, labels, steps, target, e_mac)}
     for name, paradigm in chosen.items():
         checkpoint = None if checkpoint_dir is None else Path(checkpoint_dir) / f"{name}.nc"
-        key = fingerprint(inputs, paradigm.model, paradigm.normalization,
-                           sorted(paradigm.parameters.items()), paradigm.synapse,
-                           sorted(paradigm.synapse_parameters.items()), paradigm.readout,
-                           paradigm.dt)
-        ds = _cached(checkpoint, key)
+        key = fingerprint(inputs, *paradigm.key())
+        ds = load_cached(checkpoint, key)
         if progress:
             progress(name, ds is not None)
         if ds is None:
@@ -346,32 +322,16 @@ def _paradigm_row(ds, target, dt_ms, e_mac, e_ac):
     }
 
 
-def _cached(checkpoint, key):
-    """The dataset saved at ``checkpoint`` if it was computed from the same inputs, else None."""
-    if checkpoint is None or not checkpoint.exists():
-        return None
-    try:
-        ds = load_results(checkpoint)
-    except BrainconvError:  # unreadable or truncated: recompute it
-        return None
-    return ds if ds.attrs.get("cache_key") == key else None
-
-
 def _simulate_paradigm(name, ann, paradigm, calibration, x, labels, steps, device, batch_size,
                        checkpoint, key, notify=None, sparsity_samples=100, processes=None):
-    """One paradigm's results dataset, with the spike trains of the first
-    ``sparsity_samples`` samples in its hidden layers and its operation counts (attributes
-    ``ops_acs``, ``ops_macs``); saved at ``checkpoint`` with its ``cache_key``."""
-    spec = _convert_paradigm(ann, paradigm, calibration)
-    hidden = [layer.name for layer in spec.layers[:-1]]
-    record = list(range(min(len(x), sparsity_samples))) if hidden else None
-    ds = simulate(spec, x, labels, steps, device=device, batch_size=batch_size,
-                  notify=notify, progress=notify is not None, dt=paradigm.dt,
-                  attrs={"paradigm": name, "ann_sha256": ann_hash(ann)},
-                  record=record or None, record_layers=hidden if record else None,
-                  processes=processes)
-    operations = snn_operations(ds, spec)
-    ds.attrs.update(ops_acs=operations["acs"], ops_macs=operations["macs"])
+    """One paradigm's results (:func:`brainconv.pipeline.run_paradigm`), with the spike
+    trains of the first ``sparsity_samples`` samples in its hidden layers; saved at
+    ``checkpoint`` with its ``cache_key``."""
+    record = list(range(min(len(x), sparsity_samples)))
+    ds = run_paradigm(ann, paradigm, x, labels, steps, calibration=calibration, device=device,
+                      batch_size=batch_size, notify=notify, progress=notify is not None,
+                      attrs={"paradigm": name}, record=record or None,
+                      record_layers="hidden" if record else None, processes=processes)
     if checkpoint is not None:
         ds.attrs["cache_key"] = key
         checkpoint.parent.mkdir(parents=True, exist_ok=True)
@@ -536,218 +496,3 @@ def load_comparison(path):
             "`brainconv compare --out` or save_comparison")
     ds.attrs["kind"] = "comparison"
     return ds
-
-
-# Candidate label positions around a point, in order of preference: unit directions
-# (right, up-right, down-right, up, down, left, up-left, down-left), tried at growing distances.
-_DIRECTIONS = ((1, 0), (1, 1), (1, -1), (0, 1), (0, -1), (-1, 0), (-1, 1), (-1, -1))
-_DISTANCES_PT = (6, 12, 20, 30, 42, 56)
-
-
-def _overlap(a, b):
-    """Overlap area of two boxes ``(x0, y0, x1, y1)``."""
-    return (max(0.0, min(a[2], b[2]) - max(a[0], b[0]))
-            * max(0.0, min(a[3], b[3]) - max(a[1], b[1])))
-
-
-def _place_labels(ax, xs, ys, names, marker_radius_pt, fontsize=8, avoid=()):
-    """Annotate each point with its name where the label overlaps no other label or marker.
-
-    A deterministic greedy search: points are labelled from left to right (ties: top first);
-    each label takes the first candidate position (see ``_DIRECTIONS``, ``_DISTANCES_PT``)
-    whose box, padded by 2 pixels, overlaps no label placed before, no marker and stays inside
-    the axes, else the candidate with the least overlap. Labels far from their point get a
-    thin leader line (so do diagonal ones). ``avoid`` holds more artists to keep clear of (the legend). The axes
-    limits must be final.
-    """
-    figure = ax.figure
-    px_per_pt = figure.dpi / 72
-    centres = ax.transData.transform(np.column_stack([xs, ys]))
-    radius = marker_radius_pt * px_per_pt
-    markers = [(x - radius, y - radius, x + radius, y + radius) for x, y in centres]
-    others = [tuple(artist.get_window_extent().extents) for artist in avoid]
-    frame = ax.get_window_extent()
-    probes = [ax.annotate(str(name), (x, y), fontsize=fontsize) for name, x, y in
-              zip(names, xs, ys)]
-    sizes = [(box.width, box.height) for box in (t.get_window_extent() for t in probes)]
-    for probe in probes:
-        probe.remove()
-    texts, placed, pad = [None] * len(sizes), [], 2.0
-    for index in sorted(range(len(sizes)), key=lambda i: (centres[i][0], -centres[i][1])):
-        (cx, cy), (width, height) = centres[index], sizes[index]
-        best = None
-        for distance in _DISTANCES_PT:
-            gap = radius + distance * px_per_pt
-            for dx, dy in _DIRECTIONS:
-                x = cx + dx * (gap + width / 2) if dx else cx
-                y = cy + dy * (gap + height / 2) if dy else cy
-                box = (x - width / 2 - pad, y - height / 2 - pad,
-                       x + width / 2 + pad, y + height / 2 + pad)
-                cost = sum(_overlap(box, other) for other in placed)
-                cost += sum(_overlap(box, m) for j, m in enumerate(markers) if j != index)
-                cost += sum(_overlap(box, other) for other in others)
-                inside = _overlap(box, (frame.x0, frame.y0, frame.x1, frame.y1))
-                cost += 10 * ((box[2] - box[0]) * (box[3] - box[1]) - inside)
-                if best is None or cost < best[0]:
-                    best = (cost, x, y, box, distance if dx == 0 or dy == 0 else 2 * distance)
-                if cost == 0:
-                    break
-            if best[0] == 0:
-                break
-        _, x, y, box, distance = best
-        placed.append(box)
-        leader = ({"arrowstyle": "-", "color": "0.5", "lw": 0.6, "shrinkA": 1,
-                   "shrinkB": marker_radius_pt} if distance > _DISTANCES_PT[0] else None)
-        texts[index] = ax.annotate(
-            str(names[index]), (xs[index], ys[index]), textcoords="offset points",
-            xytext=((x - cx) / px_per_pt, (y - cy) / px_per_pt), fontsize=fontsize,
-            ha="center", va="center", zorder=4, arrowprops=leader)
-    return texts
-
-
-def _log_ticks(low, high):
-    """1-2-5 ticks between ``low`` and ``high``."""
-    ticks = [m * 10.0 ** e for e in range(int(np.floor(np.log10(low))) - 1,
-                                          int(np.ceil(np.log10(high))) + 1) for m in (1, 2, 5)]
-    return [t for t in ticks if low <= t <= high]
-
-
-def plot_pareto(result, ax=None):
-    """Trade-off of :func:`compare`'s result: timesteps to the target vs spikes per step.
-
-    Each paradigm is a point coloured by its accuracy, labelled with its name (labels placed
-    so that they overlap neither each other nor the points); the Pareto-optimal ones are
-    ringed. Both axes are logarithmic. Paradigms that never reached the target are drawn with
-    an ``X`` at the right edge, in a grey band past the last simulated step whose tick reads
-    "never" (legend entry "never reached the target"). A paradigm without spikes is drawn at
-    the bottom edge (its label says "0 spikes").
-
-    Parameters
-    ----------
-    result : xarray.Dataset
-        The result of :func:`compare` (or :func:`load_comparison`).
-    ax : matplotlib.axes.Axes, optional
-        Axes to draw on; default a new 7 x 5 inch :class:`matplotlib.figure.Figure`.
-
-    Returns
-    -------
-    matplotlib.axes.Axes
-        The axes; ``plt.show()`` is never called.
-    """
-    from matplotlib.colors import Normalize
-    from matplotlib.ticker import FixedLocator, FuncFormatter, NullLocator
-
-    if ax is None:
-        from matplotlib.figure import Figure
-
-        ax = Figure(figsize=(7, 5)).add_subplot()
-    names = [str(name) for name in result["paradigm"].values]
-    reached = result["time_to_target"].values.astype(float)
-    spikes = result["spikes_per_step"].values.astype(float)
-    accuracy = 100 * result["accuracy"].values.astype(float)
-    steps = int(result.attrs.get("steps", result.sizes.get("time", 1)))
-    target = result.attrs.get("target")
-    never = np.isnan(reached)
-    x_last = float(max(steps, np.nanmax(reached) if (~never).any() else 1))
-    x_never = x_last * 1.7  # past the last step, in the grey band
-    shown_x = np.where(never, x_never, reached)
-    positive = spikes[spikes > 0]
-    floor = positive.min() / 3 if positive.size else 0.01
-    silent = ~(spikes > 0)
-    shown_y = np.where(silent, floor, spikes)
-
-    norm = Normalize(vmin=np.nanmin(accuracy), vmax=max(np.nanmax(accuracy),
-                                                        np.nanmin(accuracy) + 1e-9))
-    points = ax.scatter(shown_x[~never], shown_y[~never], c=accuracy[~never], cmap="viridis",
-                        norm=norm, s=60, zorder=3, edgecolors="0.2", linewidths=0.5)
-    if never.any():
-        ax.scatter(shown_x[never], shown_y[never], c=accuracy[never], cmap="viridis",
-                   norm=norm, s=80, marker="X", zorder=3, edgecolors="black", linewidths=0.7,
-                   label="never reached the target")
-    optimal = result["pareto_optimal"].values.astype(bool)
-    if optimal.any():
-        ax.scatter(shown_x[optimal], shown_y[optimal], s=200, facecolors="none",
-                   edgecolors="red", linewidths=1.2, label="Pareto-optimal", zorder=2)
-
-    ax.set_xscale("log")
-    ax.set_yscale("log")
-    low, high = shown_y.min(), shown_y.max()
-    ax.set_ylim(low / 2.5, high * 2.5)
-    if never.any():  # a grey band past the last step holds the paradigms that never got there
-        ax.set_xlim(0.7, x_never * 1.5)
-        ax.axvspan(x_last * 1.3, x_never * 1.5, color="0.92", zorder=0)
-    else:
-        ax.set_xlim(0.7, x_last * 1.3)
-    xticks = _log_ticks(1, x_last)
-    ax.xaxis.set_major_locator(FixedLocator(xticks + ([x_never] if never.any() else [])))
-    ax.xaxis.set_minor_locator(NullLocator())
-    ax.xaxis.set_major_formatter(FuncFormatter(
-        lambda value, _: "never" if np.isclose(value, x_never) else f"{value:g}"))
-    ax.yaxis.set_major_locator(FixedLocator(_log_ticks(low / 2.5, high * 2.5)))
-    ax.yaxis.set_minor_locator(NullLocator())
-    ax.yaxis.set_major_formatter(FuncFormatter(lambda value, _: f"{value:g}"))
-    ax.grid(True, which="major", alpha=0.3)
-    goal = f"{100 * target:.2f} %" if target is not None else "the target"
-    ax.set_xlabel(f"timesteps to reach {goal} (log scale)")
-    ax.set_ylabel("first hidden layer spikes per timestep per unit (log scale)")
-    samples = result.attrs.get("n_samples")
-    ax.set_title("Paradigms: time to target vs spikes"
-                 + (f" ({samples} test samples, {steps} steps)" if samples else ""))
-    ax.figure.colorbar(points, ax=ax, label="accuracy (%)")
-    legend = (ax.legend(loc="best", fontsize=8, framealpha=0.9)
-              if never.any() or optimal.any() else None)
-    labels = [f"{name} (0 spikes)" if off else name for name, off in zip(names, silent)]
-    _place_labels(ax, shown_x, shown_y, labels, marker_radius_pt=np.sqrt(200) / 2,
-                  avoid=[legend] if legend is not None else [])
-    return ax
-
-
-def plot_accuracy_curves(result, ax=None):
-    """Accuracy over time of every paradigm of :func:`compare`'s result, on one plot.
-
-    Parameters
-    ----------
-    result : xarray.Dataset
-        The result of :func:`compare` (or :func:`load_comparison`), with
-        ``accuracy_over_time``.
-    ax : matplotlib.axes.Axes, optional
-        Axes to draw on; default a new 8 x 4.5 inch :class:`matplotlib.figure.Figure`.
-
-    Returns
-    -------
-    matplotlib.axes.Axes
-        One line per paradigm (the ``ann`` row is drawn as a dashed horizontal line at the
-        ANN's accuracy, not as a curve), the target as a dotted line, a title and the legend
-        outside the axes on the right. ``plt.show()`` is never called.
-    """
-    if ax is None:
-        from matplotlib.figure import Figure
-
-        ax = Figure(figsize=(8, 4.5)).add_subplot()
-    curves = result["accuracy_over_time"]
-    time = result["time"].values
-    styles = ("-", "--", "-.", ":")
-    spiking = [str(name) for name in result["paradigm"].values if str(name) != "ann"]
-    for index, name in enumerate(spiking):
-        ax.plot(time, 100 * curves.sel(paradigm=name).values, label=name,
-                color=f"C{index % 10}", linestyle=styles[index // 10 % len(styles)],
-                linewidth=1.4)
-    if "ann" in result["paradigm"].values:
-        ann_accuracy = float(result["accuracy"].sel(paradigm="ann"))
-        ax.axhline(100 * ann_accuracy, color="0.3", linestyle="--", linewidth=1,
-                   label=f"ANN {100 * ann_accuracy:.2f} %")
-    target = result.attrs.get("target")
-    if target is not None:
-        ax.axhline(100 * float(target), color="tab:red", linestyle=":", linewidth=1.5,
-                   label=f"target {100 * float(target):.2f} %")
-    in_ms = result["time"].attrs.get("units") == "ms"
-    ax.set_xlabel("time (ms)" if in_ms else "time (timesteps)")
-    ax.set_ylabel("accuracy (%)")
-    ax.set_ylim(0, 101)  # a curve at 100 % stays visible
-    ax.set_xlim(0, float(time[-1]) if len(time) else 1)
-    ax.grid(True, alpha=0.3)
-    samples = result.attrs.get("n_samples")
-    ax.set_title("Accuracy over time of each paradigm"
-                 + (f" ({samples} test samples)" if samples else ""))
-    ax.legend(loc="upper left", bbox_to_anchor=(1.01, 1), fontsize=8, borderaxespad=0)
-    return ax

@@ -11,13 +11,13 @@ with ``E_synop = 0.08`` and ``E_update = 0.25``, ``c1`` the end of the classific
 (the time the SNN runs per image, in s), ``synops/s`` the synaptic events per second per image
 (a spike times its fan-out) and ``updates/s`` the neuron state updates per second per image
 (every neuron, every step: the paper's 49,536,000 updates/s read as 49,536 neurons updated
-every 1 ms step, an inference in the project's research notes, §2.5).
+every 1 ms step).
 
 Conventions of brainconv, stated because the paper leaves them open:
 
 * **Neurons** in ``flops_ANN`` are the hidden units, the ones with a nonlinearity: the paper's
   "27K" neurons of its MNIST network match its 12,544 + 12,544 + 2,000 = 27,088 hidden units,
-  without the 10 linear outputs (whose cost is in their connections; research notes §2.2).
+  without the 10 linear outputs (whose cost is in their connections).
   ``count_output=True`` adds the output units.
 * **Connections** are the stored weights: every entry of a dense layer, the stored entries of
   a sparse one (a convolution unrolled to its locally connected form, an average pool folded
@@ -30,7 +30,7 @@ Conventions of brainconv, stated because the paper leaves them open:
 * A payload event (accumulator neurons) is one synaptic event per connection, as Think Fast
   counts power; results datasets already count such events, not the payload.
 
-**Operations (Srinivasan et al. 2020, research notes §4.6).** A second model counts
+**Operations (Srinivasan et al. 2020).** A second model counts
 operations per inference: an ANN does one multiply-accumulate (MAC) per connection, an SNN one
 accumulate (AC) per synaptic event (a spike times its fan-out). Energy is ``#MAC E_MAC + #AC
 E_AC`` with the per-operation energies of :data:`ENERGY_PRESETS` (pJ, 45 nm, Han et al. 2015
@@ -42,7 +42,6 @@ numpy / xarray only; nothing here needs Brian2.
 from __future__ import annotations
 
 import numbers
-import re
 
 import numpy as np
 import scipy.sparse
@@ -57,6 +56,7 @@ __all__ = [
     "E_UPDATE",
     "FIRST_LAYER",
     "TABLE1",
+    "add_energy_attrs",
     "ann_flops",
     "ann_macs",
     "efficiency",
@@ -172,23 +172,23 @@ def snn_energy(synops_per_s, updates_per_s, c1, e_synop=E_SYNOP, e_update=E_UPDA
     return c1 * (e_synop * synops_per_s + e_update * updates_per_s)
 
 
-_DT_PATTERN = re.compile(r"^\s*([0-9.]+(?:[eE][-+]?[0-9]+)?)\s*(ms|s|us)\s*$")
 _SECONDS = {"s": 1.0, "ms": 1e-3, "us": 1e-6}
 
 
 def _dt_seconds(ds, dt):
-    """The simulation step in seconds: ``dt`` if given, else parsed from ``ds.attrs['dt']``."""
+    """The simulation step in seconds: ``dt`` if given, else the results' ``dt_ms`` attribute
+    (:mod:`brainconv.results` adds it to datasets whose older ``dt`` string holds the step)."""
     if dt is not None:
         return _real("dt (simulation step in seconds)", dt, allow_zero=False)
-    text = ds.attrs.get("dt")
-    match = _DT_PATTERN.match(text) if isinstance(text, str) else None
-    if match is None:
+    dt_ms = ds.attrs.get("dt_ms")
+    if isinstance(dt_ms, (bool, np.bool_)) or not isinstance(dt_ms, numbers.Real):
+        text = ds.attrs.get("dt") if dt_ms is None else dt_ms
         raise ParameterError(
-            f"the results dataset has dt attribute {text!r}, expected a duration such as "
-            "'1.0 ms'; pass dt in seconds, e.g. dt=0.001 for 1 ms steps"
+            f"the results dataset has dt attribute {text!r}, expected a step such as "
+            "dt_ms = 1.0 (or an older file's dt = '1.0 ms'); pass dt in seconds, e.g. "
+            "dt=0.001 for 1 ms steps"
         )
-    return _real("dt attribute of the results", float(match.group(1)) * _SECONDS[match.group(2)],
-                 allow_zero=False)
+    return _real("dt_ms attribute of the results", dt_ms * _SECONDS["ms"], allow_zero=False)
 
 
 def _duration_seconds(ds, dt_s):
@@ -240,7 +240,8 @@ def snn_activity(ds, spec, dt=None, first_layer="none"):
         The network the results come from; ``spec.layers[l + 1].weights`` (shape
         ``(size_l, size_{l+1})``) gives each neuron's fan-out.
     dt : float, optional
-        Simulation step in seconds; default parsed from ``ds.attrs["dt"]`` (e.g. ``"1.0 ms"``).
+        Simulation step in seconds; default the results' ``dt_ms`` attribute (an older
+        file's ``dt`` string, e.g. ``"1.0 ms"``, is read too).
     first_layer : {"none", "once"}
         How the analog input current into the first layer is counted (module docstring):
         ``"none"`` gives ``input_flops = 0``, ``"once"`` ``2 * connections`` of the first layer.
@@ -315,7 +316,7 @@ def energy_summary(ds, spec, ann=None, c1=None, dt=None, first_layer="none",
     c1 : float, optional
         Classification end time in seconds; default the simulated duration per image.
     dt : float, optional
-        Simulation step in seconds; default from ``ds.attrs["dt"]``.
+        Simulation step in seconds; default the results' ``dt_ms`` attribute.
     first_layer : {"none", "once"}
         See :func:`snn_activity`.
     e_synop, e_update : float
@@ -344,10 +345,43 @@ def energy_summary(ds, spec, ann=None, c1=None, dt=None, first_layer="none",
     }
 
 
+def add_energy_attrs(ds, spec, window=None):
+    """Add Hunsberger & Eliasmith's energy figures of a run (eq. 4-5) as attributes.
+
+    Synaptic events of the spiking layers and one update per neuron per step are counted; the
+    analog input ``W0 x`` is not (the paper's convention, see the module docstring).
+
+    Parameters
+    ----------
+    ds : xarray.Dataset
+        Results dataset of ``spec`` (its step from the ``dt_ms`` attribute).
+    spec : NetworkSpec
+        The simulated network.
+    window : (float, float), optional
+        Classification window in ms; ``c1`` is its end, else the whole presentation.
+
+    Returns
+    -------
+    xarray.Dataset
+        ``ds`` itself, with ``energy_synops_per_s``, ``energy_updates_per_s``,
+        ``energy_c1_s``, ``energy_snn_flops``, ``energy_ann_flops``, ``energy_efficiency``
+        and ``energy_first_layer`` (:func:`energy_summary`'s figures).
+    """
+    figures = energy_summary(ds, spec, c1=None if window is None else window[1] / 1000)
+    ds.attrs.update({"energy_synops_per_s": figures["synops_per_s"],
+                     "energy_updates_per_s": figures["updates_per_s"],
+                     "energy_c1_s": figures["c1_s"],
+                     "energy_snn_flops": figures["snn_energy"],
+                     "energy_ann_flops": figures["ann_flops"],
+                     "energy_efficiency": figures["efficiency"],
+                     "energy_first_layer": figures["first_layer"]})
+    return ds
+
+
 # --- operations: MACs against ACs (Srinivasan et al. 2020) ---------------------------------
 
 #: Energy of one MAC and one AC in pJ, ``(E_MAC, E_AC)`` (Han et al. 2015 Table 1, Horowitz's
-#: 45 nm figures; research notes §4.6). ``int32`` and ``float32`` count a MAC as the multiply
+#: 45 nm figures). ``int32`` and ``float32`` count a MAC as the multiply
 #: alone and reproduce Srinivasan et al.'s Table 1 exactly; ``common`` is the often-quoted
 #: float multiply + add (4.6 pJ) against a float add, which does not reproduce it.
 ENERGY_PRESETS = {

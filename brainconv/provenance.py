@@ -1,8 +1,8 @@
 """What produced a result: the global attributes that let a results file be traced back.
 
 :func:`provenance_attrs` turns a converted network (and optionally the ANN and the file it was
-loaded from) into the attributes :func:`brainconv.simulate.simulate` stores on every results
-dataset; :func:`ann_hash` identifies an ANN by its content, so two results can be checked to come
+loaded from) into attributes, and :func:`run_attrs` adds the step and the ANN's accuracy: the
+attributes :func:`brainconv.pipeline.run_paradigm` stores on every results dataset; :func:`ann_hash` identifies an ANN by its content, so two results can be checked to come
 from the same trained network even when the file was renamed or copied.
 """
 
@@ -10,6 +10,9 @@ import re
 from pathlib import Path
 
 import numpy as np
+
+__all__ = ["ann_accuracy", "ann_hash", "format_parameters", "paradigm_label",
+           "provenance_attrs", "run_attrs"]
 
 
 def ann_hash(ann):
@@ -129,3 +132,53 @@ def provenance_attrs(spec, ann=None, ann_file=None):
     if ann_file is not None:
         attrs["ann_file"] = Path(ann_file).name
     return attrs
+
+
+def ann_accuracy(ann, x, labels):
+    """``ann.accuracy(x, labels)``, cached for the same ANN and data (a forward pass over a
+    test set costs a tenth of a warm run).
+
+    Parameters
+    ----------
+    ann : brainconv.ann.ANN
+    x, labels : ndarray
+        Inputs and their labels.
+
+    Returns
+    -------
+    float
+    """
+    from .cache import memo
+
+    key = ("ann accuracy", ann_hash(ann))
+    return memo("accuracy", key, [x, labels], lambda: float(ann.accuracy(x, labels)))
+
+
+def run_attrs(spec, ann, x, labels, dt_ms, ann_file=None, attrs=None):
+    """The attributes that say what produced a result (one provenance for every command).
+
+    Parameters
+    ----------
+    spec : brainconv.spec.NetworkSpec
+        The simulated network.
+    ann : brainconv.ann.ANN
+        The ANN it was converted from.
+    x, labels : ndarray
+        The test inputs and labels (for ``ann_accuracy``).
+    dt_ms : float
+        The simulation step in ms.
+    ann_file : str or os.PathLike, optional
+        The file the ANN was read from (its name is stored).
+    attrs : dict, optional
+        The caller's attributes (str or number): dataset, seed, paradigm, ...; they win.
+
+    Returns
+    -------
+    dict
+        :func:`provenance_attrs` (model, parameters, normalization, threshold,
+        ``ann_sha256``, ``ann_file``), ``dt_ms`` (float) and ``ann_accuracy``
+        (:func:`ann_accuracy`), then ``attrs``.
+    """
+    provenance = provenance_attrs(spec, ann, ann_file)
+    return {**provenance, "dt_ms": float(dt_ms), "ann_accuracy": ann_accuracy(ann, x, labels),
+            **(attrs or {})}

@@ -20,10 +20,13 @@ from pathlib import Path
 
 import numpy as np
 
-from .compare import (_log_ticks, _place_labels, pareto_optimal, plot_accuracy_curves,
-                      plot_pareto, table_rows)
+from .compare import pareto_optimal, table_rows
 from .errors import DataError
 from .cache import atomic_write
+from .plotting import log_ticks, place_labels, plot_accuracy_curves, plot_pareto
+
+__all__ = ["DEFINITIONS", "REPORT_VARIABLES", "check_report_input", "plot_front",
+           "recommendations", "report_html", "write_report"]
 
 #: What the report needs of a comparison (brainconv >= the trade-off report).
 REPORT_VARIABLES = ("accuracy", "time_to_target", "energy_pj", "energy_flops", "latency",
@@ -198,7 +201,7 @@ def plot_front(result, cost="time_to_target", ax=None):
     low, high = np.nanmin(x[shown]), np.nanmax(x[shown])
     ax.set_xlim(low / 1.8, high * 1.8)
     ax.set_ylim(bottom, top)
-    ax.xaxis.set_major_locator(FixedLocator(_log_ticks(low / 1.8, high * 1.8)))
+    ax.xaxis.set_major_locator(FixedLocator(log_ticks(low / 1.8, high * 1.8)))
     ax.xaxis.set_minor_locator(NullLocator())
     ax.xaxis.set_major_formatter(FuncFormatter(
         lambda value, _: f"{value:,.0f}" if value >= 1 else f"{value:g}"))
@@ -209,7 +212,7 @@ def plot_front(result, cost="time_to_target", ax=None):
     ax.set_ylabel(f"accuracy after {result.attrs['steps']} steps (%)")
     ax.set_title(f"Accuracy vs {title}: Pareto front")
     legend = ax.legend(loc="lower right", fontsize=8)
-    _place_labels(ax, x[shown], shown_y[shown], np.array(labels)[shown], marker_radius_pt=6,
+    place_labels(ax, x[shown], shown_y[shown], np.array(labels)[shown], marker_radius_pt=6,
                   avoid=[legend])
     never = names[(names != "ann") & np.isnan(x)]
     if never.size:

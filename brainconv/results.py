@@ -33,6 +33,11 @@ the spike sends: 1, or an accumulator's or FS neuron's payload), plus ``recorded
 neuron is told apart from one that was not recorded. Flat integer arrays keep the layout
 ragged-free and NetCDF3-safe; :mod:`brainconv.spiketrains` analyses them.
 
+Global attributes say what produced a result (:mod:`brainconv.pipeline` writes them). The
+simulation step is the number ``dt_ms`` (ms); where only the string ``dt`` of older files
+holds it (``"1.0 ms"``), :func:`make_dataset` and :func:`load_results` add ``dt_ms`` from it
+(:func:`step_ms`).
+
 Files are NetCDF3 written with scipy (no netCDF4 dependency), so every integer is stored in at
 most 32 bits and the summed spike totals are stored as float64 (exact up to 2**53).
 """
@@ -49,6 +54,9 @@ import xarray as xr
 from brainconv import __version__
 from brainconv.cache import atomic_write
 from brainconv.errors import DataError, ParameterError, ShapeError
+
+__all__ = ["RESERVED_ATTRS", "add_spike_trains", "check_output_path", "concat_results",
+           "load_cached", "load_results", "make_dataset", "save_results", "step_ms"]
 
 #: Global attributes set by :func:`make_dataset`; they replace any passed value.
 RESERVED_ATTRS = ("brainconv_version", "n_samples", "n_steps")
@@ -245,7 +253,7 @@ def make_dataset(output_spikes, labels, layer_spikes, unit_spike_count, layer_na
     unit_spike_count = _counts("unit_spike_count", unit_spike_count)
     _check_shape("unit_spike_count", unit_spike_count, (int(sizes.sum()),), "(sum(layer_sizes),)")
 
-    attrs = _clean_attrs(attrs)
+    attrs = _with_step(_clean_attrs(attrs))
     attrs.update(brainconv_version=__version__, n_samples=n_sample, n_steps=n_time)
     if dt_ms is None:
         time = ("time", np.arange(1, n_time + 1, dtype=np.int32), {"long_name": "timestep",
@@ -439,8 +447,71 @@ def load_results(path):
     if missing:
         raise DataError(f"{path} is not a brainconv results file: missing {', '.join(missing)}.")
     # scipy returns attributes as numpy scalars; give back the plain types that were saved.
-    ds.attrs = {k: v.item() if isinstance(v, np.generic) else v for k, v in ds.attrs.items()}
+    ds.attrs = _with_step({k: v.item() if isinstance(v, np.generic) else v
+                           for k, v in ds.attrs.items()})
     return ds
+
+
+def load_cached(path, key):
+    """The results saved at ``path`` if they were computed for ``key``, else None.
+
+    Parameters
+    ----------
+    path : str or os.PathLike or None
+        A results file (a checkpoint, a sweep point); None or a missing file gives None.
+    key : str
+        The content key the results must carry as their ``cache_key`` attribute.
+
+    Returns
+    -------
+    xarray.Dataset or None
+        None also for an unreadable or truncated file: it is computed again.
+    """
+    if path is None or not Path(path).exists():
+        return None
+    try:
+        ds = load_results(path)
+    except DataError:
+        return None
+    return ds if ds.attrs.get("cache_key") == key else None
+
+
+_MS_PER_UNIT = {"ms": 1.0, "s": 1e3, "us": 1e-3}
+
+
+def step_ms(attrs):
+    """The simulation step in ms recorded in a results dataset's attributes.
+
+    Parameters
+    ----------
+    attrs : mapping
+        ``ds.attrs``: the number ``dt_ms``, or (files from before it) the string ``dt`` as
+        ``"<number> <unit>"`` with unit ms, s or us.
+
+    Returns
+    -------
+    float or None
+        None where neither attribute holds a step.
+    """
+    if isinstance(attrs.get("dt_ms"), numbers.Real) and not isinstance(attrs["dt_ms"], bool):
+        return float(attrs["dt_ms"])
+    text = attrs.get("dt")
+    if not isinstance(text, str):
+        return None
+    number, _, unit = text.strip().partition(" ")
+    try:
+        return float(number) * _MS_PER_UNIT[unit.strip()]
+    except (KeyError, ValueError):
+        return None
+
+
+def _with_step(attrs):
+    """``attrs`` with the number ``dt_ms`` added where only an older ``dt`` string holds it."""
+    if "dt_ms" not in attrs:
+        dt_ms = step_ms(attrs)
+        if dt_ms is not None:
+            attrs["dt_ms"] = dt_ms
+    return attrs
 
 
 def concat_results(datasets):

@@ -16,6 +16,9 @@ import xarray as xr
 
 from .errors import ParameterError
 
+__all__ = ["firing_rates", "first_spike_latency", "interspike_intervals", "plot_latency",
+           "plot_rate_histogram", "plot_raster", "population_rate"]
+
 
 def _trains(ds, layer):
     """(layer index, the layer's size, its spikes' sample/neuron/step arrays) of ``layer``."""

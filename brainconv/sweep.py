@@ -41,6 +41,9 @@ from distributed.diagnostics.plugin import WorkerPlugin
 
 from .errors import BrainconvError, ParameterError
 
+__all__ = ["REQUIRED", "SCHEMA", "check_config", "combine", "load_config", "plan", "point_path",
+           "run_point", "run_sweep", "variants"]
+
 #: Keys of each table: name -> (type(s), default; ``REQUIRED`` where there is none).
 REQUIRED = object()
 SCHEMA = {
@@ -313,9 +316,9 @@ def point_path(out, point):
 
 
 def _reusable(path, key):
-    from .compare import _cached
+    from .results import load_cached
 
-    return _cached(Path(path), key) is not None
+    return load_cached(path, key) is not None
 
 
 def run_point(point, out, cache="per-worker"):
@@ -327,12 +330,11 @@ def run_point(point, out, cache="per-worker"):
         ``key``, ``status`` (``"reused"``, ``"done"`` or ``"failed"``), ``seconds`` and, for
         a failure, ``error``.
     """
-    from .convert import convert
+    from .cache import using_folder
     from .data import load_dataset
     from .equations.units import parse_quantity
+    from .pipeline import Paradigm, run_paradigm
     from .results import save_results
-    from .cache import using_folder
-    from .simulate import simulate
 
     path, start = point_path(out, point), time.perf_counter()
     failure = path.with_suffix(".failed.json")
@@ -347,17 +349,17 @@ def run_point(point, out, cache="per-worker"):
                     x, y = x[:point["samples"]], y[:point["samples"]]
                 ann = _trained_ann(point, x_train, y_train, Path(out) / "anns")
                 variant = point["variant"]
-                parameters = {k: parse_quantity(v) if isinstance(v, str) else v
-                              for k, v in variant["parameters"].items()}
-                spec = convert(ann, model=variant["model"], data=x_train[:point["calibration"]],
-                               normalization=variant["normalization"],
-                               threshold=variant["threshold"], parameters=parameters)
+                paradigm = Paradigm(variant["model"], variant["normalization"], {
+                    k: parse_quantity(v) if isinstance(v, str) else v
+                    for k, v in variant["parameters"].items()}, threshold=variant["threshold"])
                 # One binary per point: the sweep's parallelism is its points.
-                ds = simulate(spec, x, y, point["steps"], device=point["device"],
-                              batch_size=point["batch_size"], processes=1,
-                              attrs={"paradigm": variant["label"], "dataset": point["dataset"],
-                                     "seed": point["seed"], "cache_key": point["key"],
-                                     "ann_accuracy": float(ann.accuracy(x, y))})
+                ds = run_paradigm(ann, paradigm, x, y, point["steps"],
+                                  calibration=x_train[:point["calibration"]],
+                                  device=point["device"], batch_size=point["batch_size"],
+                                  processes=1,
+                                  attrs={"paradigm": variant["label"],
+                                         "dataset": point["dataset"], "seed": point["seed"],
+                                         "cache_key": point["key"]})
             save_results(ds, path)
             failure.unlink(missing_ok=True)
             return {"key": point["key"], "status": "done",

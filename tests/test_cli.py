@@ -169,7 +169,7 @@ def test_spike_norm_from_the_command_line(tmp_path, capsys):
 
 def test_ann_accuracy_is_cached_for_the_same_ann_and_data_only(tmp_path, monkeypatch):
     from brainconv.ann import ANN
-    from brainconv.cli import _ann_accuracy
+    from brainconv.provenance import ann_accuracy as _ann_accuracy
     from conftest import small_ann
 
     monkeypatch.setenv("BRAINCONV_CACHE", str(tmp_path))

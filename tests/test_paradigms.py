@@ -6,6 +6,7 @@ import pytest
 
 import brainconv.compare as compare_module
 from brainconv.compare import Paradigm, compare, ranking_table, row_cells
+from brainconv.results import load_results
 from brainconv.convert import convert
 from brainconv.errors import ParameterError, SimulationError
 from brainconv.simulate import StandaloneProject, run_network
@@ -142,12 +143,12 @@ def test_compare_resumes_from_checkpoints(small_inputs, tmp_path, monkeypatch):
     def fail(*args, **kwargs):
         raise AssertionError("simulated again instead of reading the checkpoint")
 
-    monkeypatch.setattr(compare_module, "simulate", fail)
+    monkeypatch.setattr(compare_module, "run_paradigm", fail)
     again = compare(ann, small_inputs, small_inputs, labels, 15, 0.5, paradigms,
                     device="numpy", checkpoint_dir=tmp_path)
     np.testing.assert_array_equal(again["accuracy_over_time"], first["accuracy_over_time"])
     # spikes over all steps: the checkpointed layer counts / (samples x steps x units)
-    ds = compare_module.load_results(tmp_path / "ion5.nc")
+    ds = load_results(tmp_path / "ion5.nc")
     expected = ds["layer_spikes"].isel(layer=0).sum() / (10 * 15 * 8)
     assert float(again["spikes_per_step_all"].sel(paradigm="ion5")) == pytest.approx(
         float(expected))
