@@ -13,6 +13,12 @@ With ``encoding="poisson"`` a Poisson input layer (:mod:`brainconv.equations.poi
 identity weights, its current the pixel value) comes first, and the ANN's first weight matrix
 becomes a spiking pathway. ``normalization="spike_norm"`` (Sengupta et al. 2019) sets each
 layer's threshold from simulated spike input instead of ANN activations (:func:`spike_norm`).
+
+The choices of :func:`convert` are registries, so a new one is one entry: :data:`ANN_FAMILIES`
+(ANN activation → :class:`AnnFamily`: its ReLU or soft-LIF equivalent, time base, allowed
+normalizations, trained constants), :data:`NORMALIZERS` (name → :class:`Normalizer`),
+:data:`ENCODERS` (name → :class:`Encoder`), :data:`READOUTS` (name → output model) and
+:data:`PARAMETER_RULES` (parameter name → check). Unknown names are errors that list the keys.
 """
 
 import numbers
@@ -223,7 +229,7 @@ def relu_equivalent(ann):
     ``v_th = 0`` is ``ReLU(z) / R``, so dividing every later layer's weights by ``R`` gives the
     same function with ReLUs. ``"accumulator"`` (``z**2 / 2R``) has no linear spiking
     counterpart: its weights are transferred as they are, as Think Fast does, so the spiking
-    network approximates the ReLU network with those weights (see the Table 1 notes).
+    network approximates the ReLU network with those weights (Think Fast Table 1).
 
     Raises
     ------
@@ -411,7 +417,7 @@ def spike_norm(ann, data, model="if_soft", encoding="poisson", calibration_steps
                threshold=1.0, parameters=None, poisson_parameters=None):
     """Spike-norm (Sengupta et al. 2019): the converted network and its layer thresholds.
 
-    Layer by layer (research notes §4.3): the network is driven by ``calibration_steps``
+    Layer by layer (Sengupta et al. 2019, Algorithm 1): the network is driven by ``calibration_steps``
     steps of each calibration image (Poisson spikes with ``encoding="poisson"``, seeded by
     ``poisson_parameters["seed"]``), the layers below already balanced, and the threshold
     ``v_th[l]`` of layer ``l`` is the largest weighted spike input ``s_(l-1)(t) @ W_l`` that
@@ -425,8 +431,7 @@ def spike_norm(ann, data, model="if_soft", encoding="poisson", calibration_steps
     subtracts as Rathi's code. Unlike Sengupta's network, whose output layer only integrates,
     brainconv's output layer spikes and is balanced too. Rathi's code balances on 512
     training images with T = 1000. With ``encoding="current"`` the first layer receives the
-    constant ``x @ W0`` every step, so its threshold is ``max(x @ W0)``, max-norm's scale
-    (notes §4.8 pitfall 5).
+    constant ``x @ W0`` every step, so its threshold is ``max(x @ W0)``, max-norm's scale.
 
     Parameters
     ----------
