@@ -719,7 +719,7 @@ def _model_parameters(model, overrides, trained=None):
 
     ``trained`` (SI floats, e.g. a soft-LIF network's ``tau_rc``) replaces the defaults first.
     Each value whose name is in :data:`PARAMETER_RULES` is then checked (and normalized) by
-    its rule.
+    its rule, and all of them by the model's own ``check``.
     """
     values = {name: value for name, value in model.parameters.items() if name != "theta"}
     values.update({name: float(v) for name, v in (trained or {}).items() if name in values})
@@ -730,6 +730,8 @@ def _model_parameters(model, overrides, trained=None):
                                           if name in overrides}))
     for name in sorted(set(values) & set(PARAMETER_RULES)):
         values[name] = PARAMETER_RULES[name](model, values[name])
+    if model.check is not None:  # the model's own rule (ModelBase.check)
+        model.check(values, model.owner())
     return tuple(sorted(values.items()))
 
 

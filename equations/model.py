@@ -259,6 +259,10 @@ class NeuronModel(ModelBase):
     own_synapse : str or None
         Synapse model (:data:`~brainconv.equations.SYNAPSE_MODELS`) that is part of the neuron
         model (CuBa-LIF's current ``g``): every pathway into the layer uses it.
+    placeholders, check
+        As for :class:`ModelBase` (keyword-only, like ``units``, ``citation`` and
+        ``description``); :func:`brainconv.convert.convert` runs ``check`` on each layer's
+        values.
     """
 
     threshold: str

@@ -156,3 +156,16 @@ def test_convert_body_is_short():
     import inspect
 
     assert len(inspect.getsource(convert_module._convert).splitlines()) < 60
+
+
+def test_convert_runs_a_neuron_models_own_check(monkeypatch):
+    def no_leak(values, owner):
+        if values["R"] != 1:
+            raise ParameterError(f"{owner} takes no leak here")
+
+    model = dataclasses.replace(get_model("lif"), name="no_leak_lif", check=no_leak)
+    monkeypatch.setitem(MODELS, "no_leak_lif", model)
+    with pytest.raises(ParameterError, match="neuron model 'no_leak_lif' takes no leak"):
+        convert(small_ann(), model="no_leak_lif", normalization="none", parameters={"R": 10})
+    assert convert(small_ann(), model="no_leak_lif", normalization="none",
+                   parameters={"R": 1}).layers[0].model == "no_leak_lif"
