@@ -17,6 +17,8 @@ from .spec import TIMESTEP_MS, check_steps, pathway_synapse, time_base, window_o
 from .equations import resolve_model
 from .errors import ModelError
 
+__all__ = ["simulate_reference"]
+
 
 def simulate_reference(spec, x, steps, dtype=np.float64, dt_ms=None, record=None):
     """Simulate ``spec`` on inputs ``x`` for ``steps`` timesteps with numpy.
@@ -43,7 +45,6 @@ def simulate_reference(spec, x, steps, dtype=np.float64, dt_ms=None, record=None
     """
     steps = check_steps(steps)
     currents = spec.input_currents(x).astype(dtype)
-    n = len(currents)
     models = [resolve_model(layer.model, layer.parameters) for layer in spec.layers]
     for layer, model in zip(spec.layers, models):
         if not model.step:  # a user model defined from Brian2 strings only
@@ -52,11 +53,14 @@ def simulate_reference(spec, x, steps, dtype=np.float64, dt_ms=None, record=None
                 "numpy device cannot simulate it; use device='runtime' (or 'cpp_standalone'), "
                 "or define the model with step=...")
     trains = _TrainRecorder(record)
-    if time_base(spec) == "continuous":
-        result = _simulate_continuous(spec, currents, models, steps,
-                                      TIMESTEP_MS if dt_ms is None else float(dt_ms), dtype,
-                                      trains)
-        return trains.finish(result)
+    simulate = _SIMULATORS[time_base(spec)]
+    return trains.finish(simulate(spec, currents, models, steps,
+                                  TIMESTEP_MS if dt_ms is None else float(dt_ms), dtype, trains))
+
+
+def _simulate_step(spec, currents, models, steps, dt_ms, dtype, trains):
+    """:func:`simulate_reference` for timestep-grid networks (``dt_ms`` is only a label)."""
+    n = len(currents)
     weights = [layer.weights.astype(dtype) for layer in spec.layers]
     biases = [layer.bias.astype(dtype) for layer in spec.layers]
     potentials = [np.zeros((n, layer.size) + ((model.members,) if model.members > 1 else ()),
@@ -70,35 +74,43 @@ def simulate_reference(spec, x, steps, dtype=np.float64, dt_ms=None, record=None
     for t in range(steps):
         spikes = None
         for index, (layer, model) in enumerate(zip(spec.layers, models)):
-            window = {}
-            if model.window:  # one-off input (few-spike): current or bias in step 0 only
-                window = {"phase": t - offsets[index]}
-                if index == 0:
-                    drive = currents if t == 0 else np.zeros_like(currents)
-                else:
-                    drive = spikes @ weights[index] + (biases[index] if t == 0 else 0)
-            elif index == 0:
-                drive = currents
-            else:
-                drive = spikes @ weights[index] + biases[index]
-            spikes = model.step(potentials[index], drive, spike_buffers[index],
-                                theta=layer.threshold, **dict(layer.parameters), **window)
-            trains.add(index, t, spikes[0] if model.spike_count else spikes)
-            # Power counts events: a payload event is one spike (Think Fast §4.3); an
-            # ensemble counts its members' spikes.
-            if model.spike_count:
-                spikes, events = spikes
-            else:
-                events = spikes if model.payload is None else spikes != 0  # FS: d(t) < 0
+            drive, extra = _STEP_INPUT[model.input_mode](
+                t, currents if index == 0 else None, spikes, weights[index], biases[index],
+                offsets[index])
+            sent = model.step(potentials[index], drive, spike_buffers[index],
+                              theta=layer.threshold, **dict(layer.parameters), **extra)
+            spikes, events = model.events(sent)  # by output_kind: payload, ensemble count
+            trains.add(index, t, spikes)
             per_unit = events.sum(axis=0, dtype=dtype)  # exact: counts far below 2**24
             counts[index] += per_unit
             layer_spikes[index, t] = per_unit.sum()
         output_spikes[:, t] = spikes
-    return trains.finish({
+    return {
         "output_spikes": output_spikes,
         "layer_spikes": layer_spikes,
         "unit_spike_count": np.concatenate(counts),
-    })
+    }
+
+
+def _add_input(t, currents, spikes, weights, bias, offset):
+    """``input_mode == "add"``: the constant current, or the spikes times weights plus bias."""
+    if currents is not None:
+        return currents, {}
+    return spikes @ weights + bias, {}
+
+
+def _one_off_input(t, currents, spikes, weights, bias, offset):
+    """``input_mode == "one_off"`` (few-spike): current or bias in step 0 only, and the phase."""
+    extra = {"phase": t - offset}
+    if currents is not None:
+        return (currents if t == 0 else np.zeros_like(currents)), extra
+    return spikes @ weights + (bias if t == 0 else 0), extra
+
+
+#: What a timestep-grid layer receives in step ``t``, by its model's ``input_mode``:
+#: ``function(t, currents or None, spikes below, weights, bias, window offset)`` →
+#: ``(drive, extra keyword arguments of step)``.
+_STEP_INPUT = {"add": _add_input, "one_off": _one_off_input}
 
 
 def _simulate_continuous(spec, currents, models, steps, dt_ms, dtype, trains):
@@ -116,7 +128,8 @@ def _simulate_continuous(spec, currents, models, steps, dt_ms, dtype, trains):
     counts = [np.zeros(layer.size) for layer in layers]
     layer_spikes = np.zeros((len(layers), steps))
     output_spikes = np.zeros((n, steps, layers[-1].size), np.int16)
-    readout = None if models[-1].spiking else np.zeros((n, steps, layers[-1].size), dtype)
+    readout = (np.zeros((n, steps, layers[-1].size), dtype)
+               if models[-1].output_kind == "readout" else None)
     for t in range(steps):
         spikes = None
         for index, (layer, model) in enumerate(zip(layers, models)):
@@ -128,17 +141,17 @@ def _simulate_continuous(spec, currents, models, steps, dt_ms, dtype, trains):
                 current = biases[index] + synapse.filter_step(filters[index], charge, dt,
                                                               **synapse_values)
             parameters = dict(layer.parameters)
-            if model.spiking:
+            if model.output_kind != "readout":
                 parameters["theta"] = layer.threshold
             spikes = model.step(states[index], current, spike_buffers[index], dt, **parameters)
             trains.add(index, t, spikes)
-            if not model.spiking:
+            if model.output_kind == "readout":
                 readout[:, t] = spikes
                 continue
             per_unit = spikes.sum(axis=0, dtype=dtype)
             counts[index] += per_unit
             layer_spikes[index, t] = per_unit.sum()
-        if models[-1].spiking:
+        if readout is None:
             output_spikes[:, t] = spikes
     result = {
         "output_spikes": output_spikes,
@@ -148,6 +161,10 @@ def _simulate_continuous(spec, currents, models, steps, dt_ms, dtype, trains):
     if readout is not None:
         result["readout"] = readout
     return result
+
+
+#: The simulation loop of each ``time_base``.
+_SIMULATORS = {"step": _simulate_step, "continuous": _simulate_continuous}
 
 
 class _TrainRecorder:

@@ -26,7 +26,7 @@ from .fs import FS_RELU, FS_SIGMOID, FS_SWISH
 from .integrate_and_fire import IF_HARD, IF_SOFT
 from .leaky import LEAKY_ACCUMULATOR, LIF
 from .lif_rc import LIF_RC
-from .model import NeuronModel
+from .model import INPUT_MODES, OUTPUT_KINDS, TIME_BASES, ModelBase, ModelParts, NeuronModel
 from .poisson import POISSON, POISSON_CONTINUOUS
 from .readout import READOUT_MODELS
 from .synapses import SYNAPSE_MODELS, SynapseModel, get_synapse_model
@@ -141,4 +141,7 @@ __all__ = ["BUILTIN_MODELS", "MODELS", "NeuronModel", "READOUT_MODELS", "SYNAPSE
 
 from .plasticity import (PLASTIC_SYNAPSE_MODELS, PlasticSynapseModel,  # noqa: E402
                          get_plastic_synapse_model)
-__all__ += ["PLASTIC_SYNAPSE_MODELS", "PlasticSynapseModel", "get_plastic_synapse_model"]
+from .adaptive_lif import LearningNeuronModel  # noqa: E402
+__all__ += ["PLASTIC_SYNAPSE_MODELS", "PlasticSynapseModel", "get_plastic_synapse_model",
+            "INPUT_MODES", "OUTPUT_KINDS", "TIME_BASES", "LearningNeuronModel", "ModelBase",
+            "ModelParts"]

@@ -16,6 +16,8 @@ import numpy as np
 
 from .model import NeuronModel
 
+__all__ = ["ACCUMULATOR", "EQUATIONS", "accumulator_rate", "accumulator_step"]
+
 EQUATIONS = """
 dv/dt = I / dt : 1
 I : 1

@@ -28,12 +28,14 @@ ms``, ``v_th = 1``, ``w_scale = 0.25`` (an input rate of 200 Hz through weight 1
 learning run, as Diehl & Cook's 10^7 ms is of theirs), ``dropout = 0.5``.
 """
 
-from dataclasses import dataclass, field
-from typing import Mapping
+from dataclasses import dataclass
+from typing import ClassVar, Mapping
 
 from brainconv.errors import ParameterError
 
-from .plasticity import ParameterSet
+from .model import ModelBase
+
+__all__ = ["ADAPTIVE_LIF", "LearningNeuronModel"]
 
 EQUATIONS = """
 dv/dt = -v / tau_m : 1 (unless refractory)
@@ -65,7 +67,7 @@ def _check(values, owner):
 
 
 @dataclass(frozen=True)
-class LearningNeuronModel(ParameterSet):
+class LearningNeuronModel(ModelBase):
     """A neuron model of an STDP learning layer, as Brian2 strings with parameters and units.
 
     Parameters
@@ -75,26 +77,15 @@ class LearningNeuronModel(ParameterSet):
         Brian2 ``NeuronGroup`` strings; ``new_sample`` runs at the start of each sample.
     parameters : Mapping[str, float]
         Defaults in SI (the refractory period ``t_ref`` among them).
-    units : Mapping[str, str]
-        Brian2 unit names of the parameters that have one.
-    placeholders : tuple of str
-        Parameters whose defaults are not taken from the cited paper.
-    citation : str
-    check : callable or None
-        ``check(values, owner)`` raising ParameterError for values the model does not define.
+    units, placeholders, citation, description, check
+        As for :class:`~brainconv.equations.model.ModelBase` (keyword-only).
     """
 
-    name: str
-    equations: str
     threshold: str
     reset: str
     new_sample: str
     parameters: Mapping[str, float]
-    units: Mapping[str, str]
-    placeholders: tuple = ()
-    citation: str = ""
-    check: object = field(default=None, compare=False)
-    kind = "learning neuron model"
+    kind: ClassVar[str] = "learning neuron model"
 
     def group(self, n, parameters=None, **kwargs):
         """A ``brian2.NeuronGroup`` of ``n`` such neurons (``kwargs``: ``name``, ``dt``...)."""
@@ -120,5 +111,3 @@ ADAPTIVE_LIF = LearningNeuronModel(
              "(adaptive threshold); all values placeholders",
     check=_check,
 )
-
-__all__ = ["ADAPTIVE_LIF", "LearningNeuronModel"]

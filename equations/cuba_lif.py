@@ -39,6 +39,9 @@ import numpy as np
 
 from .model import NeuronModel
 
+__all__ = ["CLEAR", "CUBA_LIF", "CUBA_LIF_GRID", "EQUATIONS", "INTEGRATE", "PARAMETERS", "RESET",
+           "THRESHOLD", "UNITS"]
+
 EQUATIONS = """
 u : 1                             # membrane potential
 g : Hz                            # synaptic current (weights add to it)

@@ -41,6 +41,9 @@ from brainconv.errors import ParameterError
 
 from .model import NeuronModel
 
+__all__ = ["ION", "LEN", "ion_offsets", "ion_rate", "len_member_rates", "len_rate", "len_tuning",
+           "make_ion", "make_len"]
+
 _COMMON = "x : 1\nI : 1\nn : 1\ncount : 1\ntotal_spikes : 1\ntheta : 1 (shared, constant)\n"
 
 

@@ -58,6 +58,11 @@ import numpy as np
 
 from .model import NeuronModel
 
+__all__ = ["BIG", "CLEAR", "EQUATIONS", "FS_RELU", "FS_SIGMOID", "FS_SWISH", "RELU_ALPHA",
+           "RELU_K", "RESET", "SIGMOID_D", "SIGMOID_H", "SIGMOID_T", "SOURCE", "SWISH_D",
+           "SWISH_H", "SWISH_T", "THRESHOLD", "THRESHOLD_STRICT", "fs_transfer", "make_fs",
+           "make_fs_relu", "relu_coefficients", "sigmoid", "swish"]
+
 #: Threshold padding outside a layer's window (finite: ``inf`` would be awkward in C++).
 BIG = 1e30
 

@@ -23,6 +23,9 @@ import numpy as np
 
 from .model import NeuronModel
 
+__all__ = ["EQUATIONS", "IF_HARD", "IF_SOFT", "hard_reset_rate", "hard_reset_step",
+           "soft_reset_rate", "soft_reset_step"]
+
 EQUATIONS = """
 dv/dt = I / dt : 1
 I : 1

@@ -34,6 +34,9 @@ import numpy as np
 from .accumulator import ACCUMULATOR
 from .model import NeuronModel
 
+__all__ = ["EQUATIONS", "INTEGRATE", "LEAKY_ACCUMULATOR", "LIF", "leaky_accumulator_rate",
+           "leaky_accumulator_step", "leaky_accumulator_tolerance", "lif_rate", "lif_step"]
+
 EQUATIONS = """
 v : 1
 x : 1

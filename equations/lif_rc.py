@@ -38,6 +38,9 @@ import numpy as np
 
 from .model import NeuronModel
 
+__all__ = ["EQUATIONS", "INTEGRATE", "LIF_RC", "PARAMETERS", "RESET", "UNITS", "lif_rc_rate",
+           "lif_rc_step", "rate_of_j"]
+
 EQUATIONS = """
 v : 1                                 # membrane potential; spikes above theta
 ref : second                          # refractory time left at the end of the last step

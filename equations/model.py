@@ -1,15 +1,167 @@
-"""The description of a neuron model that every file in ``equations/`` fills in."""
+"""The model descriptions that every file in ``equations/`` fills in.
+
+:class:`ModelBase` holds what every kind of model has: a name, Brian2 equations, parameters
+with defaults (SI floats) and Brian2 units, placeholders, a citation and a parameter check.
+:class:`NeuronModel` (converted networks), :class:`~brainconv.equations.synapses.SynapseModel`,
+:class:`~brainconv.equations.plasticity.PlasticSynapseModel` and
+:class:`~brainconv.equations.adaptive_lif.LearningNeuronModel` build on it.
+
+A neuron model's behaviour is described by three parts, derived from its fields
+(:attr:`NeuronModel.parts`), on which the simulators dispatch:
+
+``time_base``
+    ``"step"`` (dimensionless map on a timestep grid) or ``"continuous"`` (Brian2 physics in
+    seconds).
+``input_mode``
+    How synaptic input reaches the unit (:data:`INPUT_MODES`).
+``output_kind``
+    What the unit sends per step (:data:`OUTPUT_KINDS`).
+"""
 
 from dataclasses import dataclass, field
-from typing import Callable, Mapping
+from typing import Callable, ClassVar, Mapping, NamedTuple
 
 import numpy as np
 
-from brainconv.errors import ModelError
+from brainconv.errors import ModelError, ParameterError
+
+__all__ = ["INPUT_MODES", "OUTPUT_KINDS", "TIME_BASES", "MissingFunction", "ModelBase",
+           "ModelParts", "NeuronModel"]
+
+#: ``time_base`` values: a dimensionless timestep grid, or Brian2 physics in seconds.
+TIME_BASES = ("step", "continuous")
+#: ``input_mode`` values and what each means.
+INPUT_MODES = {
+    "add": "a spike's weight (times the payload) is added to input_variable in the step it is "
+           "sent, before the layer integrates",
+    "one_off": "few-spike input: the current arrives once per sample and the layer is active "
+               "for `window` steps after the layers below",
+    "filtered": "continuous time: a synapse model filters the spikes into the current I_syn",
+    "after_reset": "the model's own synapse (own_synapse) takes the step's spikes after the "
+                   "layer's threshold and reset, so they act from the next step on",
+}
+#: ``output_kind`` values and what each means.
+OUTPUT_KINDS = {
+    "spikes": "0/1 spikes",
+    "payload": "events that carry a payload (the next layer receives w * payload)",
+    "count": "ensemble events with a payload and a count of member spikes (spike_count)",
+    "readout": "no spikes: a non-spiking node whose value is recorded each step",
+}
+
+
+class ModelParts(NamedTuple):
+    """The parts that describe how a :class:`NeuronModel` behaves (module docstring)."""
+
+    time_base: str
+    input_mode: str
+    output_kind: str
+
+
+@dataclass(frozen=True, kw_only=True)
+class ModelBase:
+    """What every model kind has: name, Brian2 equations, parameters with units, citation.
+
+    Subclasses declare ``parameters`` (default values, SI floats for those with a unit) at
+    their own position, so that their positional constructors stay as they were, and set the
+    class attribute :attr:`kind` (``"neuron model"``...) used in messages.
+
+    Parameters
+    ----------
+    name : str
+        Registry name.
+    equations : str
+        Brian2 model equations, verbatim.
+    units : Mapping[str, str]
+        Brian2 unit name of each parameter that has one (``{"tau_rc": "second"}``); a user
+        must pass a quantity for it. Parameters not listed are dimensionless.
+    placeholders : tuple of str
+        Parameters whose defaults are not taken from the cited paper.
+    citation : str
+        Paper and section the model implements.
+    description : str
+        One line for listings.
+    check : callable or None
+        ``check(values, owner)`` on the checked SI values: raises ParameterError for values
+        or combinations the model does not define.
+    """
+
+    name: str = field(kw_only=False)
+    equations: str = field(kw_only=False)
+    units: Mapping[str, str] = field(default_factory=dict)
+    placeholders: tuple = ()
+    citation: str = ""
+    description: str = field(default="", compare=False)
+    check: Callable = field(default=None, compare=False)
+    kind: ClassVar[str] = "model"
+
+    def owner(self, where=""):
+        """``"neuron model 'lif_rc' (where)"``: the model as messages name it."""
+        return f"{self.kind} {self.name!r}" + (f" ({where})" if where else "")
+
+    def unit(self, name):
+        """Brian2 unit name of parameter ``name`` (``"1"`` when dimensionless)."""
+        return self.units.get(name, "1")
+
+    def defaults(self):
+        """Default parameters as Brian2 quantities, e.g. ``{"tau_s": 5. * msecond}``."""
+        return self.brian2_values(self.parameters)
+
+    def check_values(self, values, where=""):
+        """``values`` as plain floats, each checked against its declared unit.
+
+        A parameter listed in :attr:`units` must be a Brian2 quantity of that unit and is
+        returned in SI units (``20*ms`` → ``0.02``); the others are returned unchanged.
+
+        Raises
+        ------
+        ParameterError
+            For ``tau_rc=20`` (no unit) or a wrong unit; the message names the parameter,
+            the model, the expected unit and the fix (``write tau_rc=20*ms``).
+        """
+        from .units import check_parameter
+
+        owner = self.owner(where)
+        return {name: check_parameter(owner, name, value, self.units[name])
+                if name in self.units else value for name, value in values.items()}
+
+    def check_parameters(self, values=None, where=""):
+        """The defaults updated by ``values`` (quantities where a unit is declared), in SI.
+
+        Raises
+        ------
+        ParameterError
+            For an unknown parameter, a value without its unit (``tau_s=5`` instead of
+            ``5*ms``) or of the wrong unit, or values that :attr:`check` rejects.
+        """
+        from .units import check_parameter
+
+        owner = self.owner(where)
+        values = dict(values or {})
+        unknown = sorted(set(values) - set(self.parameters))
+        if unknown:
+            raise ParameterError(
+                f"{owner} has no parameter(s) {unknown}; its parameters are "
+                f"{sorted(self.parameters) or 'none'}")
+        checked = dict(self.parameters)
+        for name, value in values.items():
+            checked[name] = check_parameter(owner, name, value, self.unit(name))
+        if self.check is not None:
+            self.check(checked, owner)
+        return checked
+
+    def brian2_values(self, values):
+        """``values`` (SI floats, as stored in a spec) with the units Brian2 needs."""
+        from .units import to_brian2
+
+        return {name: to_brian2(value, self.unit(name)) for name, value in dict(values).items()}
+
+    def namespace(self, values=None):
+        """Checked parameters as Brian2 quantities: the ``namespace`` of a Brian2 object."""
+        return self.brian2_values(self.check_parameters(values))
 
 
 @dataclass(frozen=True)
-class NeuronModel:
+class NeuronModel(ModelBase):
     """A spiking neuron model as Brian2 strings plus what conversion and tests need.
 
     One model instance stands for one converted ANN unit: a single neuron, or an ensemble whose
@@ -107,10 +259,12 @@ class NeuronModel:
     own_synapse : str or None
         Synapse model (:data:`~brainconv.equations.SYNAPSE_MODELS`) that is part of the neuron
         model (CuBa-LIF's current ``g``): every pathway into the layer uses it.
+    placeholders, check
+        As for :class:`ModelBase` (keyword-only, like ``units``, ``citation`` and
+        ``description``); :func:`brainconv.convert.convert` runs ``check`` on each layer's
+        values.
     """
 
-    name: str
-    equations: str
     threshold: str
     reset: str
     parameters: Mapping[str, float]
@@ -128,19 +282,20 @@ class NeuronModel:
     structural: tuple = ()
     make: Callable[..., "NeuronModel"] = field(default=None, compare=False)
     method: str = "euler"
-    citation: str = ""
-    description: str = field(default="", compare=False)
     refractory: object = None
     time_base: str = "step"
-    units: Mapping[str, str] = field(default_factory=dict)
     state_variables: tuple = ()
     window: int = 0
     tables: Mapping[str, tuple] = field(default_factory=dict, compare=False)
     integer_payload: bool = True
     input_after_reset: bool = False
     own_synapse: str = None
+    kind: ClassVar[str] = "neuron model"
 
     def __post_init__(self):
+        if self.time_base not in TIME_BASES:
+            raise ModelError(f"neuron model {self.name!r}: time_base must be one of "
+                             f"{', '.join(map(repr, TIME_BASES))}, got {self.time_base!r}")
         # A clear ModelError, not "'NoneType' object is not callable", wherever rate or step
         # is called on a model that has none (user models may leave both out).
         for what in ("rate", "step"):
@@ -170,11 +325,57 @@ class NeuronModel:
         """False for a non-spiking node (a filtered readout): it has no threshold."""
         return bool(self.threshold)
 
+    @property
+    def input_mode(self):
+        """How synaptic input reaches the unit: a key of :data:`INPUT_MODES`.
+
+        ``"after_reset"`` where :attr:`input_after_reset` is set (CuBa-LIF), ``"one_off"``
+        for a few-spike :attr:`window`, ``"filtered"`` for other continuous-time models and
+        ``"add"`` for the timestep-grid models.
+        """
+        if self.input_after_reset:
+            return "after_reset"
+        if self.window:
+            return "one_off"
+        return "filtered" if self.time_base == "continuous" else "add"
+
+    @property
+    def output_kind(self):
+        """What the unit sends per step: a key of :data:`OUTPUT_KINDS`.
+
+        ``"readout"`` without a threshold, ``"count"`` where :attr:`spike_count` is set
+        (ensembles: ``step`` returns ``(payload, member spikes)``), ``"payload"`` where
+        :attr:`payload` is set (accumulators, few-spike neurons) and ``"spikes"`` otherwise.
+        """
+        if not self.spiking:
+            return "readout"
+        if self.spike_count:
+            return "count"
+        return "payload" if self.payload else "spikes"
+
+    @property
+    def parts(self):
+        """:class:`ModelParts` ``(time_base, input_mode, output_kind)`` of this model."""
+        return ModelParts(self.time_base, self.input_mode, self.output_kind)
+
+    def events(self, sent):
+        """``(sent, events)`` from what :attr:`step` returned: the unit output and the spikes.
+
+        Power counts events: a payload event is one spike (Think Fast §4.3; a few-spike
+        payload may be negative, so any nonzero payload is an event), an ensemble counts its
+        members' spikes (``step`` returns both).
+        """
+        kind = self.output_kind
+        if kind == "count":
+            return sent
+        return sent, (sent != 0 if kind == "payload" else sent)
+
     def check_parameters(self, values, where=""):
         """``values`` as plain floats, each checked against its declared unit.
 
-        A parameter listed in :attr:`units` must be a Brian2 quantity of that unit and is
-        returned in SI units (``20*ms`` → ``0.02``); the others are returned unchanged.
+        A neuron model checks the given values only (:meth:`ModelBase.check_values`): a layer
+        combines defaults, trained constants and overrides itself
+        (:func:`brainconv.convert.convert`).
 
         Raises
         ------
@@ -182,18 +383,7 @@ class NeuronModel:
             For ``tau_rc=20`` (no unit) or a wrong unit; the message names the parameter,
             the model, the expected unit and the fix (``write tau_rc=20*ms``).
         """
-        from .units import check_parameter
-
-        owner = f"neuron model {self.name!r}" + (f" ({where})" if where else "")
-        return {name: check_parameter(owner, name, value, self.units[name])
-                if name in self.units else value for name, value in values.items()}
-
-    def brian2_values(self, values):
-        """``values`` (as stored in a spec) with the units Brian2 needs to set them."""
-        from .units import to_brian2
-
-        return {name: to_brian2(value, self.units[name]) if name in self.units else value
-                for name, value in values.items()}
+        return self.check_values(values, where)
 
     def initial_state(self, shape, dtype=np.float64):
         """Zeroed numpy state for ``shape`` units: one array, or a dict for continuous time."""

@@ -73,101 +73,57 @@ the weight changes, with the old weight.
 """
 
 from dataclasses import dataclass, field
-from typing import Mapping
+from typing import ClassVar, Mapping
 
 import numpy as np
 
 from brainconv.errors import ModelError, ParameterError
 
-from .units import check_parameter, to_brian2
+from .model import ModelBase
+
+__all__ = ["NEVER", "PAIR_STDP", "ParameterSet", "PLASTIC_SYNAPSE_MODELS", "PlasticSynapseModel",
+           "STOCHASTIC_BINARY_STDP", "get_plastic_synapse_model", "pair_weight_change",
+           "switch_probability"]
 
 #: "Never spiked" value of ``tpre`` / ``tpost`` in seconds (any negative time works).
 NEVER = -1.0
 
-
-class ParameterSet:
-    """Parameter handling shared by the Brian2 string models of learning networks.
-
-    A subclass has ``name``, ``parameters`` (SI defaults), ``units`` (Brian2 unit names of
-    those with a unit), ``check`` (callable or None) and ``kind`` (what it is, for messages).
-    """
-
-    kind = "model"
-
-    def defaults(self):
-        """Default parameters as Brian2 quantities, e.g. ``{"tau_pot": 10. * msecond}``."""
-        return {name: to_brian2(value, self.units.get(name, "1"))
-                for name, value in self.parameters.items()}
-
-    def check_parameters(self, values=None):
-        """The defaults updated by ``values`` (Brian2 quantities where a unit is declared), SI.
-
-        Raises
-        ------
-        ParameterError
-            For an unknown parameter, a value without its unit (``tau_pot=10`` instead of
-            ``10*ms``) or of the wrong unit, or values the rule does not define.
-        """
-        owner = f"{self.kind} {self.name!r}"
-        values = dict(values or {})
-        unknown = sorted(set(values) - set(self.parameters))
-        if unknown:
-            raise ParameterError(
-                f"{owner} has no parameter(s) {unknown}; its parameters are "
-                f"{sorted(self.parameters)}")
-        checked = dict(self.parameters)
-        for name, value in values.items():
-            checked[name] = check_parameter(owner, name, value, self.units.get(name, "1"))
-        if self.check is not None:
-            self.check(checked, owner)
-        return checked
-
-    def namespace(self, values=None):
-        """Checked parameters as Brian2 quantities, the ``namespace`` of the ``Synapses``."""
-        checked = self.check_parameters(values)
-        return {name: to_brian2(value, self.units.get(name, "1"))
-                for name, value in checked.items()}
+#: The parameter base of every model kind, under its earlier name.
+ParameterSet = ModelBase
 
 
 @dataclass(frozen=True)
-class PlasticSynapseModel(ParameterSet):
+class PlasticSynapseModel(ModelBase):
     """A plastic synapse as Brian2 strings, with parameters, units and sentinels.
 
     Parameters
     ----------
     name : str
         Registry name (:data:`PLASTIC_SYNAPSE_MODELS`).
-    model : str
-        Brian2 ``Synapses`` model equations (the weight ``w`` and the plasticity state).
+    equations : str
+        Brian2 ``Synapses`` model equations (the weight ``w`` and the plasticity state); also
+        readable as :attr:`model`.
     on_pre, on_post : str
         Learning code run at a pre- and a postsynaptic spike (without the transmission).
     parameters : Mapping[str, float]
         Default values, in SI base units for those with a unit.
-    units : Mapping[str, str]
-        Brian2 unit name of each parameter that has one; the others are dimensionless.
-    placeholders : tuple of str
-        Parameters whose defaults are not taken from the cited paper.
     initial : Mapping[str, float]
         Initial value (SI) of state variables other than ``w`` (sentinels, empty traces).
-    citation : str
-    description : str
-    check : callable or None
-        ``check(values)`` on the SI parameter values: raises ParameterError for combinations
-        the rule does not define (e.g. a dead zone that ends before it starts).
+    units, placeholders, citation, description, check
+        As for :class:`~brainconv.equations.model.ModelBase` (keyword-only); ``check`` rejects
+        combinations the rule does not define (e.g. a dead zone that ends before it starts).
     """
 
-    name: str
-    model: str
     on_pre: str
     on_post: str
     parameters: Mapping[str, float]
-    units: Mapping[str, str]
-    placeholders: tuple = ()
     initial: Mapping[str, float] = field(default_factory=dict)
-    citation: str = ""
-    description: str = field(default="", compare=False)
-    check: object = field(default=None, compare=False)
-    kind = "plastic synapse model"
+    kind: ClassVar[str] = "plastic synapse model"
+
+    @property
+    def model(self):
+        """The Brian2 ``Synapses`` model equations (:attr:`equations`)."""
+        return self.equations
 
     def pre_code(self, transmit="v_post += w"):
         """``on_pre`` code: the transmission ``transmit`` (old weight), then the learning code."""
@@ -182,7 +138,7 @@ class PlasticSynapseModel(ParameterSet):
         """
         import brian2
 
-        return brian2.Synapses(source, target, self.model, on_pre=self.pre_code(transmit),
+        return brian2.Synapses(source, target, self.equations, on_pre=self.pre_code(transmit),
                                on_post=self.on_post, namespace=self.namespace(parameters),
                                **kwargs)
 
@@ -246,7 +202,7 @@ def _check_pair(values, owner):
 
 PAIR_STDP = PlasticSynapseModel(
     name="pair_stdp",
-    model=PAIR_MODEL,
+    equations=PAIR_MODEL,
     on_pre=PAIR_ON_PRE,
     on_post=PAIR_ON_POST,
     parameters={"A_plus": 0.01, "A_minus": 0.0105, "tau_plus": 0.02, "tau_minus": 0.02,
@@ -335,7 +291,7 @@ def _check_stochastic(values, owner):
 
 STOCHASTIC_BINARY_STDP = PlasticSynapseModel(
     name="stochastic_binary_stdp",
-    model=STOCHASTIC_MODEL,
+    equations=STOCHASTIC_MODEL,
     on_pre=STOCHASTIC_ON_PRE,
     on_post=STOCHASTIC_ON_POST,
     parameters={"gamma_pot": 0.8, "tau_pot": 0.01, "t_pot": 0.03, "t_dz": 0.05,
@@ -408,8 +364,3 @@ def get_plastic_synapse_model(name):
             f"{', '.join(sorted(PLASTIC_SYNAPSE_MODELS))}. Pick one of these names (see "
             "brainconv.equations.PLASTIC_SYNAPSE_MODELS)."
         ) from None
-
-
-__all__ = ["NEVER", "PAIR_STDP", "ParameterSet", "PLASTIC_SYNAPSE_MODELS", "PlasticSynapseModel",
-           "STOCHASTIC_BINARY_STDP", "get_plastic_synapse_model", "pair_weight_change",
-           "switch_probability"]

@@ -35,6 +35,10 @@ from brainconv.errors import ParameterError
 
 from .model import NeuronModel
 
+__all__ = ["CONTINUOUS_MAX_RATE", "EQUATIONS", "GRID_DT", "GRID_MAX_RATE", "INPUT_MODELS",
+           "POISSON", "POISSON_CONTINUOUS", "THRESHOLD", "check_seed", "draw_spikes",
+           "spike_probability"]
+
 EQUATIONS = """
 I : 1                               # input value in [0, 1] (pixel intensity)
 max_rate : Hz (shared, constant)    # rate of an input of 1

@@ -14,6 +14,8 @@ from brainconv.errors import ParameterError
 
 from .model import NeuronModel
 
+__all__ = ["EQUATIONS", "READOUT", "READOUT_MODELS", "readout_step", "window_mean"]
+
 EQUATIONS = """
 y : 1          # class score over this step
 I : 1          # constant current: the output bias

@@ -30,19 +30,35 @@ synapses only, as the weight added to the neuron's input variable (today's behav
 bit); the filters need a continuous-time neuron model with an ``I_syn`` input (``lif_rc``).
 """
 
-from dataclasses import dataclass, field
-from typing import Callable, Mapping
+from dataclasses import dataclass
+from typing import Callable, ClassVar, Mapping
 
 import numpy as np
 
 from brainconv.errors import ModelError, ParameterError
 
-from .units import check_parameter, to_brian2
+from .model import ModelBase
+
+__all__ = ["ALPHA", "CUBA_CURRENT", "DELTA", "EXPONENTIAL", "SYNAPSE_MODELS", "SynapseModel",
+           "alpha_kernel", "alpha_step", "exponential_kernel", "exponential_step",
+           "get_synapse_model"]
+
+
+def _all_positive(values, owner):
+    """The :attr:`SynapseModel.check` of the filters: every parameter is a positive time."""
+    for name, value in values.items():
+        if value <= 0:
+            raise ParameterError(f"parameter {name!r} of {owner} must be positive, got "
+                                 f"{value!r} (SI units)")
 
 
 @dataclass(frozen=True)
-class SynapseModel:
+class SynapseModel(ModelBase):
     """A linear synaptic filter as Brian2 strings plus its kernel and exact numpy update.
+
+    Name, equations, units, citation, description and the parameter check are those of
+    :class:`~brainconv.equations.model.ModelBase`; ``check`` defaults to "every parameter is
+    positive".
 
     Parameters
     ----------
@@ -59,8 +75,6 @@ class SynapseModel:
         code: sets ``I_syn`` to the filter output's mean over the step and advances the state.
     parameters : Mapping[str, float]
         Default parameter values in SI base units (seconds).
-    units : Mapping[str, str]
-        Brian2 unit of each parameter; :meth:`defaults` gives the values with units.
     kernel : callable
         ``kernel(t, **parameters)``: impulse response (unit area) at times ``t`` in seconds.
     filter_step : callable
@@ -73,57 +87,23 @@ class SynapseModel:
         Code that empties the filter before a new sample.
     weight_unit : str
         Brian2 unit of the synaptic weight ``w``.
-    citation : str
-    description : str
+    units, citation, description, check
+        As for :class:`~brainconv.equations.model.ModelBase` (keyword-only).
     """
 
-    name: str
-    equations: str
     on_pre: str
     update: str
     parameters: Mapping[str, float]
-    units: Mapping[str, str]
     kernel: Callable[..., np.ndarray]
     filter_step: Callable[..., np.ndarray]
     state: tuple
     clear: str
     weight_unit: str = "second"
-    citation: str = ""
-    description: str = field(default="", compare=False)
+    kind: ClassVar[str] = "synapse model"
 
-    def defaults(self):
-        """Default parameters as Brian2 quantities, e.g. ``{"tau_s": 5. * msecond}``."""
-        return {name: to_brian2(value, self.units.get(name, "1"))
-                for name, value in self.parameters.items()}
-
-    def check_parameters(self, values, where=""):
-        """The defaults updated by ``values`` (Brian2 quantities), as SI floats.
-
-        Raises
-        ------
-        ParameterError
-            For an unknown parameter or a value without its unit (``tau_s=5`` instead of
-            ``5*ms``); the message names the parameter, the unit and the fix.
-        """
-        owner = f"synapse model {self.name!r}" + (f" ({where})" if where else "")
-        unknown = sorted(set(values) - set(self.parameters))
-        if unknown:
-            raise ParameterError(
-                f"{owner} has no parameter(s) {unknown}; its parameters are "
-                f"{sorted(self.parameters) or 'none'}"
-            )
-        checked = dict(self.parameters)
-        for name, value in values.items():
-            checked[name] = check_parameter(owner, name, value, self.units.get(name, "1"))
-            if checked[name] <= 0:
-                raise ParameterError(f"parameter {name!r} of {owner} must be positive, got "
-                                     f"{value!r}")
-        return checked
-
-    def brian2_values(self, values):
-        """``values`` (SI floats, as in a spec) with their Brian2 units, to set on a group."""
-        return {name: to_brian2(value, self.units.get(name, "1")) for name, value in
-                dict(values).items()}
+    def __post_init__(self):
+        if self.check is None:
+            object.__setattr__(self, "check", _all_positive)
 
     def initial_state(self, shape, dtype=np.float64):
         """Zeroed numpy state of the filter for ``shape`` neurons."""
@@ -260,7 +240,6 @@ ALPHA = SynapseModel(
     description="Alpha filter, two cascaded lowpasses: kernel t/tau_s**2 exp(-t/tau_s).",
 )
 
-#: Registered synapse models, name -> :class:`SynapseModel`.
 # --- cuba_current: a jump of the CuBa-LIF neuron's own exponential current g ----------------
 
 CUBA_CURRENT = SynapseModel(
@@ -280,7 +259,7 @@ CUBA_CURRENT = SynapseModel(
                 "which carry g themselves.",
 )
 
-
+#: Registered synapse models, name -> :class:`SynapseModel`.
 SYNAPSE_MODELS = {model.name: model for model in (DELTA, EXPONENTIAL, ALPHA, CUBA_CURRENT)}
 
 

@@ -17,6 +17,8 @@ import numpy as np
 
 from .model import NeuronModel
 
+__all__ = ["EQUATIONS", "PARAMETERS", "THRESHOLD", "TTFS", "UNITS", "spike_step"]
+
 EQUATIONS = """
 I : 1                                   # input value p in [0, 1]
 t0 : second                             # start of the current sample

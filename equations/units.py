@@ -21,6 +21,8 @@ import numpy as np
 
 from brainconv.errors import ParameterError
 
+__all__ = ["check_parameter", "is_dimensionless", "is_real_number", "parse_quantity", "to_brian2"]
+
 #: Unit names whose Brian2 symbol a user would import, with a usual example for messages.
 _EXAMPLES = {"second": "20*ms", "Hz": "100*Hz", "volt": "10*mV", "amp": "1*nA",
              "siemens": "10*nS", "farad": "200*pF", "ohm": "100*Mohm"}
