@@ -1,6 +1,6 @@
 """NetworkSpec → Brian2 objects. The only module that creates Brian2 objects.
 
-Layout for speed (see DESIGN.md): the network is replicated ``batch_size`` times inside each
+Layout for speed: the network is replicated ``batch_size`` times inside each
 ``NeuronGroup`` (neuron ``k`` of sample ``s`` has index ``s * size + k``) with block-diagonal
 ``Synapses``, and successive batches of samples are fed *in time* within one run: a 2-D
 ``TimedArray`` holds each batch's input currents, and a ``run_regularly`` at each batch boundary
@@ -25,6 +25,11 @@ a spike found in step ``n`` acts on it from ``t_n + dt`` on (:mod:`brainconv.equ
 Ensembles count member spikes, not events: a one-neuron "meter" per layer sums the ``count``
 of every event through a Synapses and is read by a StateMonitor each step; each unit's total is
 its ``total_spikes`` variable.
+
+What depends on the backend comes from the :class:`brainconv.devices.Device` passed to
+:func:`build_network` and :func:`layer_values`: pathways that skip Brian2's ``Synapses``
+(``direct_pathways``), the branchless thresholder template (``branchless_thresholds``) and the
+compiled progress report (``progress_report``).
 """
 
 import functools
@@ -34,9 +39,16 @@ from dataclasses import dataclass
 import numpy as np
 import scipy.sparse
 
+from .devices.results import RawResults
 from .equations import resolve_model
 from .errors import SimulationError, brian2_cause
 from .spec import TIMESTEP_MS, pathway_synapse, pathway_unit, window_offsets
+
+__all__ = ["BATCH_CLOCK_SHRINK", "BuiltNetwork", "PAD_CURRENT", "Recording",
+           "branchless_code_object", "build_network", "collect", "collect_results",
+           "connections", "direct_pathway", "direct_target", "layer_values", "merge_results",
+           "pathway_code", "replicate", "result_variables", "run_layout", "window_namespace"]
+
 
 @dataclass
 class BuiltNetwork:
@@ -105,7 +117,7 @@ def replicate(pre, post, n_pre, n_post, batch_size):
 PAD_CURRENT = np.nan
 
 
-def layer_values(spec, currents, batch_size, device="runtime", quantities=True, n_batches=None):
+def layer_values(spec, currents, batch_size, device=None, quantities=True, n_batches=None):
     """The numbers a built network needs, keyed by what they set.
 
     Parameters
@@ -114,8 +126,9 @@ def layer_values(spec, currents, batch_size, device="runtime", quantities=True, 
     currents : ndarray, shape (n_samples, size of layer 1)
         Input currents ``x @ W0 + b0``.
     batch_size : int
-    device : str
-        Where the values go: a direct pathway (:func:`is_direct`) stores its weights once.
+    device : Device, optional
+        The backend the values go to: a direct pathway (:meth:`Device.is_direct
+        <brainconv.devices.Device.is_direct>`) stores its weights once. Default: none does.
     quantities : bool
         False: weights with a unit (:func:`pathway_unit`) are plain numbers in that unit, and
         Brian2 is not imported.
@@ -141,7 +154,7 @@ def layer_values(spec, currents, batch_size, device="runtime", quantities=True, 
         values[("current", index)] = per_sample.reshape(n_batches, batch_size * layer.size)
         if index > 0:
             weights = connections(layer.weights)[2]
-            if not is_direct(spec, index, device):
+            if device is None or not device.is_direct(spec, index):
                 weights = np.tile(weights, batch_size)
             unit = pathway_unit(spec, index)
             if unit and quantities:
@@ -192,7 +205,8 @@ def _FixedHashClock(dt, name, rank):
     return FixedHashClock(dt, name=name)
 
 
-def build_network(spec, steps, batch_size, n_batches, values, dt_ms=None, recording=None):
+def build_network(spec, steps, batch_size, n_batches, values, dt_ms=None, recording=None,
+                  device=None):
     """Create the Brian2 network for ``spec`` under the current Brian2 device.
 
     Parameters
@@ -212,6 +226,10 @@ def build_network(spec, steps, batch_size, n_batches, values, dt_ms=None, record
         depend on it.
     recording : Recording, optional
         Spike trains to record (default none).
+    device : Device, optional
+        The backend the network is built for (the current Brian2 device must be its own);
+        its ``direct_pathways``, ``branchless_thresholds`` and ``progress_report`` shape the
+        network. Default: none of them, as on Brian2's runtime device.
 
     Returns
     -------
@@ -241,13 +259,13 @@ def build_network(spec, steps, batch_size, n_batches, values, dt_ms=None, record
              for layer, model in zip(spec.layers, models) if "seed" in model.structural}
     if seeds:
         # rand() (Poisson input) is seeded globally: the layer's seed, fixed for the compiled
-        # project (it is in the layout). Draws still differ from numpy's (notes B8).
+        # project (it is in the layout). Draws still differ from numpy's.
         brian2.seed(min(seeds))
     for index, (layer, model) in enumerate(zip(spec.layers, models)):
         try:
             group, current, pathway, extras = _build_layer(
                 spec, models, index, groups[-1] if groups else None, values, batch_size,
-                step_clock, batch_clock, period)
+                step_clock, batch_clock, period, device)
             if model.spike_count:
                 monitor, *parts = _build_meter(group, model, index, step_clock)
                 meter_parts.extend(parts)
@@ -286,7 +304,7 @@ def build_network(spec, steps, batch_size, n_batches, values, dt_ms=None, record
     # Monitors read spikes after the last thresholder has run.
     for monitor in rate_monitors + count_monitors + [output_monitor, *train_monitors.values()]:
         monitor.when = "resets"
-    if type(brian2.get_device()).__name__ == "CPPStandaloneDevice":  # not runtime, not CUDA
+    if device is not None and device.progress_report:
         meter_parts.append(_build_progress(batch_clock, n_batches, batch_size))
     network = brian2.Network(*groups, *synapses, *count_monitors, *rate_monitors, output_monitor,
                              *meter_parts, *train_monitors.values())
@@ -296,7 +314,7 @@ def build_network(spec, steps, batch_size, n_batches, values, dt_ms=None, record
 
 
 def _build_layer(spec, models, index, below, values, batch_size, step_clock, batch_clock,
-                 period):
+                 period, device):
     """One layer's NeuronGroup, its batch-current TimedArray and the Synapses feeding it."""
     import brian2
 
@@ -309,7 +327,8 @@ def _build_layer(spec, models, index, below, values, batch_size, step_clock, bat
         batch_size * layer.size, equations, threshold=model.threshold,
         reset=model.reset, method=model.method, clock=step_clock, name=layer.name,
         refractory=False if model.refractory is None else model.refractory,
-        codeobj_class=branchless_code_object() if _cpp_standalone() else None,
+        codeobj_class=(branchless_code_object() if device is not None
+                       and device.branchless_thresholds else None),
     )
     if "theta" in group.variables:
         group.theta = layer.threshold
@@ -345,7 +364,7 @@ def _build_layer(spec, models, index, below, values, batch_size, step_clock, bat
     # A CuBa layer takes the step's spikes after its own threshold and reset: they act from
     # the next grid point on (equations/cuba_lif.py).
     order = 4 * index + 2 if model.input_after_reset else 4 * index - 2
-    if _cpp_standalone() and direct_target(on_pre):
+    if device is not None and device.direct_pathways and direct_target(on_pre):
         holder, extras = _direct_pathway(spec, index, below, group, direct_target(on_pre),
                                          weight_unit, step_clock, order)
         holder.w = values[("weights", index)]
@@ -380,19 +399,12 @@ def direct_target(on_pre):
     return match.groups() if match else None
 
 
-def is_direct(spec, index, device):
-    """True where the pathway into layer ``index`` skips Brian2's Synapses on ``device``."""
-    if device != "cpp_standalone":
-        return False
+def direct_pathway(spec, index):
+    """True where the pathway into layer ``index`` only adds the weight (:func:`direct_target`)
+    and so may skip Brian2's Synapses on a backend with ``direct_pathways``."""
     models = {i: resolve_model(spec.layers[i].model, spec.layers[i].parameters)
               for i in (index - 1, index)}
     return bool(direct_target(pathway_code(spec, models, index)[1]))
-
-
-def _cpp_standalone():
-    import brian2
-
-    return type(brian2.get_device()).__name__ == "CPPStandaloneDevice"  # not runtime, not CUDA
 
 
 @functools.cache
@@ -413,11 +425,11 @@ def branchless_code_object():
 
 
 def _direct_pathway(spec, index, below, group, target, weight_unit, step_clock, order):
-    """A zero-delay pathway without Brian2's spike queue, for ``cpp_standalone``.
+    """A zero-delay pathway without Brian2's spike queue, for ``direct_pathways`` backends.
 
     Brian2's ``Synapses`` store every synapse once per batch copy and send every spike
-    through a queue (resize, copy of the synapse indices, three indirect loads per event);
-    the DESIGN.md profile found 93 % of a deep network's binary time there. A delta pathway
+    through a queue (resize, copy of the synapse indices, three indirect loads per event),
+    where a profile of a deep network's binary found 93 % of its time. A delta pathway
     with no delay needs neither: once per step a C++ function reads the spikes of the layer
     below from Brian2's spike space and adds row ``k`` of the weights (stored once, in the
     variable ``w`` of a holder group, so run_args still set them) to the copy of the layer the
@@ -593,8 +605,8 @@ def collect(built, spec, n_samples):
 
     Returns
     -------
-    dict
-        Same keys and layout as :func:`brainconv.reference.simulate_reference`.
+    RawResults
+        Same fields and layout as :func:`brainconv.reference.simulate_reference`.
     """
     variables = result_variables(built, spec)
     return collect_results(lambda name: np.asarray(variables[name].get_value()).ravel(),
@@ -619,9 +631,10 @@ def collect_results(read, spec, n_samples, layout):
 
     Returns
     -------
-    dict
-        Same keys and layout as :func:`brainconv.reference.simulate_reference`, plus
-        ``readout`` and ``spike_trains`` where the network has them.
+    RawResults
+        Same fields and layout as :func:`brainconv.reference.simulate_reference`, plus
+        ``readout`` and ``spike_trains`` (with sample slots ``position``) where the network
+        has them.
     """
     steps, batch, n_batches = layout["steps"], layout["batch_size"], layout["n_batches"]
     dt_ms = layout["dt_ms"]
@@ -666,12 +679,8 @@ def collect_results(read, spec, n_samples, layout):
         counts.append(per_unit.reshape(batch, -1).sum(axis=0))
     if layout["recorded_layers"]:
         raw["spike_trains"] = _collect_trains(read, spec, models, layout)
-    return {
-        "output_spikes": output[:n_samples],
-        "layer_spikes": layer_spikes,
-        "unit_spike_count": np.concatenate(counts).astype(float),
-        **raw,
-    }
+    return RawResults(output_spikes=output[:n_samples], layer_spikes=layer_spikes,
+                      unit_spike_count=np.concatenate(counts).astype(float), **raw)
 
 
 def merge_results(parts, share_size):
@@ -679,7 +688,7 @@ def merge_results(parts, share_size):
 
     Parameters
     ----------
-    parts : list of dict
+    parts : list of RawResults
         :func:`collect_results` of each share, in sample order.
     share_size : int
         Sample slots per share (batches per process times the batch size): share ``p`` ran
@@ -687,20 +696,21 @@ def merge_results(parts, share_size):
 
     Returns
     -------
-    dict
+    RawResults
         As :func:`collect_results` for all samples: per-sample arrays concatenated, spike
         counts summed, recorded spikes' positions shifted to the whole run's.
     """
-    merged = {"output_spikes": np.concatenate([part["output_spikes"] for part in parts]),
-              "layer_spikes": sum(part["layer_spikes"] for part in parts),
-              "unit_spike_count": sum(part["unit_spike_count"] for part in parts)}
-    if "readout" in parts[0]:
-        merged["readout"] = np.concatenate([part["readout"] for part in parts])
-    if "spike_trains" in parts[0]:
-        trains = [dict(part["spike_trains"], position=part["spike_trains"]["position"]
+    merged = RawResults(
+        output_spikes=np.concatenate([part.output_spikes for part in parts]),
+        layer_spikes=sum(part.layer_spikes for part in parts),
+        unit_spike_count=sum(part.unit_spike_count for part in parts))
+    if parts[0].readout is not None:
+        merged.readout = np.concatenate([part.readout for part in parts])
+    if parts[0].spike_trains is not None:
+        trains = [dict(part.spike_trains, position=part.spike_trains["position"]
                        + share * share_size) for share, part in enumerate(parts)]
-        merged["spike_trains"] = {key: np.concatenate([train[key] for train in trains])
-                                  for key in trains[0]}
+        merged.spike_trains = {key: np.concatenate([train[key] for train in trains])
+                               for key in trains[0]}
     return merged
 
 
