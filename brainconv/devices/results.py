@@ -1,13 +1,13 @@
 """The raw results of one simulation, as every backend returns them.
 
 A :class:`RawResults` holds plain numpy arrays, before they become an ``xarray.Dataset``
-(:func:`brainconv.results.make_dataset`). It is also a read-only mapping of its present fields
-(``raw["output_spikes"]``, ``"readout" in raw``, ``dict(raw)``), the form the numpy reference
-simulator (:func:`brainconv.reference.simulate_reference`) returns.
+(:func:`brainconv.results.make_dataset`). Its fields are also the items of a ``dict`` (it is
+one), the form the numpy reference simulator (:func:`brainconv.reference.simulate_reference`)
+returns: ``raw.output_spikes`` is ``raw["output_spikes"]``, and a field left at None is no
+item (``"readout" in raw`` only for a network with a readout).
 """
 
 import dataclasses
-from collections.abc import Mapping
 
 import numpy as np
 
@@ -19,7 +19,7 @@ SPIKE_TRAIN_COLUMNS = ("layer", "neuron", "step", "weight")
 
 
 @dataclasses.dataclass(eq=False)
-class RawResults(Mapping):
+class RawResults(dict):
     """Spike counts (and optionally readout values and spike trains) of one simulation.
 
     Attributes
@@ -53,8 +53,7 @@ class RawResults(Mapping):
     @classmethod
     def from_mapping(cls, values):
         """A :class:`RawResults` from a mapping with (some of) its field names as keys."""
-        names = {field.name for field in dataclasses.fields(cls)}
-        unknown = sorted(set(values) - names)
+        unknown = sorted(set(values) - set(_FIELDS))
         if unknown:
             raise KeyError(f"not fields of RawResults: {', '.join(unknown)}")
         return cls(**values)
@@ -64,18 +63,29 @@ class RawResults(Mapping):
         """Samples simulated."""
         return len(self.output_spikes)
 
-    # The read-only mapping of the present (not None) fields.
-    def __getitem__(self, key):
-        value = getattr(self, key, None) if isinstance(key, str) else None
-        if value is None or key not in self._names():
+    # The items mirror the fields: setting either sets both.
+    def __setattr__(self, name, value):
+        object.__setattr__(self, name, value)
+        if name in _FIELDS:
+            if value is None:
+                dict.pop(self, name, None)
+            else:
+                dict.__setitem__(self, name, value)
+
+    def __setitem__(self, key, value):
+        if key not in _FIELDS:
+            raise KeyError(f"{key!r} is not a field of RawResults ({', '.join(_FIELDS)})")
+        setattr(self, key, value)
+
+    def update(self, *args, **kwargs):
+        """Set fields from a mapping or keyword arguments, as ``dict.update``."""
+        for key, value in dict(*args, **kwargs).items():
+            self[key] = value
+
+    def __delitem__(self, key):
+        if key not in self:
             raise KeyError(key)
-        return value
+        setattr(self, key, None)
 
-    def __iter__(self):
-        return (name for name in self._names() if getattr(self, name) is not None)
 
-    def __len__(self):
-        return sum(1 for _ in self)
-
-    def _names(self):
-        return [field.name for field in dataclasses.fields(self)]
+_FIELDS = tuple(field.name for field in dataclasses.fields(RawResults))
