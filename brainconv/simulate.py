@@ -224,8 +224,8 @@ def run_network(spec, x, steps, device="cpp_standalone", batch_size=None,
         ``unit_spike_count`` (neuron), as :func:`brainconv.reference.simulate_reference`;
         ``readout`` (sample, time, class) for a network with a non-spiking readout;
         ``spike_trains`` (flat arrays ``sample``, ``layer``, ``neuron``, ``step``, ``weight``)
-        and ``recorded_samples``, ``recorded_layers`` when recording. Also a read-only
-        mapping of these names (``raw["output_spikes"]``).
+        and ``recorded_samples``, ``recorded_layers`` when recording. Also a dict of the
+        present ones (``raw["output_spikes"]``).
     """
     steps = check_steps(steps)
     dt_ms = check_dt(spec, dt)
@@ -314,7 +314,7 @@ def simulate(spec, x, labels, steps, device="cpp_standalone", batch_size=None,
 
     all_attrs = {
         "brian2_version": brian2_version(),
-        "device": device,
+        "device": get_device(device).name,
         **provenance_attrs(spec),  # model, parameters per layer, normalization, threshold
         **({"synapse": ",".join(layer.synapse for layer in spec.layers[1:]) or "none"}
            if continuous else {}),

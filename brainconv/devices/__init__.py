@@ -290,6 +290,12 @@ class _DeviceNames(Sequence):
     def __getitem__(self, index):
         return device_names()[index]
 
+    def __iter__(self):
+        return iter(device_names())
+
+    def __contains__(self, name):
+        return name in device_names()
+
     def __len__(self):
         return len(device_names())
 

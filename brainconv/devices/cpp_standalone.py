@@ -26,8 +26,8 @@ from ..spec import TIMESTEP_MS
 from . import (Device, available_cpus, brian2_device, brian2_failure, brian2_version,
                get_device, import_brian2, register_device, stage)
 
-__all__ = ["CppStandaloneDevice", "StandaloneProject", "cache_root", "environment",
-           "interrupt_flag", "shape_mismatch"]
+__all__ = ["CppStandaloneDevice", "InterruptFlag", "StandaloneProject", "TemporaryEnvironment",
+           "cache_root", "shape_mismatch"]
 
 
 def cache_root():
@@ -159,10 +159,11 @@ class StandaloneProject:
         mismatch = shape_mismatch(spec, values, self.value_shapes, self.directory)
         if mismatch:
             raise SimulationError(mismatch)
-        interrupted = interrupt_flag()
+        interrupted = InterruptFlag()
         try:
             with interrupted, FileLock(self.directory):
-                with environment(BRAINCONV_PROGRESS=str(n_samples) if progress else None), \
+                progress_variable = str(n_samples) if progress else None
+                with TemporaryEnvironment(BRAINCONV_PROGRESS=progress_variable), \
                         stage("binary (run_args in, results out)"):
                     self.device.run(directory=str(self.directory), with_output=False,
                                     run_args=run_args)
@@ -180,7 +181,7 @@ class StandaloneProject:
                 Path(self.directory, "static_arrays", name).unlink(missing_ok=True)
 
 
-class interrupt_flag:
+class InterruptFlag:
     """Context manager noting a SIGINT while a standalone binary runs.
 
     Ctrl-C reaches the binary too; it exits, and Brian2 reports "Project run failed" (or the
@@ -208,7 +209,7 @@ class interrupt_flag:
         return False
 
 
-class environment:
+class TemporaryEnvironment:
     """Set (or, for None, remove) environment variables for the duration of a block."""
 
     def __init__(self, **values):

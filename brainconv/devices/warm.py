@@ -24,7 +24,7 @@ from ..equations import resolve_model
 from ..errors import SimulationError
 from ..spec import pathway_synapse, pathway_unit
 from . import stage
-from .cpp_standalone import interrupt_flag, shape_mismatch
+from .cpp_standalone import InterruptFlag, shape_mismatch
 
 __all__ = ["MANIFEST_NAME", "MANIFEST_VERSION", "code_fingerprint", "read_manifest", "run_warm",
            "write_manifest"]
@@ -144,7 +144,7 @@ def run_warm(device, spec, currents, batch_size, directory, key, notify, progres
     """
     from ..build import collect_results, layer_values, merge_results
 
-    interrupted = interrupt_flag()
+    interrupted = InterruptFlag()
     written = []
     with interrupted, FileLock(directory):
         manifest = read_manifest(directory, key, spec)
