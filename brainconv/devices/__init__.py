@@ -21,7 +21,9 @@ Built-in backends
 ``"numpy"`` (:mod:`.numpy_device`)
     The numpy reference simulator (:mod:`brainconv.reference`), same schedule, no Brian2.
 
-Other backends are added with :func:`register_device`.
+Other backends are added with :func:`register_device`. Every backend returns
+:class:`RawResults` (:mod:`.results`); the Brian2 ones read their monitors back with
+:mod:`.collect`.
 """
 
 import contextlib

@@ -148,7 +148,7 @@ class StandaloneProject:
         ``values`` are :func:`brainconv.build.layer_values` of the run; ``progress=True`` lets
         the binary print samples done and an ETA to stderr.
         """
-        from ..build import collect
+        from .collect import collect
 
         built = self.built
         run_args = {}

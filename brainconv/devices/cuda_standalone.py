@@ -8,7 +8,7 @@ be generated and compiled (``detect_gpus = False`` plus an explicit compute capa
 ``cuda_compile`` tests do.
 
 The project runs through Brian2 in this process, one binary; its spike monitors are not sorted,
-which :func:`brainconv.build.collect_results` does not need.
+which :func:`brainconv.devices.collect.collect_results` does not need.
 """
 
 import os

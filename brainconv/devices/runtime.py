@@ -19,7 +19,8 @@ class RuntimeDevice(Device):
     def run(self, spec, inputs, steps, batch_size, *, dt_ms, recording=None, directory=None,
             notify=None, progress=False, processes=None):
         """See :meth:`brainconv.devices.Device.run`."""
-        from ..build import build_network, collect, layer_values
+        from ..build import build_network, layer_values
+        from .collect import collect
 
         import_brian2()
         with stage("inputs and weights for the run"):

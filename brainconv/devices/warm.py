@@ -2,8 +2,8 @@
 
 When :class:`~brainconv.devices.cpp_standalone.StandaloneProject` builds a ``cpp_standalone``
 project it writes :data:`MANIFEST_NAME` into the project folder: the command-line names, dtypes
-and shapes of the run_args, the result files :func:`brainconv.build.collect_results` reads,
-the run command and environment, and a fingerprint of the code it was generated from. A later
+and shapes of the run_args, the result files :func:`.collect.collect_results` reads, the run
+command and environment, and a fingerprint of the code it was generated from. A later
 run writes its run_args files, runs the binary and reads the result files itself
 (:func:`run_warm`): no import of Brian2 (and sympy), no rebuilt network, no md5 of every input,
 no read-back of every array.
@@ -39,7 +39,7 @@ def write_manifest(project, spec):
     """Write the manifest of a just-built cpp_standalone ``project`` (atomically)."""
     import brian2
 
-    from ..build import result_variables, run_layout
+    from .collect import result_variables, run_layout
 
     device, built = brian2.get_device(), project.built
     owners = {("current", index): (current, "values")
@@ -138,11 +138,12 @@ def run_warm(device, spec, currents, batch_size, directory, key, notify, progres
     Returns
     -------
     RawResults or None
-        The results of :func:`brainconv.build.collect_results`, or None where the project has
-        no valid manifest for this run, or (``repair``) its binary fails: the caller then takes
+        The results of :func:`.collect.collect_results`, or None where the project has no
+        valid manifest for this run, or (``repair``) its binary fails: the caller then takes
         the Brian2 path, which rebuilds what is missing.
     """
-    from ..build import collect_results, layer_values, merge_results
+    from ..build import layer_values
+    from .collect import collect_results, merge_results
 
     interrupted = InterruptFlag()
     written = []
@@ -268,7 +269,7 @@ def _run_binaries(manifest, directory, results, arguments, n_samples, progress):
 
 
 def _result_reader(manifest, results):
-    """``read(name)`` of :func:`brainconv.build.collect_results` from the result files."""
+    """``read(name)`` of :func:`brainconv.devices.collect.collect_results` from the result files."""
 
     def read(name):
         try:
