@@ -1,6 +1,6 @@
 """NetworkSpec → Brian2 objects. The only module that creates Brian2 objects.
 
-Layout for speed (see DESIGN.md): the network is replicated ``batch_size`` times inside each
+Layout for speed: the network is replicated ``batch_size`` times inside each
 ``NeuronGroup`` (neuron ``k`` of sample ``s`` has index ``s * size + k``) with block-diagonal
 ``Synapses``, and successive batches of samples are fed *in time* within one run: a 2-D
 ``TimedArray`` holds each batch's input currents, and a ``run_regularly`` at each batch boundary
@@ -24,7 +24,12 @@ a spike found in step ``n`` acts on it from ``t_n + dt`` on (:mod:`brainconv.equ
 
 Ensembles count member spikes, not events: a one-neuron "meter" per layer sums the ``count``
 of every event through a Synapses and is read by a StateMonitor each step; each unit's total is
-its ``total_spikes`` variable.
+its ``total_spikes`` variable. The monitors are read back by :mod:`brainconv.devices.collect`.
+
+What depends on the backend comes from the :class:`brainconv.devices.Device` passed to
+:func:`build_network` and :func:`layer_values`: pathways that skip Brian2's ``Synapses``
+(``direct_pathways``), the branchless thresholder template (``branchless_thresholds``) and the
+compiled progress report (``progress_report``).
 """
 
 import functools
@@ -37,6 +42,11 @@ import scipy.sparse
 from .equations import resolve_model
 from .errors import SimulationError, brian2_cause
 from .spec import TIMESTEP_MS, pathway_synapse, pathway_unit, window_offsets
+
+__all__ = ["BATCH_CLOCK_SHRINK", "BuiltNetwork", "PAD_CURRENT", "Recording",
+           "branchless_code_object", "build_network", "connections", "direct_pathway",
+           "direct_target", "layer_values", "pathway_code", "replicate", "window_namespace"]
+
 
 @dataclass
 class BuiltNetwork:
@@ -105,7 +115,7 @@ def replicate(pre, post, n_pre, n_post, batch_size):
 PAD_CURRENT = np.nan
 
 
-def layer_values(spec, currents, batch_size, device="runtime", quantities=True, n_batches=None):
+def layer_values(spec, currents, batch_size, device=None, quantities=True, n_batches=None):
     """The numbers a built network needs, keyed by what they set.
 
     Parameters
@@ -114,8 +124,9 @@ def layer_values(spec, currents, batch_size, device="runtime", quantities=True, 
     currents : ndarray, shape (n_samples, size of layer 1)
         Input currents ``x @ W0 + b0``.
     batch_size : int
-    device : str
-        Where the values go: a direct pathway (:func:`is_direct`) stores its weights once.
+    device : Device, optional
+        The backend the values go to: a direct pathway (:meth:`Device.is_direct
+        <brainconv.devices.Device.is_direct>`) stores its weights once. Default: none does.
     quantities : bool
         False: weights with a unit (:func:`pathway_unit`) are plain numbers in that unit, and
         Brian2 is not imported.
@@ -141,7 +152,7 @@ def layer_values(spec, currents, batch_size, device="runtime", quantities=True, 
         values[("current", index)] = per_sample.reshape(n_batches, batch_size * layer.size)
         if index > 0:
             weights = connections(layer.weights)[2]
-            if not is_direct(spec, index, device):
+            if device is None or not device.is_direct(spec, index):
                 weights = np.tile(weights, batch_size)
             unit = pathway_unit(spec, index)
             if unit and quantities:
@@ -192,7 +203,8 @@ def _FixedHashClock(dt, name, rank):
     return FixedHashClock(dt, name=name)
 
 
-def build_network(spec, steps, batch_size, n_batches, values, dt_ms=None, recording=None):
+def build_network(spec, steps, batch_size, n_batches, values, dt_ms=None, recording=None,
+                  device=None):
     """Create the Brian2 network for ``spec`` under the current Brian2 device.
 
     Parameters
@@ -212,6 +224,10 @@ def build_network(spec, steps, batch_size, n_batches, values, dt_ms=None, record
         depend on it.
     recording : Recording, optional
         Spike trains to record (default none).
+    device : Device, optional
+        The backend the network is built for (the current Brian2 device must be its own);
+        its ``direct_pathways``, ``branchless_thresholds`` and ``progress_report`` shape the
+        network. Default: none of them, as on Brian2's runtime device.
 
     Returns
     -------
@@ -241,13 +257,13 @@ def build_network(spec, steps, batch_size, n_batches, values, dt_ms=None, record
              for layer, model in zip(spec.layers, models) if "seed" in model.structural}
     if seeds:
         # rand() (Poisson input) is seeded globally: the layer's seed, fixed for the compiled
-        # project (it is in the layout). Draws still differ from numpy's (notes B8).
+        # project (it is in the layout). Draws still differ from numpy's.
         brian2.seed(min(seeds))
     for index, (layer, model) in enumerate(zip(spec.layers, models)):
         try:
             group, current, pathway, extras = _build_layer(
                 spec, models, index, groups[-1] if groups else None, values, batch_size,
-                step_clock, batch_clock, period)
+                step_clock, batch_clock, period, device)
             if model.spike_count:
                 monitor, *parts = _build_meter(group, model, index, step_clock)
                 meter_parts.extend(parts)
@@ -286,7 +302,7 @@ def build_network(spec, steps, batch_size, n_batches, values, dt_ms=None, record
     # Monitors read spikes after the last thresholder has run.
     for monitor in rate_monitors + count_monitors + [output_monitor, *train_monitors.values()]:
         monitor.when = "resets"
-    if type(brian2.get_device()).__name__ == "CPPStandaloneDevice":  # not runtime, not CUDA
+    if device is not None and device.progress_report:
         meter_parts.append(_build_progress(batch_clock, n_batches, batch_size))
     network = brian2.Network(*groups, *synapses, *count_monitors, *rate_monitors, output_monitor,
                              *meter_parts, *train_monitors.values())
@@ -296,7 +312,7 @@ def build_network(spec, steps, batch_size, n_batches, values, dt_ms=None, record
 
 
 def _build_layer(spec, models, index, below, values, batch_size, step_clock, batch_clock,
-                 period):
+                 period, device):
     """One layer's NeuronGroup, its batch-current TimedArray and the Synapses feeding it."""
     import brian2
 
@@ -309,7 +325,8 @@ def _build_layer(spec, models, index, below, values, batch_size, step_clock, bat
         batch_size * layer.size, equations, threshold=model.threshold,
         reset=model.reset, method=model.method, clock=step_clock, name=layer.name,
         refractory=False if model.refractory is None else model.refractory,
-        codeobj_class=branchless_code_object() if _cpp_standalone() else None,
+        codeobj_class=(branchless_code_object() if device is not None
+                       and device.branchless_thresholds else None),
     )
     if "theta" in group.variables:
         group.theta = layer.threshold
@@ -345,7 +362,7 @@ def _build_layer(spec, models, index, below, values, batch_size, step_clock, bat
     # A CuBa layer takes the step's spikes after its own threshold and reset: they act from
     # the next grid point on (equations/cuba_lif.py).
     order = 4 * index + 2 if model.input_after_reset else 4 * index - 2
-    if _cpp_standalone() and direct_target(on_pre):
+    if device is not None and device.direct_pathways and direct_target(on_pre):
         holder, extras = _direct_pathway(spec, index, below, group, direct_target(on_pre),
                                          weight_unit, step_clock, order)
         holder.w = values[("weights", index)]
@@ -380,19 +397,12 @@ def direct_target(on_pre):
     return match.groups() if match else None
 
 
-def is_direct(spec, index, device):
-    """True where the pathway into layer ``index`` skips Brian2's Synapses on ``device``."""
-    if device != "cpp_standalone":
-        return False
+def direct_pathway(spec, index):
+    """True where the pathway into layer ``index`` only adds the weight (:func:`direct_target`)
+    and so may skip Brian2's Synapses on a backend with ``direct_pathways``."""
     models = {i: resolve_model(spec.layers[i].model, spec.layers[i].parameters)
               for i in (index - 1, index)}
     return bool(direct_target(pathway_code(spec, models, index)[1]))
-
-
-def _cpp_standalone():
-    import brian2
-
-    return type(brian2.get_device()).__name__ == "CPPStandaloneDevice"  # not runtime, not CUDA
 
 
 @functools.cache
@@ -413,11 +423,11 @@ def branchless_code_object():
 
 
 def _direct_pathway(spec, index, below, group, target, weight_unit, step_clock, order):
-    """A zero-delay pathway without Brian2's spike queue, for ``cpp_standalone``.
+    """A zero-delay pathway without Brian2's spike queue, for ``direct_pathways`` backends.
 
     Brian2's ``Synapses`` store every synapse once per batch copy and send every spike
-    through a queue (resize, copy of the synapse indices, three indirect loads per event);
-    the DESIGN.md profile found 93 % of a deep network's binary time there. A delta pathway
+    through a queue (resize, copy of the synapse indices, three indirect loads per event),
+    where a profile of a deep network's binary found 93 % of its time. A delta pathway
     with no delay needs neither: once per step a C++ function reads the spikes of the layer
     below from Brian2's spike space and adds row ``k`` of the weights (stored once, in the
     variable ``w`` of a holder group, so run_args still set them) to the copy of the layer the
@@ -539,188 +549,3 @@ def _build_meter(group, model, index, step_clock):
     monitor = brian2.StateMonitor(meter, "spikes", record=0, clock=step_clock,
                                   name=f"{group.name}_member_spikes")
     return [monitor, meter, tally]
-
-
-def result_variables(built, spec):
-    """The Brian2 variables :func:`collect_results` reads, by the names it reads them under.
-
-    Names: ``output.i``, ``output.t`` and ``output.<payload>`` (output spikes; a spiking output
-    layer), ``readout.y`` (a non-spiking output layer), and per spiking layer ``l``:
-    ``layer<l>.spikes`` (an ensemble meter's member spikes per step) and
-    ``layer<l>.total_spikes``, or ``layer<l>.rate`` and ``layer<l>.count``; per recorded layer
-    ``train<l>.i``, ``train<l>.t`` and ``train<l>.<payload>``.
-
-    Returns
-    -------
-    dict
-        name -> Brian2 ``Variable`` (its values in SI units, as stored).
-    """
-    models = [resolve_model(layer.model, layer.parameters) for layer in spec.layers]
-    last = len(spec.layers) - 1
-    found = {}
-
-    def add(prefix, owner, *names):
-        for name in names:
-            if name:  # None: a model without payload
-                found[f"{prefix}.{name}"] = owner.variables[name]
-
-    if built.readout_monitor is not None:
-        add("readout", built.readout_monitor, "y")
-    else:
-        add("output", built.output_monitor, "i", "t", models[-1].payload)
-    count_monitors = iter(built.count_monitors)
-    for index, model in enumerate(models):
-        if model.spike_count:  # meter: member spikes per step; totals in total_spikes
-            add(f"layer{index}", built.rate_monitors[index], "spikes")
-            add(f"layer{index}", built.groups[index], "total_spikes")
-        elif model.spiking:
-            counter = built.output_monitor if index == last else next(count_monitors)
-            add(f"layer{index}", built.rate_monitors[index], "rate")
-            add(f"layer{index}", counter, "count")
-    for index, monitor in (built.train_monitors or {}).items():
-        add(f"train{index}", monitor, "i", "t", models[index].payload)
-    return found
-
-
-def run_layout(built):
-    """The numbers besides the spec that :func:`collect_results` needs, as a JSON-able dict."""
-    return {"steps": built.steps, "batch_size": built.batch_size, "n_batches": built.n_batches,
-            "dt_ms": built.dt_ms, "recorded_layers": sorted(built.train_monitors or {})}
-
-
-def collect(built, spec, n_samples):
-    """Read the monitors of a finished run into plain numpy arrays.
-
-    Returns
-    -------
-    dict
-        Same keys and layout as :func:`brainconv.reference.simulate_reference`.
-    """
-    variables = result_variables(built, spec)
-    return collect_results(lambda name: np.asarray(variables[name].get_value()).ravel(),
-                           spec, n_samples, run_layout(built))
-
-
-def collect_results(read, spec, n_samples, layout):
-    """The results of a finished run, from the monitored arrays.
-
-    Parameters
-    ----------
-    read : callable
-        ``read(name)`` returns the values of the variable called ``name`` in
-        :func:`result_variables` as stored: a flat array in SI units, a 2-D monitor's values
-        time-major (from the Brian2 objects in this process, or from a standalone project's
-        result files in another).
-    spec : NetworkSpec
-    n_samples : int
-    layout : dict
-        ``steps``, ``batch_size``, ``n_batches``, ``dt_ms`` and ``recorded_layers`` of the run
-        (:func:`run_layout`).
-
-    Returns
-    -------
-    dict
-        Same keys and layout as :func:`brainconv.reference.simulate_reference`, plus
-        ``readout`` and ``spike_trains`` where the network has them.
-    """
-    steps, batch, n_batches = layout["steps"], layout["batch_size"], layout["n_batches"]
-    dt_ms = layout["dt_ms"]
-    n_out = spec.layers[-1].size
-    shape = (n_batches * batch, steps, n_out)
-    models = [resolve_model(layer.model, layer.parameters) for layer in spec.layers]
-    raw = {}
-    if not models[-1].spiking:
-        # y[step of the run, k], k = sample in batch * n_out + class -> (sample, step, class)
-        y = read("readout.y").reshape(n_batches, steps, batch, n_out)
-        raw["readout"] = y.transpose(0, 2, 1, 3).reshape(shape)[:n_samples]
-        output = np.zeros(shape, np.int16)
-    else:
-        index = read("output.i").astype(np.int64)
-        step = np.rint(read("output.t") / 1e-3 / dt_ms).astype(np.int64)
-        # bincount over flat indices: order-free (brian2cuda does not sort monitor output) and
-        # much faster than np.add.at for millions of spikes.
-        flat = np.ravel_multi_index(((step // steps) * batch + index // n_out, step % steps,
-                                     index % n_out), shape)
-        payload = models[-1].payload
-        weights = read(f"output.{payload}") if payload else None
-        output = np.bincount(flat, weights, minlength=np.prod(shape)).reshape(shape)
-        if payload:  # float sums of payloads; plain spike counts are integers already
-            output = np.rint(output)
-        output = output.astype(np.int16)
-
-    # Padding samples never spike (PAD_CURRENT), so whole-group counts are exact.
-    layer_spikes = np.zeros((len(spec.layers), steps))
-    counts = []
-    for index, (layer, model) in enumerate(zip(spec.layers, models)):
-        if not model.spiking:  # a readout: no spikes
-            counts.append(np.zeros(layer.size))
-            continue
-        if model.spike_count:  # meter: member spikes per step; totals in total_spikes
-            per_step = np.rint(read(f"layer{index}.spikes"))
-            per_unit = read(f"layer{index}.total_spikes")
-        else:
-            rate_hz = read(f"layer{index}.rate")
-            per_step = np.rint(rate_hz * (batch * layer.size) * dt_ms / 1000)
-            per_unit = read(f"layer{index}.count")
-        layer_spikes[index] = per_step.reshape(n_batches, steps).sum(axis=0)
-        counts.append(per_unit.reshape(batch, -1).sum(axis=0))
-    if layout["recorded_layers"]:
-        raw["spike_trains"] = _collect_trains(read, spec, models, layout)
-    return {
-        "output_spikes": output[:n_samples],
-        "layer_spikes": layer_spikes,
-        "unit_spike_count": np.concatenate(counts).astype(float),
-        **raw,
-    }
-
-
-def merge_results(parts, share_size):
-    """One run's results from the results of its shares, run side by side.
-
-    Parameters
-    ----------
-    parts : list of dict
-        :func:`collect_results` of each share, in sample order.
-    share_size : int
-        Sample slots per share (batches per process times the batch size): share ``p`` ran
-        the samples from ``p * share_size`` on.
-
-    Returns
-    -------
-    dict
-        As :func:`collect_results` for all samples: per-sample arrays concatenated, spike
-        counts summed, recorded spikes' positions shifted to the whole run's.
-    """
-    merged = {"output_spikes": np.concatenate([part["output_spikes"] for part in parts]),
-              "layer_spikes": sum(part["layer_spikes"] for part in parts),
-              "unit_spike_count": sum(part["unit_spike_count"] for part in parts)}
-    if "readout" in parts[0]:
-        merged["readout"] = np.concatenate([part["readout"] for part in parts])
-    if "spike_trains" in parts[0]:
-        trains = [dict(part["spike_trains"], position=part["spike_trains"]["position"]
-                       + share * share_size) for share, part in enumerate(parts)]
-        merged["spike_trains"] = {key: np.concatenate([train[key] for train in trains])
-                                  for key in trains[0]}
-    return merged
-
-
-def _collect_trains(read, spec, models, layout):
-    """Recorded spikes as flat arrays: position (sample slot of the run), layer, neuron,
-    step of the sample, and weight (the payload sent; 1 for a plain spike)."""
-    steps = layout["steps"]
-    columns = {key: [] for key in ("position", "layer", "neuron", "step", "weight")}
-    for index in layout["recorded_layers"]:
-        size = spec.layers[index].size
-        neuron = read(f"train{index}.i").astype(np.int64)
-        step = np.rint(read(f"train{index}.t") / 1e-3 / layout["dt_ms"]).astype(np.int64)
-        payload = models[index].payload
-        weight = (read(f"train{index}.{payload}").astype(float) if payload
-                  else np.ones(len(neuron)))
-        keep = weight != 0  # a payload model's zero-payload event sends nothing
-        columns["position"].append(((step // steps) * layout["batch_size"]
-                                    + neuron // size)[keep])
-        columns["layer"].append(np.full(int(keep.sum()), index))
-        columns["neuron"].append((neuron % size)[keep])
-        columns["step"].append((step % steps)[keep])
-        columns["weight"].append(weight[keep])
-    return {key: np.concatenate(value) for key, value in columns.items()}

@@ -26,9 +26,16 @@ from dataclasses import dataclass
 
 import numpy as np
 
+from .devices import brian2_device, device_names, get_device
 from .errors import ParameterError, ShapeError, SimulationError, brian2_cause
 
-DEVICES = ("cpp_standalone", "runtime")
+__all__ = ["LearnedKernels", "image_patches", "learn_kernels", "learning_devices"]
+
+
+def learning_devices():
+    """Names of the backends that run plastic synapses (:attr:`Device.plasticity
+    <brainconv.devices.Device.plasticity>`): ``learn_kernels``' choices of ``device``."""
+    return tuple(name for name in device_names() if get_device(name).plasticity)
 
 
 @dataclass(frozen=True)
@@ -171,14 +178,15 @@ def learn_kernels(patches, n_maps=36, seed=0, device="cpp_standalone", presentat
     """
     import brian2
     from brian2 import Hz, ms
-    from brian2.devices.device import reset_device
 
     from .equations.adaptive_lif import ADAPTIVE_LIF
     from .equations.plasticity import get_plastic_synapse_model
 
     patches = _check_patches(patches)
-    if device not in DEVICES:
-        raise ParameterError(f"device must be one of {DEVICES} for learning, got {device!r}")
+    backend = get_device(device) if isinstance(device, str) else None
+    if backend is None or not backend.plasticity:
+        raise ParameterError(f"device must be one of {learning_devices()} for learning, got "
+                             f"{device!r}")
     if isinstance(n_maps, bool) or not isinstance(n_maps, (int, np.integer)) or n_maps < 1:
         raise ParameterError(f"n_maps must be a positive integer, got {n_maps!r}")
     if not 0 <= initial_high <= 1:
@@ -210,59 +218,50 @@ def learn_kernels(patches, n_maps=36, seed=0, device="cpp_standalone", presentat
     grid[:, :rows_on] = patches[:, None, :]
     period = (present_steps + rest_steps) * dt
 
-    owns_directory = directory is None and device == "cpp_standalone"
+    owns_directory = directory is None and backend.compiled
     if owns_directory:
         directory = tempfile.mkdtemp(prefix="brainconv-stdp-")
-    if device != "runtime":
-        brian2.set_device(device, build_on_run=False)
     try:
-        if device != "runtime":
-            brian2.device.reinit()
-            brian2.device.activate(build_on_run=False)
-        else:
-            brian2.start_scope()
-        brian2.seed(seed)
-        stimulus = brian2.TimedArray(grid.reshape(-1, n_inputs), dt=unit * dt)
-        source = brian2.PoissonGroup(n_inputs, rates="max_rate * stimulus(t, i)", dt=dt,
-                                     namespace={"max_rate": max_rate, "stimulus": stimulus},
-                                     name="pixels")
-        target = neuron_model.group(n_maps, neuron, dt=dt, name="maps")
-        target.run_regularly(neuron_model.new_sample, dt=period, when="start",
-                             name="new_sample")
-        synapses = synapse_model.synapses(source, target, plasticity,
-                                          transmit="v_post += w_scale * w", dt=dt,
-                                          name="kernels")
-        synapses.namespace.update(neuron_namespace)
-        # Explicit indices: the synapse order is known without reading it back (standalone).
-        pre, post = np.divmod(np.arange(n_inputs * n_maps), n_maps)
-        synapses.connect(i=pre, j=post)
-        synapse_model.initialise(synapses, w=initial[pre, post])
-        counter = brian2.SpikeMonitor(target, record=False, name="map_spikes")
-        network = brian2.Network(source, target, synapses, counter)
-        report = "text" if progress else None
-        start = time.perf_counter()
-        network.run(n_samples * period, report=report, report_period=10 * brian2.second,
-                    namespace={})
-        if device != "runtime":
-            brian2.device.build(directory=str(directory), compile=True, run=False,
-                                with_output=progress)
+        with brian2_device(backend.name):
+            if not backend.compiled:
+                brian2.start_scope()
+            brian2.seed(seed)
+            stimulus = brian2.TimedArray(grid.reshape(-1, n_inputs), dt=unit * dt)
+            source = brian2.PoissonGroup(n_inputs, rates="max_rate * stimulus(t, i)", dt=dt,
+                                         namespace={"max_rate": max_rate, "stimulus": stimulus},
+                                         name="pixels")
+            target = neuron_model.group(n_maps, neuron, dt=dt, name="maps")
+            target.run_regularly(neuron_model.new_sample, dt=period, when="start",
+                                 name="new_sample")
+            synapses = synapse_model.synapses(source, target, plasticity,
+                                              transmit="v_post += w_scale * w", dt=dt,
+                                              name="kernels")
+            synapses.namespace.update(neuron_namespace)
+            # Explicit indices: the synapse order is known without reading it back (standalone).
+            pre, post = np.divmod(np.arange(n_inputs * n_maps), n_maps)
+            synapses.connect(i=pre, j=post)
+            synapse_model.initialise(synapses, w=initial[pre, post])
+            counter = brian2.SpikeMonitor(target, record=False, name="map_spikes")
+            network = brian2.Network(source, target, synapses, counter)
+            report = "text" if progress else None
             start = time.perf_counter()
-            brian2.device.run(directory=str(directory), with_output=progress)
-        seconds = time.perf_counter() - start
-        weights = np.asarray(synapses.w[:], dtype=np.float64).reshape(n_inputs, n_maps)
-        return LearnedKernels(weights=weights, initial=initial,
-                              spikes=np.asarray(counter.count[:]).copy(),
-                              theta=np.asarray(target.theta[:]).copy(), seconds=seconds)
+            network.run(n_samples * period, report=report, report_period=10 * brian2.second,
+                        namespace={})
+            if backend.compiled:
+                brian2.device.build(directory=str(directory), compile=True, run=False,
+                                    with_output=progress)
+                start = time.perf_counter()
+                brian2.device.run(directory=str(directory), with_output=progress)
+            seconds = time.perf_counter() - start
+            weights = np.asarray(synapses.w[:], dtype=np.float64).reshape(n_inputs, n_maps)
+            return LearnedKernels(weights=weights, initial=initial,
+                                  spikes=np.asarray(counter.count[:]).copy(),
+                                  theta=np.asarray(target.theta[:]).copy(), seconds=seconds)
     except (ParameterError, ShapeError):
         raise
     except Exception as exc:
-        raise SimulationError(f"the STDP learning run on {device} failed: "
+        raise SimulationError(f"the STDP learning run on {backend.name} failed: "
                               f"{brian2_cause(exc)}") from exc
     finally:
-        if device != "runtime":
-            reset_device()
         if owns_directory:
             shutil.rmtree(directory, ignore_errors=True)
-
-
-__all__ = ["LearnedKernels", "image_patches", "learn_kernels"]

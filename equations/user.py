@@ -352,7 +352,8 @@ def measure_rate(model, currents, steps=400, dt=None, parameters=None, codegen_t
         Spikes per step, one per current.
     """
     import brian2
-    from brian2.devices.device import reset_device
+
+    from brainconv.devices import brian2_device
 
     model = get_model(model)
     steps = _positive_int("steps", steps)
@@ -361,42 +362,44 @@ def measure_rate(model, currents, steps=400, dt=None, parameters=None, codegen_t
     # Defaults are SI floats; overrides are checked and converted like convert()'s.
     values = {**dict(model.parameters), **model.check_parameters(dict(parameters or {}))}
     model = model.resolve(values)
-    previous_target = brian2.prefs.codegen.target
     objects = []
-    brian2.set_device("runtime")
     try:
-        if codegen_target is not None:
-            brian2.prefs.codegen.target = codegen_target
-        group = brian2.NeuronGroup(len(currents), model.equations, threshold=model.threshold,
-                                   reset=model.reset, method=model.method, dt=dt,
-                                   refractory=_refractory(model), name="brainconv_rate*")
-        objects.append(group)
-        group.I = currents
-        for parameter, value in model.brian2_values(model.runtime_parameters(values)).items():
-            setattr(group, parameter, value)
-        if model.integrate:
-            objects.append(group.run_regularly(model.integrate, when="before_thresholds"))
-        if model.rate_counts != "members":
-            objects.append(brian2.SpikeMonitor(
-                group, variables=[model.payload] if model.payload else [], when="end"))
-        brian2.Network(*objects).run(steps * dt, namespace={})
-        if model.rate_counts == "members":
-            counts = np.asarray(group.total_spikes[:], dtype=float)
-        elif model.payload:
-            monitor = objects[-1]
-            counts = np.bincount(monitor.i[:], getattr(monitor, model.payload)[:],
-                                 len(currents))
-        else:
-            counts = np.asarray(objects[-1].count[:], dtype=float)
+        with brian2_device("runtime", prefs=None if codegen_target is None else
+                           {"codegen.target": codegen_target}):
+            try:
+                group = brian2.NeuronGroup(len(currents), model.equations,
+                                           threshold=model.threshold, reset=model.reset,
+                                           method=model.method, dt=dt,
+                                           refractory=_refractory(model),
+                                           name="brainconv_rate*")
+                objects.append(group)
+                group.I = currents
+                for parameter, value in model.brian2_values(
+                        model.runtime_parameters(values)).items():
+                    setattr(group, parameter, value)
+                if model.integrate:
+                    objects.append(group.run_regularly(model.integrate,
+                                                       when="before_thresholds"))
+                if model.rate_counts != "members":
+                    objects.append(brian2.SpikeMonitor(
+                        group, variables=[model.payload] if model.payload else [],
+                        when="end"))
+                brian2.Network(*objects).run(steps * dt, namespace={})
+                if model.rate_counts == "members":
+                    counts = np.asarray(group.total_spikes[:], dtype=float)
+                elif model.payload:
+                    monitor = objects[-1]
+                    counts = np.bincount(monitor.i[:], getattr(monitor, model.payload)[:],
+                                         len(currents))
+                else:
+                    counts = np.asarray(objects[-1].count[:], dtype=float)
+            finally:
+                _mark_used(objects)
     except Exception as exc:
         raise SimulationError(
             f"measuring the transfer curve of model {model.name!r} in Brian2 failed: "
             f"{brian2_cause(exc)}"
         ) from exc
-    finally:
-        brian2.prefs.codegen.target = previous_target
-        _mark_used(objects)
-        reset_device()
     return counts / steps
 
 

@@ -3,7 +3,7 @@
 import numpy as np
 import pytest
 
-from brainconv.gpu import gpu_available
+from brainconv.devices.cuda_standalone import gpu_available
 
 brian2cuda = pytest.importorskip("brian2cuda", reason="brian2cuda is not installed")
 
@@ -17,7 +17,7 @@ def small_cnn_spec():
 def test_configure_cuda_bounds_make_jobs_and_avoids_the_redeclared_theta():
     from brian2 import prefs
 
-    from brainconv.gpu import configure_cuda
+    from brainconv.devices.cuda_standalone import configure_cuda
 
     saved = (prefs.codegen.loop_invariant_optimisations,
              list(prefs.devices.cpp_standalone.extra_make_args_unix))
@@ -34,7 +34,7 @@ def test_configure_cuda_bounds_make_jobs_and_avoids_the_redeclared_theta():
 @pytest.mark.cuda_compile
 def test_cuda_project_of_small_cnn_compiles_without_gpu(standalone_dir):
     """Generates and compiles (nvcc) the CUDA project; several minutes on 2 cores."""
-    from brainconv.gpu import configure_cuda
+    from brainconv.devices.cuda_standalone import configure_cuda
     from brainconv.simulate import StandaloneProject
 
     configure_cuda(compute_capability=9.0)
@@ -58,7 +58,7 @@ def paradigm_mix_spec():
 
 @pytest.mark.cuda_compile
 def test_cuda_project_of_ensembles_compiles_without_gpu(standalone_dir):
-    from brainconv.gpu import configure_cuda
+    from brainconv.devices.cuda_standalone import configure_cuda
     from brainconv.simulate import StandaloneProject
 
     configure_cuda(compute_capability=9.0)

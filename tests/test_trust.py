@@ -249,7 +249,7 @@ def test_typo_in_model_names_the_identifier_and_layer(small_inputs, monkeypatch)
 # 10. cuda_standalone without a GPU -------------------------------------------------------------
 
 def test_cuda_without_gpu_says_so(small_spec, small_inputs, tmp_path, capsys):
-    from brainconv.gpu import gpu_available
+    from brainconv.devices.cuda_standalone import gpu_available
 
     if gpu_available():
         pytest.skip("a GPU is present")
@@ -363,7 +363,7 @@ def test_curand_is_found_in_a_cuda_toolkit_without_the_wheel(tmp_path, monkeypat
     import shutil
     import sys
 
-    from brainconv import gpu
+    from brainconv.devices import cuda_standalone as gpu
 
     (tmp_path / "include").mkdir()
     (tmp_path / "include" / "curand.h").write_text("")

@@ -1,4 +1,4 @@
-"""Brian2CUDA set-up: preferences for the ``cuda_standalone`` device.
+"""The ``cuda_standalone`` backend: the standalone project generated for NVIDIA GPUs.
 
 brian2cuda 1.0a7 pins an older brian2 but works installed with ``pip install --no-deps
 brian2cuda==1.0a7`` beside brian2 2.9.0, given C++17 for nvcc and g++ and the cuRAND headers and
@@ -6,12 +6,26 @@ library from the PyPI package ``nvidia-curand`` (``pip install brainconv[gpu]`` 
 but brian2cuda itself, which needs ``--no-deps``). On a machine without a GPU the project can still
 be generated and compiled (``detect_gpus = False`` plus an explicit compute capability), which the
 ``cuda_compile`` tests do.
+
+The project runs through Brian2 in this process, one binary; its spike monitors are not sorted,
+which :func:`brainconv.devices.collect.collect_results` does not need.
 """
 
 import os
+import shutil
+import subprocess
 from pathlib import Path
 
-from .errors import SimulationError
+from ..errors import SimulationError
+from . import register_device
+from .cpp_standalone import CppStandaloneDevice
+
+__all__ = ["CudaStandaloneDevice", "GPU_SYNAPSE_BUDGET", "configure_cuda", "curand_dir",
+           "gpu_available", "gpu_memory_bytes"]
+
+#: Synapses per batch on a GPU: every batch copy's synapse indices are generated in Python and
+#: written into the project, so far larger batches spend longer there than on the GPU.
+GPU_SYNAPSE_BUDGET = 20_000_000
 
 
 def curand_dir():
@@ -20,8 +34,6 @@ def curand_dir():
     Looks in the ``nvidia-curand`` wheel (``nvidia/cu13``, ``nvidia/cu12``, ``nvidia/curand``),
     then in the CUDA toolkit of ``$CUDA_PATH`` or of the ``nvcc`` on the PATH.
     """
-    import shutil
-
     candidates = []
     try:
         import nvidia
@@ -51,9 +63,6 @@ def _curand_library(folder):
 
 def gpu_available():
     """True when brian2cuda imports and ``nvidia-smi`` lists a GPU."""
-    import shutil
-    import subprocess
-
     try:
         import brian2cuda  # noqa: F401
     except ImportError:
@@ -135,3 +144,57 @@ def configure_cuda(compute_capability=None, gpu_id=0):
                         ("runtime_library_dirs", str(library.parent))):
         if value not in prefs.codegen.cpp[pref]:
             prefs.codegen.cpp[pref] = prefs.codegen.cpp[pref] + [value]
+
+
+def gpu_memory_bytes():
+    """Memory of the first GPU (``nvidia-smi``), or 8 GiB where the query fails."""
+    try:
+        out = subprocess.run(["nvidia-smi", "--query-gpu=memory.total", "--format=csv,noheader,"
+                              "nounits"], capture_output=True, text=True, check=True).stdout
+        return int(out.split()[0]) * 2**20
+    except (OSError, subprocess.CalledProcessError, ValueError, IndexError):
+        return 8 * 2**30  # a modest GPU when the query fails
+
+
+class CudaStandaloneDevice(CppStandaloneDevice):
+    """brian2cuda's ``cuda_standalone`` device: the standalone project on an NVIDIA GPU.
+
+    Every pathway goes through Brian2's ``Synapses``; the live project of the last layout is
+    kept and run through Brian2 (no manifest, one process); batches are as large as a quarter
+    of the GPU's memory and :data:`GPU_SYNAPSE_BUDGET` allow.
+    """
+
+    name = "cuda_standalone"
+    direct_pathways = False
+    branchless_thresholds = False
+    progress_report = False
+    plasticity = False
+    writes_manifest = False
+    warm_runs = False
+
+    def check(self):
+        """Raise :class:`SimulationError` without brian2cuda or without an NVIDIA GPU."""
+        if not gpu_available():
+            raise SimulationError(
+                "device 'cuda_standalone' needs brian2cuda and an NVIDIA GPU with its driver, "
+                "but no GPU was found (nvidia-smi missing or listing none, or brian2cuda not "
+                "installed); on this machine use device='cpp_standalone' (compiled C++ on the "
+                "CPU), or install brian2cuda as the README's GPU section says")
+
+    def configure(self):
+        """:func:`configure_cuda` with the GPU detected by brian2cuda."""
+        configure_cuda()
+
+    def memory_bytes(self):
+        """A quarter of the GPU's memory."""
+        return gpu_memory_bytes() // 4
+
+    def choose_batch_size(self, spec, n_samples, memory_bytes=None):
+        """The largest batch whose synapses and neurons fit into ``memory_bytes`` and within
+        :data:`GPU_SYNAPSE_BUDGET` synapses; never more than ``n_samples``, never below 1."""
+        synapses, fits = self._fits(spec, memory_bytes)
+        wanted = min(fits, max(1, GPU_SYNAPSE_BUDGET // max(synapses, 1)))
+        return max(1, min(wanted, int(n_samples)))
+
+
+register_device(CudaStandaloneDevice())

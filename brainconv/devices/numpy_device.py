@@ -1,0 +1,27 @@
+"""The ``numpy`` backend: the numpy reference simulator, same schedule, no Brian2."""
+
+from ..reference import simulate_reference
+from . import Device, RawResults, register_device
+
+__all__ = ["NumpyDevice"]
+
+
+class NumpyDevice(Device):
+    """:func:`brainconv.reference.simulate_reference` as a backend.
+
+    All samples run at once in the caller's order (not :attr:`~Device.batched`); the chosen
+    samples' spike trains are recorded directly.
+    """
+
+    name = "numpy"
+    batched = False
+
+    def run(self, spec, inputs, steps, batch_size, *, dt_ms, recording=None, directory=None,
+            notify=None, progress=False, processes=None):
+        """Simulate ``spec`` on the inputs ``x`` (``inputs``); ``recording`` is ``(samples,
+        layers)`` or None. See :meth:`brainconv.devices.Device.run`."""
+        return RawResults.from_mapping(simulate_reference(spec, inputs, steps, dt_ms=dt_ms,
+                                                          record=recording))
+
+
+register_device(NumpyDevice())

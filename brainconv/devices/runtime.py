@@ -1,0 +1,42 @@
+"""The ``runtime`` backend: Brian2's runtime mode, in this process."""
+
+from ..errors import SimulationError
+from . import Device, brian2_device, brian2_failure, import_brian2, register_device, stage
+
+__all__ = ["RuntimeDevice"]
+
+
+class RuntimeDevice(Device):
+    """Brian2's runtime device (cython code generation, numpy fallback); fine for small runs.
+
+    The batched network of :mod:`brainconv.build` is built and run in this process with
+    Brian2's ``Synapses`` for every pathway.
+    """
+
+    name = "runtime"
+    plasticity = True
+
+    def run(self, spec, inputs, steps, batch_size, *, dt_ms, recording=None, directory=None,
+            notify=None, progress=False, processes=None):
+        """See :meth:`brainconv.devices.Device.run`."""
+        from ..build import build_network, layer_values
+        from .collect import collect
+
+        import_brian2()
+        with stage("inputs and weights for the run"):
+            values = layer_values(spec, inputs, batch_size, self)
+        n_batches = -(-len(inputs) // batch_size)
+        try:
+            with brian2_device("runtime"):
+                built = build_network(spec, steps, batch_size, n_batches, values, dt_ms,
+                                      recording, device=self)
+                built.network.run(built.duration, namespace={})
+                return collect(built, spec, len(inputs))
+        except SimulationError:
+            raise
+        except Exception as exc:
+            raise SimulationError(f"the runtime simulation failed: "
+                                  f"{brian2_failure(exc, spec)}") from exc
+
+
+register_device(RuntimeDevice())
