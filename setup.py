@@ -7,9 +7,10 @@ setup(
     "batch simulation, accuracy/latency/spike trade-offs",
     python_requires=">=3.10",
     # equations/ sits at the top level of the repository but ships as brainconv.equations.
-    packages=["brainconv", "brainconv.equations", "brainconv.spiketime"],
+    packages=["brainconv", "brainconv.devices", "brainconv.equations", "brainconv.spiketime"],
     package_dir={"brainconv": "brainconv", "brainconv.equations": "equations"},
-    package_data={"brainconv": ["templates/*.cpp"]},  # the branchless threshold template
+    # Code-object templates: the branchless threshold and the weight-row pathway.
+    package_data={"brainconv": ["templates/*.cpp", "templates/*.pyx", "templates/*.py_"]},
     install_requires=[
         "brian2==2.9.0",
         "numpy>=1.26,<2.4",  # brian2 2.9.0 uses ndarray.ptp, removed in numpy 2.4

@@ -418,8 +418,9 @@ def _parser():
 
     def simulation_options(p):
         p.add_argument("--steps", type=int, default=100, help="timesteps per sample")
-        p.add_argument("--device", default="cpp_standalone",
-                       choices=["cpp_standalone", "runtime", "numpy", "cuda_standalone"],
+        from .devices import DEVICES
+
+        p.add_argument("--device", default="cpp_standalone", choices=list(DEVICES),
                        help="compiled C++, Brian2 runtime, numpy reference, or brian2cuda (GPU)")
         p.add_argument("--batch-size", type=int, default=None,
                        help="samples simulated side by side (default: chosen from the synapse "

@@ -584,39 +584,38 @@ def _probe(model, equations):
     generated and checked, no step is simulated.
     """
     import brian2
-    from brian2.devices.device import reset_device
 
-    previous_target = brian2.prefs.codegen.target
+    from brainconv.devices import brian2_device
+
     objects = []
-    brian2.set_device("runtime")
     try:
-        brian2.prefs.codegen.target = "numpy"
-        group = brian2.NeuronGroup(1, model.equations, threshold=model.threshold,
-                                   reset=model.reset, method=model.method, dt=brian2.ms,
-                                   refractory=_refractory(model), name="brainconv_probe*")
-        objects.append(group)
-        values = model.brian2_values(model.runtime_parameters(dict(model.parameters)))
-        for parameter, value in values.items():
-            setattr(group, parameter, value)
-        group.namespace["batch_current"] = brian2.TimedArray(np.zeros((1, 1)), dt=brian2.ms)
-        objects.append(group.run_regularly("I = batch_current(t, i)\n" + model.clear,
-                                           when="start", name=f"{group.name}_clear"))
-        if model.integrate:
-            objects.append(group.run_regularly(model.integrate, when="before_thresholds",
-                                               name=f"{group.name}_integrate"))
-        pathway = brian2.Synapses(group, group, "w : 1 (constant)", on_pre=model.on_pre(model),
-                                  dt=brian2.ms, name=f"{group.name}_input")
-        pathway.connect(i=0, j=0)
-        objects.append(pathway)
-        brian2.Network(*objects).run(0 * brian2.ms, namespace={})
+        with brian2_device("runtime", prefs={"codegen.target": "numpy"}):
+            group = brian2.NeuronGroup(1, model.equations, threshold=model.threshold,
+                                       reset=model.reset, method=model.method, dt=brian2.ms,
+                                       refractory=_refractory(model), name="brainconv_probe*")
+            objects.append(group)
+            values = model.brian2_values(model.runtime_parameters(dict(model.parameters)))
+            for parameter, value in values.items():
+                setattr(group, parameter, value)
+            group.namespace["batch_current"] = brian2.TimedArray(np.zeros((1, 1)),
+                                                                 dt=brian2.ms)
+            objects.append(group.run_regularly("I = batch_current(t, i)\n" + model.clear,
+                                               when="start", name=f"{group.name}_clear"))
+            if model.integrate:
+                objects.append(group.run_regularly(model.integrate, when="before_thresholds",
+                                                   name=f"{group.name}_integrate"))
+            pathway = brian2.Synapses(group, group, "w : 1 (constant)",
+                                      on_pre=model.on_pre(model), dt=brian2.ms,
+                                      name=f"{group.name}_input")
+            pathway.connect(i=0, j=0)
+            objects.append(pathway)
+            brian2.Network(*objects).run(0 * brian2.ms, namespace={})
     except ModelError:
         raise
     except Exception as exc:
         raise _explain(model, equations, exc, objects) from exc
     finally:
-        brian2.prefs.codegen.target = previous_target
         _mark_used(objects)
-        reset_device()
 
 
 def _explain(model, equations, exc, objects):

@@ -67,7 +67,7 @@ def main():
 
     import brian2
 
-    from brainconv.gpu import gpu_available
+    from brainconv.devices.cuda_standalone import gpu_available
 
     if not gpu_available():
         sys.exit("gpu_speed.py needs brian2cuda and an NVIDIA GPU (nvidia-smi found none)")
