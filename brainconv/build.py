@@ -1,8 +1,8 @@
 """NetworkSpec → Brian2 objects. The only module that creates Brian2 objects.
 
 Layout for speed: the network is replicated ``batch_size`` times inside each
-``NeuronGroup`` (neuron ``k`` of sample ``s`` has index ``s * size + k``) with block-diagonal
-``Synapses``, and successive batches of samples are fed *in time* within one run: a 2-D
+``NeuronGroup`` (neuron ``k`` of sample ``s`` has index ``s * size + k``); every pathway is a
+:class:`brainconv.pathways.Pathway` (a ``brian2.Synapses``) that serves all copies, and successive batches of samples are fed *in time* within one run: a 2-D
 ``TimedArray`` holds each batch's input currents, and a ``run_regularly`` at each batch boundary
 loads them and resets the membrane potentials. One compiled binary thus runs a whole test set.
 
@@ -27,8 +27,8 @@ of every event through a Synapses and is read by a StateMonitor each step; each 
 its ``total_spikes`` variable. The monitors are read back by :mod:`brainconv.devices.collect`.
 
 What depends on the backend comes from the :class:`brainconv.devices.Device` passed to
-:func:`build_network` and :func:`layer_values`: pathways that skip Brian2's ``Synapses``
-(``direct_pathways``), the branchless thresholder template (``branchless_thresholds``) and the
+:func:`build_network` and :func:`layer_values`: pathways served by weight rows, one
+``Synapses`` entry per ANN weight (``direct_pathways``), the branchless thresholder template (``branchless_thresholds``) and the
 compiled progress report (``progress_report``).
 """
 
@@ -43,9 +43,9 @@ from .equations import resolve_model
 from .errors import SimulationError, brian2_cause
 from .spec import TIMESTEP_MS, pathway_synapse, pathway_unit, window_offsets
 
-__all__ = ["BATCH_CLOCK_SHRINK", "BuiltNetwork", "PAD_CURRENT", "Recording",
+__all__ = ["BATCH_CLOCK_SHRINK", "BuiltNetwork", "PAD_CURRENT", "Recording", "additive_target",
            "branchless_code_object", "build_network", "connections", "direct_pathway",
-           "direct_target", "layer_values", "pathway_code", "replicate", "window_namespace"]
+           "layer_values", "pathway_code", "window_namespace"]
 
 
 @dataclass
@@ -101,15 +101,6 @@ def connections(weights):
             np.tile(np.arange(n_post, dtype=np.int64), n_pre), np.asarray(weights).ravel())
 
 
-def replicate(pre, post, n_pre, n_post, batch_size):
-    """Indices of ``batch_size`` block-diagonal copies of a layer's connections.
-
-    Copy-major order, matching ``np.tile(w, batch_size)``.
-    """
-    copy = np.repeat(np.arange(batch_size, dtype=np.int64), len(pre))
-    return np.tile(pre, batch_size) + copy * n_pre, np.tile(post, batch_size) + copy * n_post
-
-
 #: Constant current of the padding samples of the last batch: NaN compares false with every
 #: threshold, so padding never spikes, in any model (an ION member fires at any finite input).
 PAD_CURRENT = np.nan
@@ -125,7 +116,7 @@ def layer_values(spec, currents, batch_size, device=None, quantities=True, n_bat
         Input currents ``x @ W0 + b0``.
     batch_size : int
     device : Device, optional
-        The backend the values go to: a direct pathway (:meth:`Device.is_direct
+        The backend the values go to: a pathway served by weight rows (:meth:`Device.is_direct
         <brainconv.devices.Device.is_direct>`) stores its weights once. Default: none does.
     quantities : bool
         False: weights with a unit (:func:`pathway_unit`) are plain numbers in that unit, and
@@ -362,18 +353,16 @@ def _build_layer(spec, models, index, below, values, batch_size, step_clock, bat
     # A CuBa layer takes the step's spikes after its own threshold and reset: they act from
     # the next grid point on (equations/cuba_lif.py).
     order = 4 * index + 2 if model.input_after_reset else 4 * index - 2
-    if device is not None and device.direct_pathways and direct_target(on_pre):
-        holder, extras = _direct_pathway(spec, index, below, group, direct_target(on_pre),
-                                         weight_unit, step_clock, order)
-        holder.w = values[("weights", index)]
-        return group, current, holder, list(extras)
+    from .pathways import Pathway
+
     pre, post, _ = connections(layer.weights)
-    pre, post = replicate(pre, post, spec.layers[index - 1].size, layer.size, batch_size)
-    pathway = brian2.Synapses(below, group, f"w : {weight_unit} (constant)", on_pre=on_pre,
-                              clock=step_clock, name=f"{layer.name}_synapses")
-    pathway.connect(i=pre, j=post)
+    pathway = Pathway(
+        below, group, pre, post, spec.layers[index - 1].size, layer.size, batch_size,
+        weight_unit, on_pre,
+        rows=bool(device is not None and device.direct_pathways and additive_target(on_pre)),
+        dense=not scipy.sparse.issparse(layer.weights), clock=step_clock, when="synapses",
+        order=order, name=f"{layer.name}_synapses")
     pathway.w = values[("weights", index)]
-    pathway.pre.order = order
     return group, current, pathway, []
 
 
@@ -387,22 +376,23 @@ def pathway_code(spec, models, index):
     return "1", source.on_pre(model)  # grid models: the weight is added to the input variable
 
 
-_DIRECT_ON_PRE = re.compile(r"^(\w+)_post \+= w(?: \* (\w+)_pre)?$")
+_ADDITIVE = re.compile(r"^(\w+)_post \+= w(?: \* (\w+)_pre)?$")
 
 
-def direct_target(on_pre):
+def additive_target(on_pre):
     """``(post variable, pre payload or None)`` of an ``on_pre`` that only adds the weight
     (``v_post += w``, ``v_post += w * n_pre``), or None for any other code."""
-    match = _DIRECT_ON_PRE.match(on_pre.strip())
+    match = _ADDITIVE.match(on_pre.strip())
     return match.groups() if match else None
 
 
 def direct_pathway(spec, index):
-    """True where the pathway into layer ``index`` only adds the weight (:func:`direct_target`)
-    and so may skip Brian2's Synapses on a backend with ``direct_pathways``."""
+    """True where the pathway into layer ``index`` only adds the weight
+    (:func:`additive_target`), so that a backend with ``direct_pathways``
+    serves it by weight rows, one entry per ANN weight."""
     models = {i: resolve_model(spec.layers[i].model, spec.layers[i].parameters)
               for i in (index - 1, index)}
-    return bool(direct_target(pathway_code(spec, models, index)[1]))
+    return bool(additive_target(pathway_code(spec, models, index)[1]))
 
 
 @functools.cache
@@ -420,68 +410,6 @@ def branchless_code_object():
     return type("BranchlessCodeObject", (CPPStandaloneCodeObject,), {
         "templater": CPPStandaloneCodeObject.templater.derive("brainconv",
                                                               templates_dir="templates")})
-
-
-def _direct_pathway(spec, index, below, group, target, weight_unit, step_clock, order):
-    """A zero-delay pathway without Brian2's spike queue, for ``direct_pathways`` backends.
-
-    Brian2's ``Synapses`` store every synapse once per batch copy and send every spike
-    through a queue (resize, copy of the synapse indices, three indirect loads per event),
-    where a profile of a deep network's binary found 93 % of its time. A delta pathway
-    with no delay needs neither: once per step a C++ function reads the spikes of the layer
-    below from Brian2's spike space and adds row ``k`` of the weights (stored once, in the
-    variable ``w`` of a holder group, so run_args still set them) to the copy of the layer the
-    spike's sample belongs to. Rows and neurons are visited in ascending order, so each
-    target receives the same sums in the same order as through ``Synapses``: the results are
-    bit-identical (the exact numpy cross-checks run on this path).
-
-    Returns ``(holder group, driver group)``; the driver runs the function at ``order`` in the
-    ``synapses`` slot.
-    """
-    import brian2
-
-    layer, n_pre = spec.layers[index], spec.layers[index - 1].size
-    variable, payload = target
-    pre_ids, post_ids, _ = connections(layer.weights)
-    holder = brian2.NeuronGroup(len(pre_ids), f"w : {weight_unit}\ncol : integer (constant)",
-                                name=f"{layer.name}_weights", clock=step_clock)
-    starts = brian2.NeuronGroup(n_pre + 1, "row_start : integer (constant)",
-                                name=f"{layer.name}_rows", clock=step_clock)
-    holder.col = post_ids
-    starts.row_start = np.searchsorted(pre_ids, np.arange(n_pre + 1))  # CSR row pointers
-    name = f"brainconv_{layer.name}_pathway"
-    scale = f" * brian::_array_{below.name}_{payload}[i]" if payload else ""
-    if scipy.sparse.issparse(layer.weights):  # CSR row k: columns col[start[k]:start[k+1]]
-        inner = f"for (int32_t e = start[k]; e < start[k + 1]; e++) copy[col[e]] += w[e]{scale};"
-    else:  # a dense row: contiguous, so the compiler vectorises it
-        inner = (f"const double* row = w + (size_t)k * {layer.size};\n        "
-                 f"for (int32_t j = 0; j < {layer.size}; j++) copy[j] += row[j]{scale};")
-    code = f"""
-double {name}(const double t)
-{{
-    const int32_t* spikes = brian::_array_{below.name}__spikespace;
-    const int32_t n_spikes = spikes[{len(below)}];
-    double* post = brian::_array_{group.name}_{variable};
-    const double* w = brian::_array_{holder.name}_w;
-    const int32_t* col = brian::_array_{holder.name}_col;
-    const int32_t* start = brian::_array_{starts.name}_row_start;
-    for (int32_t s = 0; s < n_spikes; s++) {{
-        const int32_t i = spikes[s];
-        const int32_t k = i % {n_pre};
-        double* copy = post + (i / {n_pre}) * {layer.size};
-        {inner}
-    }}
-    return 0.0;
-}}
-"""
-    function = brian2.Function(lambda t: 0.0, arg_units=[brian2.second], return_unit=1,
-                               stateless=False)
-    function.implementations.add_implementation("cpp", code=code, name=name)
-    driver = brian2.NeuronGroup(1, "sent : 1", name=f"{layer.name}_pathway", clock=step_clock,
-                                namespace={name: function})
-    driver.run_regularly(f"sent = {name}(t)", when="synapses", order=order,
-                         name=f"{layer.name}_pathway_step")
-    return holder, (driver, starts)
 
 
 #: C++ of the progress report: the binary prints samples done and an ETA to stderr at most once

@@ -18,7 +18,6 @@ it runs.
 """
 
 import functools
-import re
 from pathlib import Path
 
 import brian2
@@ -26,17 +25,12 @@ import numpy as np
 from brian2.core.variables import Variables
 from brian2.groups.group import CodeRunner
 
-__all__ = ["Pathway", "additive_target", "row_code_object"]
+from .build import additive_target
+from .errors import SimulationError
+
+__all__ = ["Pathway", "replicate", "row_code_object"]
 
 _TEMPLATES = Path(__file__).parent / "templates"
-_ADDITIVE = re.compile(r"^(\w+)_post \+= w(?: \* (\w+)_pre)?$")
-
-
-def additive_target(on_pre):
-    """``(post variable, pre payload or None)`` of an ``on_pre`` that only adds the weight
-    (``v_post += w``, ``v_post += w * n_pre``), or None for any other code."""
-    match = _ADDITIVE.match(on_pre.strip())
-    return match.groups() if match else None
 
 
 @functools.cache
@@ -62,6 +56,15 @@ def row_code_object(base=None):
     if not (_TEMPLATES / f"pathway{base.templater.extension}").is_file():
         return None
     return _derived(base)
+
+
+def replicate(pre, post, n_pre, n_post, batch_size):
+    """Indices of ``batch_size`` block-diagonal copies of a layer's connections.
+
+    Copy-major order, matching ``np.tile(w, batch_size)``.
+    """
+    copy = np.repeat(np.arange(batch_size, dtype=np.int64), len(pre))
+    return np.tile(pre, batch_size) + copy * n_pre, np.tile(post, batch_size) + copy * n_post
 
 
 def _row_propagation(synapses, target, payload, n_pre, n_post, dense, code_object, when,
@@ -95,9 +98,13 @@ class Pathway(brian2.Synapses):
     weight_unit : str
         Brian2 unit of ``w`` (``"1"`` for plain numbers).
     on_pre : str
-        The pathway's code per spike. Where :func:`additive_target` recognises it and the
-        device has the ``pathway`` template, rows are added per spike; otherwise Brian2 runs
-        it through its spike queue on connections replicated per batch copy.
+        The pathway's code per spike.
+    rows : bool
+        True: one entry per ANN weight, and the ``pathway`` template adds rows per spike
+        (``on_pre`` must be recognised by :func:`brainconv.build.additive_target`, and the
+        device must have the template: :func:`row_code_object`). False: Brian2 runs ``on_pre`` through its
+        spike queue on connections replicated per batch copy. The backend decides
+        (:attr:`brainconv.devices.Device.direct_pathways`).
     dense : bool
         ``pre, post`` hold every ``(k, j)`` pair in row-major order, so rows are contiguous.
     clock : brian2.Clock
@@ -116,12 +123,21 @@ class Pathway(brian2.Synapses):
     """
 
     def __init__(self, source, target, pre, post, n_pre, n_post, batch_size, weight_unit,
-                 on_pre, dense, clock, when, order, name):
-        additive = additive_target(on_pre)
-        code_object = row_code_object() if additive else None
-        self.propagation = "rows" if code_object is not None else "queue"
-        self.batch_copies = 1 if code_object is not None else batch_size
-        if code_object is not None:
+                 on_pre, *, rows, dense, clock, when, order, name):
+        additive = additive_target(on_pre) if rows else None
+        if rows and additive is None:
+            raise SimulationError(
+                f"pathway {name!r}: weight rows serve only code that adds the weight "
+                f"(v_post += w, v_post += w * n_pre), not {on_pre!r}; build it with rows=False")
+        code_object = row_code_object() if rows else None
+        if rows and code_object is None:
+            raise SimulationError(
+                f"pathway {name!r}: brainconv has no 'pathway' template for "
+                f"{brian2.get_device().code_object_class().__name__}; give the backend "
+                "direct_pathways = False so its pathways use Brian2's propagation")
+        self.propagation = "rows" if rows else "queue"
+        self.batch_copies = 1 if rows else batch_size
+        if rows:
             brian2.Synapses.__init__(self, source, target, f"w : {weight_unit}", clock=clock,
                                      name=name)
             self.connect(i=pre, j=post)
@@ -130,7 +146,6 @@ class Pathway(brian2.Synapses):
         else:
             brian2.Synapses.__init__(self, source, target, f"w : {weight_unit} (constant)",
                                      on_pre=on_pre, clock=clock, name=name)
-            copy = np.repeat(np.arange(batch_size, dtype=np.int64), len(pre))
-            self.connect(i=np.tile(pre, batch_size) + copy * n_pre,
-                         j=np.tile(post, batch_size) + copy * n_post)
+            pre, post = replicate(pre, post, n_pre, n_post, batch_size)
+            self.connect(i=pre, j=post)
             self.pre.when, self.pre.order = when, order

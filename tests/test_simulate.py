@@ -278,10 +278,13 @@ def test_batch_size_follows_synapse_count_and_memory(small_spec):
     assert choose_batch_size(small_spec, 10**6, "cuda_standalone", 1000 * per_sample) == 1000
     assert choose_batch_size(small_spec, 50, "cuda_standalone", 1000 * per_sample) == 50
     assert choose_batch_size(small_spec, 10**6, "runtime", 1000 * per_sample) == 16
-    assert choose_batch_size(small_spec, 10**6, "runtime", 3 * per_sample) == 3
-    # cpp_standalone stores a direct pathway's weights once: only the neurons count per copy.
-    assert (choose_batch_size(small_spec, 10**6, "cpp_standalone", 3 * per_sample)
-            == 3 * per_sample // (BYTES_PER_NEURON * 17))  # 14 copies fit, not 3
+    # cuda_standalone replicates the synapses per copy (Brian2's propagation): 3 copies fit.
+    assert choose_batch_size(small_spec, 10**6, "cuda_standalone", 3 * per_sample) == 3
+    # runtime and cpp_standalone serve these pathways by weight rows, one entry per ANN weight
+    # for all copies: only the neurons count per copy, 14 copies fit, not 3.
+    for device in ("runtime", "cpp_standalone"):
+        fits = 3 * per_sample // (BYTES_PER_NEURON * 17)
+        assert fits == 14 and choose_batch_size(small_spec, 10**6, device, 3 * per_sample) == 14
     assert choose_batch_size(small_spec, 10**6, "cuda_standalone", 10) == 1
     from brainconv.simulate import GPU_SYNAPSE_BUDGET
     assert (choose_batch_size(small_spec, 10**9, "cuda_standalone", 2**50)
@@ -299,8 +302,13 @@ def test_cpu_batch_size_shrinks_for_large_layers():
     big = LayerSpec("output", "if_soft", n, scipy.sparse.random(n, n, density=1.0), np.zeros(n),
                     1.0)
     spec = NetworkSpec(4, (layer, big))
-    assert choose_batch_size(spec, 1000, "runtime", 2**40) == 1  # Synapses, replicated
-    assert choose_batch_size(spec, 1000, "cpp_standalone", 2**40) == 16  # weights stored once
+    assert choose_batch_size(spec, 1000, "cuda_standalone", 2**40) > 1  # a GPU budget
+    from brainconv.devices import CPU_SYNAPSE_BUDGET as budget, Device
+
+    queue = Device()  # a CPU backend whose pathways use Brian2's propagation (replicated)
+    assert queue.choose_batch_size(spec, 1000, 2**40) == 1 == budget // (n * n)
+    for device in ("runtime", "cpp_standalone"):  # weights stored once, for all copies
+        assert choose_batch_size(spec, 1000, device, 2**40) == 16
 
 
 @pytest.mark.slow
@@ -316,9 +324,10 @@ def test_sparse_connectivity_cpp_standalone_equals_numpy(standalone_dir):
 
 @pytest.mark.standalone
 def test_direct_pathways_store_weights_once_and_equal_numpy(standalone_dir):
-    """cpp_standalone runs zero-delay pathways without Brian2's Synapses: a deep dense network
-    (4 hidden layers) and a sparse conv network equal numpy exactly, and each weight matrix
-    is one run_args array whatever the batch size."""
+    """cpp_standalone serves zero-delay pathways by weight rows: a deep dense network (4 hidden
+    layers) and a sparse conv network equal numpy exactly, every pathway is a Synapses with
+    one entry per ANN weight, and each weight matrix is one run_args array whatever the batch
+    size."""
     import brian2
 
     from brainconv.simulate import StandaloneProject
@@ -337,7 +346,9 @@ def test_direct_pathways_store_weights_once_and_equal_numpy(standalone_dir):
         assert_same_results(run_network(spec, inputs, 15, device="cpp_standalone",
                                         batch_size=3), reference)
         project = StandaloneProject._current
-        assert not any(isinstance(o, brian2.Synapses) for o in project.built.network.objects)
+        for index, pathway in enumerate(project.built.synapses, start=1):
+            assert isinstance(pathway, brian2.Synapses) and pathway.propagation == "rows"
+            assert pathway.batch_copies == 1
         # The layers' thresholders come from brainconv's branchless template.
         for layer in spec.layers:
             [path] = (project.directory / "code_objects").glob(

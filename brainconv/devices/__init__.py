@@ -159,8 +159,10 @@ class Device:
     #: :meth:`run` takes the input currents in run order. False: :meth:`run` takes the inputs
     #: ``x`` in the caller's order and records the chosen samples itself.
     batched = True
-    #: Pathways that only add the weight to a variable skip Brian2's ``Synapses`` and store
-    #: their weights once, not once per batch copy (:func:`brainconv.build.direct_target`).
+    #: Pathways that only add the weight to a variable are served by weight rows: their
+    #: ``Synapses`` hold one entry per ANN weight, not one per batch copy, and skip Brian2's
+    #: spike queue (:class:`brainconv.pathways.Pathway`; the device's code objects need a
+    #: ``pathway`` template in ``brainconv/templates``).
     direct_pathways = False
     #: Thresholders from brainconv's branchless C++ template
     #: (:func:`brainconv.build.branchless_code_object`).
@@ -181,7 +183,7 @@ class Device:
         backend cannot run on this machine; return None otherwise."""
 
     def is_direct(self, spec, index):
-        """True where the pathway into layer ``index`` skips Brian2's Synapses here."""
+        """True where the pathway into layer ``index`` is served by weight rows here."""
         if not self.direct_pathways:
             return False
         from ..build import direct_pathway

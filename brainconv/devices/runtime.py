@@ -9,12 +9,14 @@ __all__ = ["RuntimeDevice"]
 class RuntimeDevice(Device):
     """Brian2's runtime device (cython code generation, numpy fallback); fine for small runs.
 
-    The batched network of :mod:`brainconv.build` is built and run in this process with
-    Brian2's ``Synapses`` for every pathway.
+    The batched network of :mod:`brainconv.build` is built and run in this process; an
+    additive pathway is served by weight rows (:mod:`brainconv.pathways`, the Cython or numpy
+    ``pathway`` template), every other one by Brian2's propagation.
     """
 
     name = "runtime"
     plasticity = True
+    direct_pathways = True  # brainconv/templates has pathway.pyx and pathway.py_
 
     def run(self, spec, inputs, steps, batch_size, *, dt_ms, recording=None, directory=None,
             notify=None, progress=False, processes=None):

@@ -8,6 +8,7 @@
 {# USES_VARIABLES { N, _spikespace, w, _synaptic_pre, _synaptic_post, _target } #}
 {% extends 'common_group.cpp' %}
 {% block maincode %}
+    // brainconv pathway: weight rows added per spike, no spike queue
     const int32_t _n_spikes = {{_spikespace}}[{{n_source}}];
     const int32_t _n_syn = {{constant_or_scalar('N', variables['N'])}};
     for (int32_t _s = 0; _s < _n_spikes; _s++)
