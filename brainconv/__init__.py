@@ -11,7 +11,9 @@ The names below are the public API; each is imported from its module on first us
     print(bc.summary(ds, target=0.9))
 
 Everything else is reachable through its module (``brainconv.build``, ``brainconv.devices``,
-...), whose ``__all__`` says what it offers.
+...), whose ``__all__`` says what it offers. The modules behind the main verbs are named for
+what they hold (``conversion``, ``simulation``, ``comparison``), so that ``brainconv.convert``
+is always the function, never a module.
 """
 
 __version__ = "0.1.0"
@@ -26,10 +28,11 @@ _API = {
     "register_model": "equations", "get_synapse_model": "equations",
     "get_plastic_synapse_model": "equations",
     # conversion and the network description
-    "convert": "convert", "normalize": "convert", "spike_norm": "convert",
+    "convert": "conversion", "normalize": "conversion", "spike_norm": "conversion",
     "NetworkSpec": "spec", "LayerSpec": "spec",
     # simulation
-    "simulate": "simulate", "simulate_reference": "reference",
+    "simulate": "simulation", "simulate_reference": "reference", "get_device": "devices",
+    "register_device": "devices",
     # spike-time training
     "train_bats": "spiketime",
     # results and analysis
@@ -37,7 +40,8 @@ _API = {
     "time_to_accuracy": "analysis", "spikes_per_timestep": "analysis", "summary": "analysis",
     "plot_accuracy": "analysis", "plot_raster": "spiketrains",
     # comparisons, reports, sweeps
-    "compare": "compare", "write_report": "report", "run_sweep": "sweep",
+    "compare": "comparison", "ranking_table": "comparison", "Paradigm": "pipeline",
+    "run_paradigm": "pipeline", "write_report": "report", "run_sweep": "sweep",
     # errors
     "BrainconvError": "errors", "ModelError": "errors", "ShapeError": "errors",
     "ParameterError": "errors", "DataError": "errors", "SimulationError": "errors",

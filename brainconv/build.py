@@ -78,7 +78,7 @@ class BuiltNetwork:
 @dataclass(frozen=True)
 class Recording:
     """Which spike trains a compiled network records: ``layers`` (indices) of the first
-    ``copies`` batch copies, over every batch (:func:`brainconv.simulate.plan_recording` puts
+    ``copies`` batch copies, over every batch (:func:`brainconv.simulation.plan_recording` puts
     the chosen samples there). Part of the compiled layout."""
 
     layers: tuple

@@ -174,7 +174,7 @@ def run(args, ann=None):
 def _print_profile(import_seconds, prepare_seconds, simulate_seconds, save_seconds,
                    total_seconds):
     """Where the time of ``brainconv run`` went (``--profile``)."""
-    from .simulate import PROFILE
+    from .simulation import PROFILE
 
     converting = PROFILE.pop("convert the ANN", 0.0)  # timed by brainconv.pipeline
     prepare_seconds, simulate_seconds = prepare_seconds + converting, simulate_seconds - converting
@@ -268,7 +268,7 @@ def compare(args):
     """Run every paradigm on the ANN; print the ranking; save NetCDF, the Pareto plot and the
     trade-off report (``--report``)."""
     from .ann import load_ann
-    from .compare import (check_paradigms, compare as run_compare, plot_accuracy_curves,
+    from .comparison import (check_paradigms, compare as run_compare, plot_accuracy_curves,
                           plot_pareto, ranking_table, save_comparison)
     from .energy import operation_energies
     from .pipeline import load_inputs
@@ -302,7 +302,7 @@ def compare(args):
     for name, reason in json.loads(result.attrs["not_applicable"]).items():
         _say(f"not applicable: {name}: {reason}")
     save_comparison(result, args.out)
-    _say(f"saved {args.out} (load it with brainconv.compare.load_comparison)")
+    _say(f"saved {args.out} (load it with brainconv.comparison.load_comparison)")
     if args.plot:
         ax = plot_pareto(result)
         ax.figure.savefig(args.plot, dpi=120, bbox_inches="tight")
@@ -514,7 +514,7 @@ def _parser():
                    help="accuracy (fraction) for the timesteps-to-target column")
     p.add_argument("--ann", required=True, help=".npz file written by `brainconv train`")
     p.add_argument("--paradigms", nargs="+", default=None,
-                   help="names from brainconv.compare.PARADIGMS (default: all)")
+                   help="names from brainconv.comparison.PARADIGMS (default: all)")
     p.add_argument("--out", default="compare.nc", help="comparison file (NetCDF)")
     p.add_argument("--checkpoint-dir", default=None,
                    help="each finished paradigm is saved here and reused when the same run is "

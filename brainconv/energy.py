@@ -84,7 +84,7 @@ def _layer_weights(net):
         return [layer.weights for layer in net.layers]
     raise ParameterError(
         f"expected a brainconv ANN or NetworkSpec, got {type(net).__name__}; convert the "
-        "network with brainconv.ann / brainconv.convert first"
+        "network with brainconv.train_ann / brainconv.convert first"
     )
 
 
@@ -479,7 +479,7 @@ def snn_operations(results, spec, n_samples=None):
     ----------
     results : xarray.Dataset or dict
         A results dataset (:mod:`brainconv.results`), or the dict of
-        :func:`brainconv.simulate.run_network` (``unit_spike_count`` summed over samples).
+        :func:`brainconv.simulation.run_network` (``unit_spike_count`` summed over samples).
     spec : NetworkSpec
         The simulated network.
     n_samples : int, optional

@@ -1,11 +1,11 @@
 """One path from a trained ANN to a results dataset: convert, simulate, record.
 
-``brainconv run``, :func:`brainconv.compare.compare` (per paradigm) and
+``brainconv run``, :func:`brainconv.comparison.compare` (per paradigm) and
 :func:`brainconv.sweep.run_point` all go through :func:`run_paradigm`, so every results
 dataset carries the same attributes, written in one place:
 
 1. :func:`convert_paradigm` converts the ANN with a :class:`Paradigm`'s settings;
-2. :func:`brainconv.simulate.simulate` runs the network;
+2. :func:`brainconv.simulation.simulate` runs the network;
 3. :func:`brainconv.provenance.run_attrs` records what produced the result (the network's
    model, parameters, normalization and threshold, the ANN's hash, file and accuracy, the
    step ``dt_ms`` as a number), and :func:`brainconv.energy.snn_operations` the operation
@@ -28,12 +28,12 @@ __all__ = ["Paradigm", "check_paradigm", "check_run", "convert_paradigm", "load_
 @dataclass(frozen=True)
 class Paradigm:
     """How to convert an ANN into one spiking paradigm (the arguments of
-    :func:`brainconv.convert.convert`).
+    :func:`brainconv.conversion.convert`).
 
     ``model`` is a model name, or a tuple of names, one per layer. ``synapse``,
     ``synapse_parameters``, ``readout``, ``threshold``, ``percentile``, ``encoding``,
-    ``poisson_parameters`` and ``calibration_steps`` go to :func:`brainconv.convert.convert`
-    as well (``normalization="spike_norm"``: to :func:`brainconv.convert.spike_norm`);
+    ``poisson_parameters`` and ``calibration_steps`` go to :func:`brainconv.conversion.convert`
+    as well (``normalization="spike_norm"``: to :func:`brainconv.conversion.spike_norm`);
     ``dt`` is the step in ms of a continuous-time paradigm (None: a dimensionless timestep
     grid).
     """
@@ -69,7 +69,7 @@ def check_run(steps, device="cpp_standalone", processes=None, target=None, model
     steps : int
         Timesteps per sample.
     device : str
-        A name of :data:`brainconv.simulate.DEVICES`.
+        A name of :data:`brainconv.simulation.DEVICES`.
     processes : int, optional
         ``cpp_standalone`` binaries side by side (a count >= 1, cpp_standalone only).
     target : float, optional
@@ -88,7 +88,7 @@ def check_run(steps, device="cpp_standalone", processes=None, target=None, model
     """
     from .analysis import check_target
     from .results import check_output_path
-    from .simulate import check_device, plan_processes
+    from .simulation import check_device, plan_processes
     from .spec import check_steps
 
     if target is not None:
@@ -158,7 +158,7 @@ def convert_paradigm(ann, paradigm, calibration=None):
         The network, and spike-norm's threshold of each ANN layer (None for the other
         normalizations).
     """
-    from .convert import convert, spike_norm
+    from .conversion import convert, spike_norm
 
     options = {"model": paradigm.model, "threshold": paradigm.threshold,
                "parameters": dict(paradigm.parameters), "encoding": paradigm.encoding,
@@ -181,10 +181,10 @@ def check_paradigm(ann, paradigm):
     Raises
     ------
     BrainconvError
-        What :func:`brainconv.convert.convert` or
-        :func:`brainconv.convert.check_bias_free` raises.
+        What :func:`brainconv.conversion.convert` or
+        :func:`brainconv.conversion.check_bias_free` raises.
     """
-    from .convert import check_bias_free
+    from .conversion import check_bias_free
 
     convert_paradigm(ann, replace(paradigm, normalization="none"), None)
     if paradigm.normalization == "spike_norm":
@@ -210,9 +210,9 @@ def run_paradigm(ann, paradigm, x, labels, steps, calibration=None, device="cpp_
         Training inputs for normalization (needed unless ``paradigm.normalization`` is
         ``"none"``).
     device, batch_size, window, record, processes, progress
-        As for :func:`brainconv.simulate.simulate`.
+        As for :func:`brainconv.simulation.simulate`.
     record_layers : sequence of str or "hidden", optional
-        As for :func:`brainconv.simulate.simulate`; ``"hidden"``: every layer but the output
+        As for :func:`brainconv.simulation.simulate`; ``"hidden"``: every layer but the output
         (nothing is recorded for a network without one).
     notify : callable, optional
         ``notify(message)`` is told what the conversion gave and when a standalone project is
@@ -225,14 +225,14 @@ def run_paradigm(ann, paradigm, x, labels, steps, calibration=None, device="cpp_
     Returns
     -------
     xarray.Dataset
-        :func:`brainconv.simulate.simulate`'s dataset with the attributes of
+        :func:`brainconv.simulation.simulate`'s dataset with the attributes of
         :func:`brainconv.provenance.run_attrs`, the operation counts ``ops_acs`` and ``ops_macs`` (per inference,
         :func:`brainconv.energy.snn_operations`) and the energy figures of
         :func:`brainconv.energy.add_energy_attrs`.
     """
     from .energy import add_energy_attrs, snn_operations
     from .provenance import run_attrs
-    from .simulate import PROFILE, simulate
+    from .simulation import PROFILE, simulate
     from .spec import check_dt
 
     if not isinstance(paradigm, Paradigm):

@@ -1,6 +1,6 @@
 """Plots of a paradigm comparison, and the label placement they share with the report.
 
-:func:`plot_pareto` draws :func:`brainconv.compare.compare`'s three-way trade-off (timesteps to
+:func:`plot_pareto` draws :func:`brainconv.comparison.compare`'s three-way trade-off (timesteps to
 the target against spikes, coloured by accuracy), :func:`plot_accuracy_curves` every
 paradigm's accuracy over time. :func:`place_labels` names scattered points without overlaps
 and :func:`log_ticks` gives 1-2-5 ticks; :mod:`brainconv.report` uses both. Every function
@@ -129,7 +129,7 @@ def plot_pareto(result, ax=None):
     Parameters
     ----------
     result : xarray.Dataset
-        The result of :func:`brainconv.compare.compare` (or :func:`brainconv.compare.load_comparison`).
+        The result of :func:`brainconv.comparison.compare` (or :func:`brainconv.comparison.load_comparison`).
     ax : matplotlib.axes.Axes, optional
         Axes to draw on; default a new 7 x 5 inch :class:`matplotlib.figure.Figure`.
 
@@ -207,12 +207,12 @@ def plot_pareto(result, ax=None):
 
 
 def plot_accuracy_curves(result, ax=None):
-    """Accuracy over time of every paradigm of :func:`brainconv.compare.compare`'s result, on one plot.
+    """Accuracy over time of every paradigm of :func:`brainconv.comparison.compare`'s result, on one plot.
 
     Parameters
     ----------
     result : xarray.Dataset
-        The result of :func:`brainconv.compare.compare` (or :func:`brainconv.compare.load_comparison`), with
+        The result of :func:`brainconv.comparison.compare` (or :func:`brainconv.comparison.load_comparison`), with
         ``accuracy_over_time``.
     ax : matplotlib.axes.Axes, optional
         Axes to draw on; default a new 8 x 4.5 inch :class:`matplotlib.figure.Figure`.

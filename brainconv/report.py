@@ -1,11 +1,11 @@
 """The trade-off report: one self-contained HTML document of a paradigm comparison.
 
-:func:`write_report` turns the result of :func:`brainconv.compare.compare` (or a file read with
-:func:`brainconv.compare.load_comparison`) into a single HTML file a researcher can send to a
+:func:`write_report` turns the result of :func:`brainconv.comparison.compare` (or a file read with
+:func:`brainconv.comparison.load_comparison`) into a single HTML file a researcher can send to a
 colleague: what was run, the best paradigm for three priorities with the rule that picked it
 (:func:`recommendations`), the ranking table with every column, the Pareto fronts (accuracy
 against time to the target and against energy, :func:`plot_front`; the three-way trade-off of
-:func:`brainconv.compare.plot_pareto`), the accuracy-over-time curves of all paradigms on one
+:func:`brainconv.comparison.plot_pareto`), the accuracy-over-time curves of all paradigms on one
 plot, the paradigms that do not apply to the ANN with the reason, and the definitions of the
 columns. Plots are PNGs embedded as base64 ``data:`` URIs and the CSS is inline, so the file
 needs nothing else to open. Command line: ``brainconv compare ... --report report.html``.
@@ -20,7 +20,7 @@ from pathlib import Path
 
 import numpy as np
 
-from .compare import pareto_optimal, table_rows
+from .comparison import pareto_optimal, table_rows
 from .errors import DataError
 from .cache import atomic_write
 from .plotting import log_ticks, place_labels, plot_accuracy_curves, plot_pareto
@@ -151,7 +151,7 @@ def plot_front(result, cost="time_to_target", ax=None):
     Parameters
     ----------
     result : xarray.Dataset
-        The result of :func:`brainconv.compare.compare`.
+        The result of :func:`brainconv.comparison.compare`.
     cost : {"time_to_target", "energy_pj", "energy_flops"}
         The x axis, logarithmic.
     ax : matplotlib.axes.Axes, optional
@@ -321,8 +321,8 @@ def write_report(result, path, title=None):
     Parameters
     ----------
     result : xarray.Dataset
-        The result of :func:`brainconv.compare.compare` or
-        :func:`brainconv.compare.load_comparison`.
+        The result of :func:`brainconv.comparison.compare` or
+        :func:`brainconv.comparison.load_comparison`.
     path : str or os.PathLike
         Destination; its folder must exist. An existing file is replaced.
     title : str, optional

@@ -2,7 +2,7 @@
 the time base, ``dt`` and ``steps`` checks, the synapse and unit of each pathway, and the
 few-spike windows.
 
-Conversion (:mod:`brainconv.convert`), the numpy reference (:mod:`brainconv.reference`), energy
+Conversion (:mod:`brainconv.conversion`), the numpy reference (:mod:`brainconv.reference`), energy
 estimates and the Brian2 builder all read a spec through these functions; none of them creates
 Brian2 objects, so a spec can be made, checked and simulated in numpy without Brian2.
 """

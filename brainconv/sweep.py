@@ -114,10 +114,10 @@ def load_config(path):
 
 def check_config(raw, where="config"):
     """Validate a config given as a dict (see :func:`load_config`); return it completed."""
-    from .compare import PARADIGMS
+    from .comparison import PARADIGMS
     from .data import DATASETS
     from .equations import MODELS
-    from .simulate import DEVICES
+    from .simulation import DEVICES
 
     def fail(key, value, expected, fix=""):
         raise ParameterError(f"{where}: {key} = {value!r}: expected {expected}"
@@ -239,7 +239,7 @@ def variants(config):
 
 def _data_identity(name, data_dir):
     """sha256 of a dataset's train and test arrays (loads them; raises DataError if missing)."""
-    from .compare import fingerprint
+    from .comparison import fingerprint
     from .data import load_dataset
 
     return fingerprint(*load_dataset(name, "train", data_dir), *load_dataset(name, "test",
@@ -248,7 +248,7 @@ def _data_identity(name, data_dir):
 
 def plan(config):
     """The sweep's points, each a JSON-able dict with its content key ``key``."""
-    from .compare import fingerprint
+    from .comparison import fingerprint
 
     sweep = config["sweep"]
     identity = {name: _data_identity(name, sweep["data_dir"]) for name in sweep["datasets"]}
@@ -275,7 +275,7 @@ def _atomic_json(record, path):
 
 def _worker_cache(cache):
     """The ``BRAINCONV_CACHE`` a worker uses under a cache policy (see the module docstring)."""
-    from .simulate import cache_root
+    from .simulation import cache_root
 
     if cache == "shared":
         return str(cache_root().parent)

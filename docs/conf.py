@@ -16,7 +16,7 @@ Choices:
   cross-reference, and the names that brainconv re-exports (``brainconv.equations.NeuronModel``
   beside ``brainconv.equations.model.NeuronModel``, ``ANN.layer_sizes`` beside
   ``NetworkSpec.layer_sizes``) then warn as ambiguous, and a free paragraph inside a Parameters
-  section (``brainconv.convert.convert``) is a docutils error; numpydoc builds without a
+  section (``brainconv.conversion.convert``) is a docutils error; numpydoc builds without a
   warning. ``numpydoc_show_class_members = False``: autodoc's ``members`` already lists them;
   numpydoc's own member tables would list every class member twice.
 - The theme is alabaster, which ships with Sphinx.

@@ -261,7 +261,7 @@ class NeuronModel(ModelBase):
         model (CuBa-LIF's current ``g``): every pathway into the layer uses it.
     placeholders, check
         As for :class:`ModelBase` (keyword-only, like ``units``, ``citation`` and
-        ``description``); :func:`brainconv.convert.convert` runs ``check`` on each layer's
+        ``description``); :func:`brainconv.conversion.convert` runs ``check`` on each layer's
         values.
     """
 
@@ -375,7 +375,7 @@ class NeuronModel(ModelBase):
 
         A neuron model checks the given values only (:meth:`ModelBase.check_values`): a layer
         combines defaults, trained constants and overrides itself
-        (:func:`brainconv.convert.convert`).
+        (:func:`brainconv.conversion.convert`).
 
         Raises
         ------

@@ -6,7 +6,7 @@ trains whose rate is proportional to the intensity. As a brainconv layer,
 input value (the spec's first weights are the identity), and in every step each unit spikes
 with probability ``I * max_rate * dt`` (Bernoulli per step, the discrete-time Poisson process
 Brian2's ``PoissonGroup`` also uses). The ANN's first weight matrix then becomes a spiking
-pathway into the next layer (:func:`brainconv.convert.convert` with ``encoding="poisson"``).
+pathway into the next layer (:func:`brainconv.conversion.convert` with ``encoding="poisson"``).
 
 * The probability saturates at 1 (one spike per step at most): ``max_rate * dt > 1`` clips the
   brighter inputs. Inputs ``<= 0`` never spike (Rathi's code spikes for ``|x|`` with the sign

@@ -13,9 +13,9 @@ from pathlib import Path
 
 
 from brainconv.analysis import accuracy_over_time, plot_accuracy, spikes_per_timestep, time_to_accuracy
-from brainconv.convert import convert
+from brainconv.conversion import convert
 from brainconv.results import save_results
-from brainconv.simulate import simulate
+from brainconv.simulation import simulate
 from brainconv.torch_import import from_torch
 
 from common import mnist

@@ -19,7 +19,7 @@ import numpy as np
 import pytest
 
 from brainconv.ann import ANN
-from brainconv.convert import convert
+from brainconv.conversion import convert
 
 
 def dyadic(rng, shape, scale=0.5):

@@ -7,7 +7,7 @@ import numpy as np
 import xarray as xr
 
 from brainconv.cli import main
-from brainconv.compare import PARADIGMS
+from brainconv.comparison import PARADIGMS
 from brainconv.results import load_results
 
 matplotlib.use("Agg")

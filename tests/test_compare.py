@@ -8,7 +8,7 @@ import numpy as np
 import pytest
 
 from brainconv.ann import train_ann
-from brainconv.compare import (NOT_CONVERTIBLE, PARADIGMS, Paradigm, applicable, compare,
+from brainconv.comparison import (NOT_CONVERTIBLE, PARADIGMS, Paradigm, applicable, compare,
                                pareto_optimal, plot_pareto, ranking_table)
 from brainconv.errors import ParameterError
 

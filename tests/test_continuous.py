@@ -13,13 +13,13 @@ from scipy.integrate import quad
 
 from brainconv.analysis import accuracy_over_time
 from brainconv.ann import ANN
-from brainconv.convert import convert
+from brainconv.conversion import convert
 from brainconv.equations import SYNAPSE_MODELS, get_model, get_synapse_model
 from brainconv.equations.lif_rc import LIF_RC, rate_of_j
 from brainconv.equations.readout import READOUT
 from brainconv.errors import ModelError, ParameterError
 from brainconv.results import load_results, save_results
-from brainconv.simulate import run_network, simulate
+from brainconv.simulation import run_network, simulate
 
 from conftest import small_ann
 

@@ -4,7 +4,7 @@ import numpy as np
 import pytest
 
 from brainconv.ann import ANN
-from brainconv.convert import convert, normalize
+from brainconv.conversion import convert, normalize
 from brainconv.errors import ModelError, ParameterError, ShapeError
 
 from conftest import small_ann
@@ -113,7 +113,7 @@ def test_weight_bias_mismatch_and_nan_are_caught_before_conversion():
 
 def test_rate_trained_network_converts_to_the_same_function():
     """A network trained with the 'rate' activation (z / R) is a ReLU net with weights / R."""
-    from brainconv.convert import relu_equivalent
+    from brainconv.conversion import relu_equivalent
 
     base = small_ann()
     rate = ANN(base.weights, base.biases, activation="rate", activation_params={"R": 4.0})

@@ -11,7 +11,7 @@ import numpy as np
 import pytest
 
 from brainconv.errors import ModelError, ParameterError
-from brainconv.simulate import run_network
+from brainconv.simulation import run_network
 from brainconv.spiketime.network import cuba_network
 
 T_K = np.array([0.018545, 0.040336, 0.066804, 0.100651, 0.148123, 0.232489])

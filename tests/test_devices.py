@@ -8,7 +8,7 @@ import pytest
 from brainconv.devices import (DEVICES, Device, RawResults, brian2_device, device_names,
                                get_device, register_device)
 from brainconv.errors import ParameterError
-from brainconv.simulate import run_network
+from brainconv.simulation import run_network
 
 
 def test_built_in_devices_and_unknown_names():

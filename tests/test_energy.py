@@ -137,7 +137,7 @@ def test_snn_activity_errors():
 
 def test_energy_of_a_numpy_simulation(small_spec, small_inputs):
     # End to end on the numpy reference: synops = each layer's spikes x next layer's width.
-    from brainconv.simulate import simulate
+    from brainconv.simulation import simulate
 
     ds = simulate(small_spec, small_inputs, np.zeros(len(small_inputs), int), steps=20,
                   device="numpy")

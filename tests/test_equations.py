@@ -18,7 +18,7 @@ import numpy as np
 import pytest
 
 from brainconv.build import window_namespace
-from brainconv.convert import convert
+from brainconv.conversion import convert
 from brainconv.equations import MODELS, get_model, resolve_model
 from brainconv.equations.ensembles import len_member_rates, len_tuning, make_ion
 from brainconv.errors import ModelError, ParameterError

@@ -14,13 +14,13 @@ import pytest
 from brainconv.analysis import accuracy_over_time
 from brainconv.ann import ACTIVATIONS, ANN, train_ann
 from brainconv.build import window_namespace
-from brainconv.convert import convert
+from brainconv.conversion import convert
 from brainconv.equations import get_model, register_model, unregister_model
 from brainconv.equations.fs import (SIGMOID_D, SIGMOID_H, SIGMOID_T, SWISH_D, SWISH_H, SWISH_T,
                                     fs_transfer, make_fs, sigmoid, swish)
 from brainconv.errors import ModelError, ParameterError
 from brainconv.fs_fit import fit_fs
-from brainconv.simulate import run_network, simulate
+from brainconv.simulation import run_network, simulate
 
 from conftest import dyadic
 

@@ -35,7 +35,7 @@ def test_configure_cuda_bounds_make_jobs_and_avoids_the_redeclared_theta():
 def test_cuda_project_of_small_cnn_compiles_without_gpu(standalone_dir):
     """Generates and compiles (nvcc) the CUDA project; several minutes on 2 cores."""
     from brainconv.devices.cuda_standalone import configure_cuda
-    from brainconv.simulate import StandaloneProject
+    from brainconv.simulation import StandaloneProject
 
     configure_cuda(compute_capability=9.0)
     project = StandaloneProject(small_cnn_spec(), 5, 4, 2, device="cuda_standalone")
@@ -47,7 +47,7 @@ def paradigm_mix_spec():
     """12-8-6-3 network with an ION, a LEN and a leaky accumulator layer: every mechanism the
     Think Fast models add (integrate code, member state, payloads, the spike meter)."""
     from brainconv.ann import ANN
-    from brainconv.convert import convert
+    from brainconv.conversion import convert
     from conftest import small_ann
 
     ann = small_ann()
@@ -59,7 +59,7 @@ def paradigm_mix_spec():
 @pytest.mark.cuda_compile
 def test_cuda_project_of_ensembles_compiles_without_gpu(standalone_dir):
     from brainconv.devices.cuda_standalone import configure_cuda
-    from brainconv.simulate import StandaloneProject
+    from brainconv.simulation import StandaloneProject
 
     configure_cuda(compute_capability=9.0)
     project = StandaloneProject(paradigm_mix_spec(), 5, 4, 2, device="cuda_standalone")
@@ -69,7 +69,7 @@ def test_cuda_project_of_ensembles_compiles_without_gpu(standalone_dir):
 @pytest.mark.gpu
 @pytest.mark.skipif(not gpu_available(), reason="needs an NVIDIA GPU")
 def test_cuda_ensembles_equal_numpy_reference(standalone_dir):
-    from brainconv.simulate import run_network
+    from brainconv.simulation import run_network
 
     x = np.round(np.random.default_rng(3).uniform(0, 1, (7, 12)) * 64) / 64
     reference = run_network(paradigm_mix_spec(), x, 15, device="numpy")
@@ -81,7 +81,7 @@ def test_cuda_ensembles_equal_numpy_reference(standalone_dir):
 @pytest.mark.gpu
 @pytest.mark.skipif(not gpu_available(), reason="needs an NVIDIA GPU")
 def test_cuda_standalone_equals_numpy_reference(standalone_dir):
-    from brainconv.simulate import run_network
+    from brainconv.simulation import run_network
 
     spec = small_cnn_spec()
     x = np.round(np.random.default_rng(2).uniform(0, 1, (5, 36)) * 64) / 64
@@ -97,7 +97,7 @@ def test_cuda_fs_network_equals_numpy_reference(standalone_dir):
     """Few-spike neurons: per-step threshold, reset and payload tables on the GPU."""
     from test_fs import K, _two_layer
 
-    from brainconv.simulate import run_network
+    from brainconv.simulation import run_network
 
     _, spec, x = _two_layer(seed=1)
     reference = run_network(spec, x, 2 * K, device="numpy")
@@ -113,8 +113,8 @@ def test_cuda_lif_alpha_network_equals_numpy_reference(standalone_dir):
     import brian2
     from test_continuous import assert_same_spikes, softlif_ann
 
-    from brainconv.convert import convert
-    from brainconv.simulate import run_network
+    from brainconv.conversion import convert
+    from brainconv.simulation import run_network
 
     spec = convert(softlif_ann((6, 8, 5, 3)), model="lif_rc", normalization="none",
                    synapse="alpha", synapse_parameters={"tau_s": 2 * brian2.ms},

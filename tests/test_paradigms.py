@@ -4,12 +4,12 @@ ensemble power counting, LEN's output scaling, and resumable comparisons."""
 import numpy as np
 import pytest
 
-import brainconv.compare as compare_module
-from brainconv.compare import Paradigm, compare, ranking_table, row_cells
+import brainconv.comparison as compare_module
+from brainconv.comparison import Paradigm, compare, ranking_table, row_cells
 from brainconv.results import load_results
-from brainconv.convert import convert
+from brainconv.conversion import convert
 from brainconv.errors import ParameterError, SimulationError
-from brainconv.simulate import StandaloneProject, run_network
+from brainconv.simulation import StandaloneProject, run_network
 
 from conftest import small_ann
 

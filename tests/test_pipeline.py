@@ -57,7 +57,7 @@ def test_run_paradigm_results_survive_the_file(small_inputs, tmp_path):
 
 
 def test_add_energy_attrs_matches_energy_summary(small_spec, small_inputs):
-    from brainconv.simulate import simulate
+    from brainconv.simulation import simulate
 
     ds = simulate(small_spec, small_inputs, np.zeros(len(small_inputs), int), 10,
                   device="numpy")

@@ -11,7 +11,7 @@ from brian2 import Hz, ms
 from scipy.stats import binom
 
 from brainconv.ann import ANN
-from brainconv.convert import convert, spike_norm
+from brainconv.conversion import convert, spike_norm
 from brainconv.energy import (ENERGY_PRESETS, efficiency, operation_energies, operations_energy,
                               snn_operations, table1)
 from brainconv.equations import PLASTIC_SYNAPSE_MODELS, get_model, get_plastic_synapse_model
@@ -19,7 +19,7 @@ from brainconv.equations.plasticity import (PAIR_STDP, STOCHASTIC_BINARY_STDP,
                                             pair_weight_change, switch_probability)
 from brainconv.equations.poisson import draw_spikes
 from brainconv.errors import ModelError, ParameterError
-from brainconv.simulate import run_network
+from brainconv.simulation import run_network
 
 from conftest import small_ann
 

@@ -9,7 +9,7 @@ from matplotlib.backends.backend_agg import FigureCanvasAgg
 from matplotlib.text import Text
 
 from brainconv.analysis import plot_accuracy
-from brainconv.compare import pareto_optimal, plot_accuracy_curves, plot_pareto
+from brainconv.comparison import pareto_optimal, plot_accuracy_curves, plot_pareto
 from brainconv.results import make_dataset
 
 matplotlib.use("Agg")

@@ -6,8 +6,8 @@ import scipy.sparse
 import xarray as xr
 
 from brainconv.ann import ANN
-from brainconv.compare import load_comparison, pareto_optimal, save_comparison
-from brainconv.convert import convert
+from brainconv.comparison import load_comparison, pareto_optimal, save_comparison
+from brainconv.conversion import convert
 from brainconv.errors import DataError, ParameterError
 from brainconv.provenance import ann_hash, format_parameters, paradigm_label, provenance_attrs
 from brainconv.results import load_results, make_dataset, save_results
@@ -69,7 +69,7 @@ def test_provenance_survives_the_netcdf_round_trip(tmp_path):
 
 
 def test_simulate_records_provenance(small_spec, small_inputs):
-    from brainconv.simulate import simulate
+    from brainconv.simulation import simulate
 
     ds = simulate(small_spec, small_inputs, np.zeros(len(small_inputs), int), 3,
                   device="numpy", attrs={"ann_sha256": ann_hash(small_ann())})

@@ -6,8 +6,8 @@ import numpy as np
 import pytest
 from brian2 import ms
 
-import brainconv.convert as convert_module
-from brainconv.convert import (ANN_FAMILIES, ENCODERS, NORMALIZERS, PARAMETER_RULES, Encoder,
+import brainconv.conversion as convert_module
+from brainconv.conversion import (ANN_FAMILIES, ENCODERS, NORMALIZERS, PARAMETER_RULES, Encoder,
                                Normalizer, convert)
 from brainconv.equations import (INPUT_MODES, MODELS, OUTPUT_KINDS, ModelBase, ModelParts,
                                  NeuronModel, get_model, get_synapse_model)

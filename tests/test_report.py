@@ -16,7 +16,7 @@ import xarray as xr
 from brainconv.analysis import prediction_latency, silent_fraction
 from brainconv.ann import save_ann, train_ann
 from brainconv.cli import main
-from brainconv.compare import NOT_CONVERTIBLE, PARADIGMS, compare, pareto_optimal
+from brainconv.comparison import NOT_CONVERTIBLE, PARADIGMS, compare, pareto_optimal
 from brainconv.errors import DataError
 from brainconv.report import recommendations, report_html, write_report
 from brainconv.results import add_spike_trains, make_dataset

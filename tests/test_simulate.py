@@ -4,9 +4,9 @@ import numpy as np
 import pytest
 
 from brainconv.ann import ANN
-from brainconv.convert import convert
+from brainconv.conversion import convert
 from brainconv.errors import ParameterError, ShapeError
-from brainconv.simulate import run_network, simulate
+from brainconv.simulation import run_network, simulate
 
 
 def assert_same_results(a, b):
@@ -58,7 +58,7 @@ SHARED_RUN = dict(device="cpp_standalone", batch_size=4, processes=2)
 @pytest.mark.standalone
 def test_cpp_standalone_equals_numpy_and_reruns_without_rebuilding(
         small_spec, small_inputs, shared_standalone_dir):
-    from brainconv.simulate import StandaloneProject, cache_root
+    from brainconv.simulation import StandaloneProject, cache_root
 
     reference = run_network(small_spec, small_inputs, SHARED_STEPS, device="numpy")
     assert_same_results(
@@ -129,7 +129,7 @@ def test_labels_must_match_inputs(small_spec, small_inputs):
 @pytest.mark.standalone
 def test_second_build_of_same_layout_compiles_nothing(small_spec, small_inputs,
                                                       shared_standalone_dir):
-    from brainconv.simulate import StandaloneProject
+    from brainconv.simulation import StandaloneProject
 
     first = StandaloneProject(small_spec, SHARED_STEPS, 4, 2)  # compiled here or earlier
     objects = sorted(first.directory.rglob("*.o")) + [first.directory / "main"]
@@ -151,7 +151,7 @@ def test_wrong_sized_run_args_are_caught_in_python(small_spec, small_inputs,
                                                    shared_standalone_dir):
     from brainconv.build import layer_values
     from brainconv.errors import SimulationError
-    from brainconv.simulate import StandaloneProject
+    from brainconv.simulation import StandaloneProject
 
     project = StandaloneProject(small_spec, SHARED_STEPS, 4, 2)
     values = layer_values(small_spec, small_spec.input_currents(small_inputs[:3]), 4)
@@ -257,7 +257,7 @@ def test_sparse_connection_pattern_is_part_of_the_compiled_layout():
 
     import scipy.sparse
 
-    from brainconv.simulate import StandaloneProject
+    from brainconv.simulation import StandaloneProject
 
     spec = sparse_conv_spec()
     output = spec.layers[1]
@@ -271,7 +271,7 @@ def test_sparse_connection_pattern_is_part_of_the_compiled_layout():
 
 
 def test_batch_size_follows_synapse_count_and_memory(small_spec):
-    from brainconv.simulate import BYTES_PER_NEURON, BYTES_PER_SYNAPSE, choose_batch_size
+    from brainconv.simulation import BYTES_PER_NEURON, BYTES_PER_SYNAPSE, choose_batch_size
 
     # 12-8-6-3: synapses per sample 8*6 + 6*3 = 66 (the first layer is input currents)
     per_sample = BYTES_PER_SYNAPSE * 66 + BYTES_PER_NEURON * 17
@@ -286,7 +286,7 @@ def test_batch_size_follows_synapse_count_and_memory(small_spec):
         fits = 3 * per_sample // (BYTES_PER_NEURON * 17)
         assert fits == 14 and choose_batch_size(small_spec, 10**6, device, 3 * per_sample) == 14
     assert choose_batch_size(small_spec, 10**6, "cuda_standalone", 10) == 1
-    from brainconv.simulate import GPU_SYNAPSE_BUDGET
+    from brainconv.simulation import GPU_SYNAPSE_BUDGET
     assert (choose_batch_size(small_spec, 10**9, "cuda_standalone", 2**50)
             == GPU_SYNAPSE_BUDGET // 66)
 
@@ -295,7 +295,7 @@ def test_cpu_batch_size_shrinks_for_large_layers():
     import scipy.sparse
 
     from brainconv.spec import LayerSpec, NetworkSpec
-    from brainconv.simulate import CPU_SYNAPSE_BUDGET, choose_batch_size
+    from brainconv.simulation import CPU_SYNAPSE_BUDGET, choose_batch_size
 
     n = int(np.sqrt(CPU_SYNAPSE_BUDGET / 2)) + 1  # a dense n x n layer: just over budget / 2
     layer = LayerSpec("hidden1", "if_soft", n, np.zeros((4, n)), np.zeros(n), 1.0)
@@ -330,7 +330,7 @@ def test_direct_pathways_store_weights_once_and_equal_numpy(standalone_dir):
     size."""
     import brian2
 
-    from brainconv.simulate import StandaloneProject
+    from brainconv.simulation import StandaloneProject
     from conftest import dyadic
 
     rng = np.random.default_rng(11)
@@ -362,7 +362,7 @@ def test_direct_pathways_store_weights_once_and_equal_numpy(standalone_dir):
 
 def test_plan_processes_cuts_the_batches_into_equal_shares(small_spec, small_inputs):
     from brainconv.errors import ParameterError
-    from brainconv.simulate import plan_processes
+    from brainconv.simulation import plan_processes
 
     assert plan_processes(10, 4, processes=2) == (2, 2)  # 3 batches: 2 + 1 (padded)
     assert plan_processes(10000, 16, processes=2) == (2, 313)

@@ -7,7 +7,7 @@ import pytest
 from brainconv.spec import LayerSpec, NetworkSpec
 from brainconv.errors import ParameterError
 from brainconv.results import load_results, save_results
-from brainconv.simulate import run_network, simulate
+from brainconv.simulation import run_network, simulate
 from brainconv import spiketrains
 
 

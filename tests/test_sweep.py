@@ -66,9 +66,9 @@ def direct(point):
     """The same point computed in this process with the public API, no Dask."""
     from brainconv.ann import train_ann
     from brainconv.analysis import accuracy_over_time
-    from brainconv.convert import convert
+    from brainconv.conversion import convert
     from brainconv.data import load_dataset
-    from brainconv.simulate import simulate
+    from brainconv.simulation import simulate
 
     x_train, y_train = load_dataset("digits", "train")
     x, y = load_dataset("digits", "test")

@@ -329,8 +329,8 @@ def test_compare_with_torch_shape_check():
 def test_imported_cnn_simulates_like_numpy_reference():
     """torch CNN -> ANN (sparse conv, folded pooling) -> spiking network: Brian2 == numpy."""
     torch = pytest.importorskip("torch")
-    from brainconv.convert import convert
-    from brainconv.simulate import run_network
+    from brainconv.conversion import convert
+    from brainconv.simulation import run_network
 
     torch.manual_seed(0)
     model = torch.nn.Sequential(torch.nn.Conv2d(1, 2, 3), torch.nn.ReLU(),

@@ -13,13 +13,13 @@ import pytest
 
 from brainconv.ann import ANN, save_ann, train_ann
 from brainconv.cli import main
-from brainconv.compare import compare
-from brainconv.convert import convert
+from brainconv.comparison import compare
+from brainconv.conversion import convert
 from brainconv.data import load_dataset
 from brainconv.equations import MODELS, NeuronModel
 from brainconv.equations.integrate_and_fire import soft_reset_rate, soft_reset_step
 from brainconv.errors import ModelError, ParameterError, SimulationError
-from brainconv.simulate import StandaloneProject, check_memory, simulate
+from brainconv.simulation import StandaloneProject, check_memory, simulate
 
 from conftest import small_ann
 
@@ -335,8 +335,8 @@ import sys
 import numpy as np
 sys.path.insert(0, {tests!r})
 from conftest import small_ann
-from brainconv.convert import convert
-from brainconv.simulate import simulate
+from brainconv.conversion import convert
+from brainconv.simulation import simulate
 x = np.round(np.random.default_rng(1).uniform(0, 1, (10, 12)) * 64) / 64
 ds = simulate(convert(small_ann(), normalization="none"), x, np.zeros(10, int), 6,
               device="cpp_standalone", batch_size=4)

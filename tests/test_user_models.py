@@ -13,13 +13,13 @@ from brian2.utils.logger import catch_logs
 
 from brainconv.ann import ANN
 
-from brainconv.convert import convert
+from brainconv.conversion import convert
 from brainconv.equations import BUILTIN_MODELS, MODELS, get_model, register_model, \
     unregister_model
 from brainconv.equations.user import define_model, load_model_file, measure_rate, \
     validate_model
 from brainconv.errors import ModelError, brian2_cause
-from brainconv.simulate import simulate
+from brainconv.simulation import simulate
 
 from conftest import small_ann
 

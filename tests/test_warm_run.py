@@ -11,7 +11,7 @@ import numpy as np
 import pytest
 
 from brainconv.ann import save_ann
-from brainconv.simulate import MANIFEST_NAME, StandaloneProject, run_network
+from brainconv.simulation import MANIFEST_NAME, StandaloneProject, run_network
 from conftest import small_ann
 from test_simulate import SHARED_PROJECT, SHARED_RUN, SHARED_STEPS, assert_same_results
 
@@ -22,8 +22,8 @@ import sys
 import numpy as np
 from brainconv.ann import load_ann
 from brainconv.cli import _print_profile
-from brainconv.convert import convert
-from brainconv.simulate import PROFILE, run_network, simulate
+from brainconv.conversion import convert
+from brainconv.simulation import PROFILE, run_network, simulate
 
 folder = sys.argv[1]
 spec = convert(load_ann(folder + "/ann.npz"), normalization="none")
@@ -141,7 +141,7 @@ def test_warm_run_of_a_continuous_network_with_readout(standalone_dir):
     Brian2: LIF layers, alpha synapses, filtered readout, dt = 0.5 ms, padded batches."""
     import brian2
 
-    from brainconv.convert import convert
+    from brainconv.conversion import convert
     from test_continuous import softlif_ann
 
     spec = convert(softlif_ann((6, 8, 5, 3)), model="lif_rc", normalization="none",

@@ -155,7 +155,7 @@ class Device:
     #: The name users pass as ``device=``.
     name = None
     #: True: samples run in batches of ``batch_size`` copies of the network, the recorded
-    #: samples on the first copies (:func:`brainconv.simulate.plan_recording`), and
+    #: samples on the first copies (:func:`brainconv.simulation.plan_recording`), and
     #: :meth:`run` takes the input currents in run order. False: :meth:`run` takes the inputs
     #: ``x`` in the caller's order and records the chosen samples itself.
     batched = True
@@ -200,7 +200,7 @@ class Device:
                    if index > 0 and not self.is_direct(spec, index))
 
     def choose_batch_size(self, spec, n_samples, memory_bytes=None):
-        """Samples to replicate per group (see :func:`brainconv.simulate.choose_batch_size`).
+        """Samples to replicate per group (see :func:`brainconv.simulation.choose_batch_size`).
 
         On a CPU ``DEFAULT_BATCH_SIZE``, or fewer when a batch would exceed
         ``CPU_SYNAPSE_BUDGET`` replicated synapses or ``memory_bytes``; never more than
@@ -249,7 +249,7 @@ class Device:
             A :attr:`batched` backend: the :class:`brainconv.build.Recording` of the run.
             Otherwise the sample and layer indices to record.
         directory, notify, progress, processes
-            As :func:`brainconv.simulate.run_network`; backends without a compiled project
+            As :func:`brainconv.simulation.run_network`; backends without a compiled project
             ignore them.
         """
         raise NotImplementedError

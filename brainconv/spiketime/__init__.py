@@ -18,7 +18,7 @@ __all__ = ["EventResult", "LayerEvents", "backward_events", "count_loss", "cuba_
 
 
 def __getattr__(name):
-    # Lazy: network.py imports brainconv.convert (and so Brian2's world) at import time.
+    # Lazy: network.py imports brainconv.conversion (and so Brian2's world) at import time.
     if name == "cuba_network":
         from .network import cuba_network
         return cuba_network

@@ -2,7 +2,7 @@
 
 The spec's first layer is the ``ttfs`` input layer (identity weights: its current is the input
 value), the later ones ``cuba_lif`` (or ``cuba_lif_grid``) with the trained weights in Hz, no
-biases and one threshold per layer. :func:`brainconv.simulate.run_network` then runs it on any
+biases and one threshold per layer. :func:`brainconv.simulation.run_network` then runs it on any
 device with ``dt`` in ms, and ``steps * dt`` is the sample's window (BATS: 200 steps of 1 ms).
 """
 

@@ -23,7 +23,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
 from common import mnist  # noqa: E402
 
-from brainconv.simulate import StandaloneProject, run_network  # noqa: E402
+from brainconv.simulation import StandaloneProject, run_network  # noqa: E402
 from brainconv.spiketime import cuba_network, simulate_events, ttfs_encode  # noqa: E402
 
 WEIGHTS = (Path(__file__).resolve().parent.parent / "cojocaru" / "results"

@@ -29,8 +29,8 @@ import numpy as np  # noqa: E402
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 
-from brainconv import simulate as simulation  # noqa: E402
-from brainconv.convert import convert  # noqa: E402
+from brainconv import simulation  # noqa: E402
+from brainconv.conversion import convert  # noqa: E402
 
 from common import WORKLOADS, mnist, workload_ann  # noqa: E402
 from mnist_if_speed import accuracy, time_numpy  # noqa: E402

@@ -25,10 +25,10 @@ import numpy as np
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
 from brainconv.ann import load_ann, save_ann, train_ann  # noqa: E402
-from brainconv.convert import convert  # noqa: E402
+from brainconv.conversion import convert  # noqa: E402
 from brainconv.equations.readout import window_mean  # noqa: E402
 from brainconv.reference import simulate_reference  # noqa: E402
-from brainconv import simulate as simulation  # noqa: E402
+from brainconv import simulation  # noqa: E402
 
 from common import mnist  # noqa: E402
 

@@ -19,9 +19,9 @@ import numpy as np
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
-from brainconv.convert import convert  # noqa: E402
+from brainconv.conversion import convert  # noqa: E402
 from brainconv.reference import simulate_reference  # noqa: E402
-from brainconv.simulate import choose_batch_size, run_network  # noqa: E402
+from brainconv.simulation import choose_batch_size, run_network  # noqa: E402
 from brainconv.torch_import import from_torch  # noqa: E402
 
 from common import mnist  # noqa: E402
@@ -33,7 +33,7 @@ def main():
     parser.add_argument("--samples", type=int, default=1000)
     parser.add_argument("--steps", type=int, default=100)
     parser.add_argument("--batch-size", type=int, default=None,
-                        help="samples per group (default: brainconv.simulate.choose_batch_size)")
+                        help="samples per group (default: brainconv.simulation.choose_batch_size)")
     args = parser.parse_args()
     import brian2
     import torch

@@ -21,9 +21,9 @@ import numpy as np
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
-from brainconv.convert import convert  # noqa: E402
+from brainconv.conversion import convert  # noqa: E402
 from brainconv.reference import simulate_reference  # noqa: E402
-from brainconv import simulate as simulation  # noqa: E402
+from brainconv import simulation  # noqa: E402
 
 from common import mnist, trained_ann  # noqa: E402
 

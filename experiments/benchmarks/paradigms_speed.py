@@ -1,6 +1,6 @@
-"""Benchmark: every paradigm of brainconv.compare.PARADIGMS on the converted 784-500-10 MNIST net.
+"""Benchmark: every paradigm of brainconv.comparison.PARADIGMS on the converted 784-500-10 MNIST net.
 
-Paradigms that do not apply to this ReLU network (``brainconv.compare.applicable``: e.g.
+Paradigms that do not apply to this ReLU network (``brainconv.comparison.applicable``: e.g.
 ``lif_alpha`` needs a soft-LIF-trained ANN) are listed with the reason after the table.
 
 For each paradigm: the numpy reference (float64, the exact yardstick; float32 for speed) and
@@ -22,10 +22,10 @@ import numpy as np
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
-from brainconv.compare import applicable  # noqa: E402
-from brainconv.convert import convert  # noqa: E402
+from brainconv.comparison import applicable  # noqa: E402
+from brainconv.conversion import convert  # noqa: E402
 from brainconv.reference import simulate_reference  # noqa: E402
-from brainconv.simulate import run_network  # noqa: E402
+from brainconv.simulation import run_network  # noqa: E402
 
 from common import mnist, trained_ann  # noqa: E402
 

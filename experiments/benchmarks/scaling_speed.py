@@ -28,8 +28,8 @@ sys.path.insert(0, str(Path(__file__).resolve().parent))
 
 import brian2  # noqa: E402
 
-from brainconv import simulate as simulation  # noqa: E402
-from brainconv.convert import convert  # noqa: E402
+from brainconv import simulation  # noqa: E402
+from brainconv.conversion import convert  # noqa: E402
 
 from common import REPO, WORKLOADS, mnist, workload_ann  # noqa: E402
 from brainconv.reference import simulate_reference  # noqa: E402

@@ -21,8 +21,8 @@ from common import mnist  # noqa: E402
 from mnist_cnn import make_model, train  # noqa: E402
 from run import KS, RESULTS, summarize  # noqa: E402
 
-from brainconv.convert import convert  # noqa: E402
-from brainconv.simulate import run_network  # noqa: E402
+from brainconv.conversion import convert  # noqa: E402
+from brainconv.simulation import run_network  # noqa: E402
 from brainconv.torch_import import from_torch  # noqa: E402
 
 

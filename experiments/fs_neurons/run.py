@@ -21,12 +21,12 @@ sys.path.insert(0, str(HERE.parent))
 from common import mnist  # noqa: E402
 
 from brainconv.ann import load_ann, save_ann, train_ann  # noqa: E402
-from brainconv.convert import convert  # noqa: E402
+from brainconv.conversion import convert  # noqa: E402
 from brainconv.equations.fs import (SIGMOID_D, SIGMOID_H, SIGMOID_T, SWISH_D,  # noqa: E402
                                     SWISH_H, SWISH_T, fs_transfer, relu_coefficients,
                                     sigmoid, swish)
 from brainconv.fs_fit import fit_fs  # noqa: E402
-from brainconv.simulate import run_network  # noqa: E402
+from brainconv.simulation import run_network  # noqa: E402
 
 RESULTS = HERE / "results"
 KS = (4, 6, 8, 10)

@@ -31,10 +31,10 @@ import brian2  # noqa: E402
 import xarray as xr  # noqa: E402
 
 from brainconv.ann import load_ann, save_ann, train_ann  # noqa: E402
-from brainconv.convert import convert  # noqa: E402
+from brainconv.conversion import convert  # noqa: E402
 from brainconv.energy import ann_flops, energy_summary, snn_energy  # noqa: E402
 from brainconv.results import load_results, save_results  # noqa: E402
-from brainconv.simulate import simulate  # noqa: E402
+from brainconv.simulation import simulate  # noqa: E402
 from brainconv.softlif import softlif_rate  # noqa: E402
 from brainconv.equations.lif_rc import lif_rc_step, rate_of_j  # noqa: E402
 from brainconv.equations.synapses import alpha_step  # noqa: E402

@@ -23,10 +23,10 @@ sys.path.insert(0, str(HERE.parent))
 from common import mnist, workload_ann  # noqa: E402
 
 from brainconv.analysis import accuracy_over_time  # noqa: E402
-from brainconv.convert import convert  # noqa: E402
+from brainconv.conversion import convert  # noqa: E402
 from brainconv.energy import ann_macs, efficiency, operations_energy  # noqa: E402
 from brainconv.energy import snn_operations  # noqa: E402
-from brainconv.simulate import simulate  # noqa: E402
+from brainconv.simulation import simulate  # noqa: E402
 
 RESULTS = HERE / "results"
 PRESETS = ("int32", "float32")

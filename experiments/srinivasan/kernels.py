@@ -35,12 +35,12 @@ from common import mnist  # noqa: E402
 
 from brainconv.analysis import accuracy_over_time  # noqa: E402
 from brainconv.ann import ANN, train_ann  # noqa: E402
-from brainconv.convert import convert  # noqa: E402
+from brainconv.conversion import convert  # noqa: E402
 from brainconv.energy import ann_macs, efficiency, snn_operations  # noqa: E402
 from brainconv.layers import avgpool2d_connectivity, conv2d_connectivity  # noqa: E402
 from brainconv.learning import image_patches, learn_kernels  # noqa: E402
 from brainconv.results import save_results  # noqa: E402
-from brainconv.simulate import simulate  # noqa: E402
+from brainconv.simulation import simulate  # noqa: E402
 
 RESULTS = HERE / "results"
 PAPER_ACCURACY, PAPER_COMPRESSION = 98.54, 39.5

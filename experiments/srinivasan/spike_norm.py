@@ -42,10 +42,10 @@ from common import mnist  # noqa: E402
 
 from brainconv.analysis import accuracy_over_time  # noqa: E402
 from brainconv.ann import load_ann, save_ann, train_ann  # noqa: E402
-from brainconv.convert import convert, normalize, relu_equivalent, spike_norm  # noqa: E402
+from brainconv.conversion import convert, normalize, relu_equivalent, spike_norm  # noqa: E402
 from brainconv.energy import ENERGY_PRESETS as ENERGY  # noqa: E402
 from brainconv.energy import ann_macs, efficiency, snn_operations  # noqa: E402
-from brainconv.simulate import simulate  # noqa: E402
+from brainconv.simulation import simulate  # noqa: E402
 
 RESULTS = HERE / "results"
 NORMALIZATIONS = ("spike_norm", "max", "percentile")

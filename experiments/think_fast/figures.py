@@ -21,7 +21,7 @@ from matplotlib.figure import Figure
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
-from brainconv.compare import PARADIGMS, Paradigm, compare, row_cells  # noqa: E402
+from brainconv.comparison import PARADIGMS, Paradigm, compare, row_cells  # noqa: E402
 from brainconv.results import save_results  # noqa: E402
 
 from common import mnist, trained_ann  # noqa: E402

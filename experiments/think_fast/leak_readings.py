@@ -19,7 +19,7 @@ import numpy as np
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
-from brainconv.convert import convert  # noqa: E402
+from brainconv.conversion import convert  # noqa: E402
 
 from common import mnist, trained_ann  # noqa: E402
 

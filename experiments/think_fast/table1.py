@@ -24,7 +24,7 @@ import numpy as np
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
 from brainconv.ann import load_ann, save_ann, train_ann  # noqa: E402
-from brainconv.compare import (PARADIGMS, Paradigm, compare, ranking_table,  # noqa: E402
+from brainconv.comparison import (PARADIGMS, Paradigm, compare, ranking_table,  # noqa: E402
                                row_cells)
 from brainconv.results import save_results  # noqa: E402
 

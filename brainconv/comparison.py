@@ -169,7 +169,7 @@ def compare(ann, calibration, x, labels, steps, target, paradigms=None,
         ``cache_key`` attribute) — so an interrupted sweep resumes and a changed input is
         recomputed.
     notify : callable, optional
-        Passed to :func:`brainconv.simulate.simulate` (compile and cache messages).
+        Passed to :func:`brainconv.simulation.simulate` (compile and cache messages).
     energy_preset : str
         :data:`brainconv.energy.ENERGY_PRESETS` entry for the pJ energy (``int32``).
     sparsity_samples : int
@@ -277,7 +277,7 @@ def fingerprint(*parts):
     salted with the brainconv and Brian2 versions: a new version computes results again."""
     from . import __version__
     from .cache import digest
-    from .simulate import brian2_version
+    from .simulation import brian2_version
 
     return digest(*parts, salt=f"brainconv {__version__} brian2 {brian2_version()}".encode())
 
@@ -439,7 +439,7 @@ def save_comparison(result, path):
     missing = [name for name in COMPARISON_VARIABLES if name not in result]
     if missing or "paradigm" not in result.dims:
         raise ParameterError(
-            f"save_comparison needs the result of brainconv.compare.compare(); this dataset "
+            f"save_comparison needs the result of brainconv.comparison.compare(); this dataset "
             f"lacks {', '.join(missing) or 'the paradigm dimension'}; save a single "
             "simulation's results with brainconv.results.save_results instead")
     marked = result.copy()
@@ -474,7 +474,7 @@ def load_comparison(path):
     path = Path(path)
     if not path.is_file():
         raise DataError(f"comparison file {str(path)!r} not found; write one with "
-                        "`brainconv compare --out FILE` or brainconv.compare.save_comparison")
+                        "`brainconv compare --out FILE` or brainconv.comparison.save_comparison")
     try:
         ds = xr.load_dataset(path, engine="scipy")
     except Exception as exc:  # scipy raises several types for corrupt files
