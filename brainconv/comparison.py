@@ -27,10 +27,11 @@ from .plotting import plot_accuracy_curves, plot_pareto
 from .provenance import ann_hash
 from .results import load_cached, save_results
 
-__all__ = ["COMPARISON_VARIABLES", "EXTRA_COLUMNS", "NOT_CONVERTIBLE", "PARADIGMS", "Paradigm",
+# Paradigm (pipeline) and the two plots (plotting) are imported here too, for older code; they
+# are documented where they are defined.
+__all__ = ["COMPARISON_VARIABLES", "EXTRA_COLUMNS", "NOT_CONVERTIBLE", "PARADIGMS",
            "applicable", "check_paradigms", "compare", "fingerprint", "load_comparison",
-           "pareto_optimal", "plot_accuracy_curves", "plot_pareto", "ranking_table",
-           "row_cells", "save_comparison", "table_rows"]
+           "pareto_optimal", "ranking_table", "row_cells", "save_comparison", "table_rows"]
 
 
 #: The registered paradigms; each new model in ``equations/`` should add its entry here.

@@ -30,6 +30,9 @@ import numpy as np
 from brainconv.cache import cache_dir, write_cached
 from brainconv.errors import DataError, ParameterError
 
+__all__ = ["BASE_URLS", "DATASETS", "ENV_VAR", "SPLITS", "download_dataset", "load_dataset",
+           "read_idx"]
+
 DATASETS = ("mnist", "fashion-mnist", "digits")
 SPLITS = ("train", "test")
 ENV_VAR = "BRAINCONV_DATA"

@@ -6,6 +6,9 @@ expect (``ValueError`` for bad input, ``RuntimeError`` for a failed build or run
 file), what was expected, what came, and the likely fix.
 """
 
+__all__ = ["BrainconvError", "DataError", "ModelError", "ParameterError", "ShapeError",
+           "SimulationError", "brian2_cause"]
+
 
 class BrainconvError(Exception):
     """Base class of all brainconv errors."""

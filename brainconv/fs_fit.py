@@ -23,6 +23,8 @@ import numpy as np
 from .equations.fs import fs_transfer, relu_coefficients
 from .errors import ParameterError
 
+__all__ = ["FitResult", "fit_fs"]
+
 
 @dataclass(frozen=True)
 class FitResult:

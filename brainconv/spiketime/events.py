@@ -33,6 +33,9 @@ import numpy as np
 
 from ..errors import ParameterError, ShapeError
 
+__all__ = ["EventResult", "LayerEvents", "discretise", "simulate_events", "ttfs_decode",
+           "ttfs_encode"]
+
 # Times within this many grid units of a grid point count as on the grid (k * dt in floats).
 _GRID_TOL = 1e-9
 

@@ -12,6 +12,8 @@ import scipy.sparse
 from ..spec import LayerSpec, NetworkSpec
 from ..errors import ParameterError
 
+__all__ = ["cuba_network"]
+
 
 def cuba_network(weights, thresholds, tau_s=0.13, t_window=0.1, exact=True):
     """Build the spec of a feed-forward CuBa-LIF network with time-to-first-spike input.

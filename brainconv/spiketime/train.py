@@ -36,6 +36,8 @@ import scipy.sparse
 from ..errors import ParameterError, ShapeError
 from .events import simulate_events
 
+__all__ = ["backward_events", "count_loss", "predict", "train_bats"]
+
 # Elements of the (samples, events, n_post) temporaries per chunk of samples (~32 MB each).
 _CHUNK_ELEMENTS = 4_000_000
 
