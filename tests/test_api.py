@@ -43,3 +43,26 @@ def test_quick_start_through_the_public_api():
     assert float(curve[-1]) >= float(curve[0])
     assert float(curve[-1]) > 0.5
     assert np.isclose(float(bc.summary(ds)["accuracy"]), float(curve[-1]))
+
+
+def _modules():
+    import pkgutil
+
+    names = ["brainconv", "brainconv.equations"]
+    for package in (brainconv, __import__("brainconv.devices").devices,
+                    __import__("brainconv.spiketime").spiketime,
+                    __import__("brainconv.equations").equations):
+        names += [f"{package.__name__}.{info.name}"
+                  for info in pkgutil.iter_modules(package.__path__)]
+    return sorted(set(names))
+
+
+@pytest.mark.parametrize("name", _modules())
+def test_every_module_says_what_it_offers(name):
+    """Every module has __all__, and each name in it exists: the public surface is explicit."""
+    import importlib
+
+    module = importlib.import_module(name)
+    assert isinstance(getattr(module, "__all__", None), (list, tuple)), name
+    missing = [item for item in module.__all__ if not hasattr(module, item)]
+    assert not missing, f"{name}.__all__ names what it does not define: {missing}"

@@ -20,7 +20,7 @@ def test_built_in_devices_and_unknown_names():
         get_device("gpu")
     assert get_device("cpp_standalone").direct_pathways
     assert not get_device("cuda_standalone").direct_pathways
-    assert not get_device("runtime").direct_pathways
+    assert get_device("runtime").direct_pathways  # the Cython and numpy pathway templates
 
 
 def test_registered_backend_runs_through_run_network(small_spec, small_inputs):
