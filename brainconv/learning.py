@@ -2,7 +2,7 @@
 
 Srinivasan et al. 2020 learn 36 binary 3x3 kernels on 10,000 MNIST digits with stochastic
 binary STDP, then convolve the images with them. Brian2 has no weight sharing, so the kernels
-are learned on image patches (research notes §4.2): each sample is one 3x3 patch of a digit,
+are learned on image patches (Srinivasan & Roy 2019, ReStoCNet): each sample is one 3x3 patch of a digit,
 its 9 pixels Poisson neurons (rate ``max_rate * pixel``), all-to-all connected to ``n_maps``
 adaptive-threshold LIF neurons (:data:`brainconv.equations.adaptive_lif.ADAPTIVE_LIF`) by
 plastic synapses (:data:`~brainconv.equations.plasticity.STOCHASTIC_BINARY_STDP` by default).

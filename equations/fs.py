@@ -221,7 +221,7 @@ def make_fs(name, T, h, d, strict=False, citation=None, description=None, output
         output_scale=output_scale,
         structural=tuple(structural),
         make=make,
-        citation=citation or f"Stöckl & Maass 2021 (seed 001, slides [001:98-111]); {SOURCE}",
+        citation=citation or f"Stöckl & Maass 2021; {SOURCE}",
         description=description or f"FS neuron with user-given coefficients, K = {K}",
         window=K,
         tables=tables,

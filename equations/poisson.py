@@ -122,7 +122,7 @@ _COMMON = dict(
     # it out of the NeuronGroup's variables, and in the compiled layout.
     structural=("seed",),
     citation="Srinivasan et al. 2020 (ICASSP) §2 Poisson input; Sengupta et al. 2019 spike-norm "
-             "input (rand() <= x per step); research notes §4.1, §4.3",
+             "input (rand() <= x per step); Sengupta et al. 2019; Srinivasan & Roy 2019",
 )
 
 POISSON = NeuronModel(

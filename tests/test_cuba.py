@@ -1,7 +1,7 @@
 """CuBa-LIF and time-to-first-spike input: closed-form spike times, the two grid semantics,
 Brian2 against the numpy reference.
 
-Closed form (four-paradigms notes §3.8): one input of weight 12 at t = 0 (tau_s = 0.13 s,
+Closed form: one input of weight 12 at t = 0 (tau_s = 0.13 s,
 theta = 0.2) makes the continuous neuron spike at t_k below. Through brainconv the input spikes
 in step 0 and acts at t = dt, so the crossing at t_k + dt is found in step ceil(t_k / dt).
 """

@@ -1,4 +1,4 @@
-"""STDP learning inside one Brian2 run (brainconv.learning, issue 10)."""
+"""STDP learning inside one Brian2 run (brainconv.learning)."""
 
 import numpy as np
 import pytest

@@ -1,4 +1,4 @@
-"""Plastic synapses, Poisson input, spike-norm and AC/MAC energy (issue 10, foundations).
+"""Plastic synapses, Poisson input, spike-norm and AC/MAC energy.
 
 Brian2 runs use the runtime device with numpy code generation and are seeded; many
 independent synapses (one pre and one post generator neuron each) share one run.
@@ -260,7 +260,7 @@ def test_spike_norm_current_input_equals_hand_computation():
 
 @pytest.mark.parametrize("model", ["if_soft", "if_hard"])
 def test_spike_norm_poisson_equals_independent_computation(model):
-    """3 images x 20 steps (notes §4.9): thresholds recomputed with plain loops."""
+    """3 images x 20 steps: thresholds recomputed with plain loops."""
     ann = _bias_free(small_ann())
     data = np.random.default_rng(4).uniform(0, 1, (3, 12))
     steps, seed = 20, 7

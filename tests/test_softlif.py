@@ -26,7 +26,7 @@ TAU = dict(tau_rc=0.022, tau_ref=0.002)
 
 
 def test_lif_rate_matches_analytic_values():
-    # r(J) = 1 / (tau_ref + tau_rc log1p(1/(J-1))), measured values in the notes §2.8.
+    # r(J) = 1 / (tau_ref + tau_rc log1p(1/(J-1))).
     J = np.array([1.05, 1.2, 1.5, 2, 3, 5, 10])
     np.testing.assert_allclose(lif_rate(J, **TAU),
                                [14.5, 24.1, 38.2, 58.0, 91.6, 144.7, 231.6], atol=0.06)
@@ -39,7 +39,7 @@ def test_softlif_tends_to_lif_away_from_threshold():
     hard = lif_rate(J, **TAU)
     assert np.max(np.abs(softlif_rate(J, gamma=0.02, **TAU) - hard)) < 0.01
     assert np.max(np.abs(softlif_rate(J, gamma=0.1, **TAU) - hard)) > 0.5
-    # Near threshold it converges slowly (notes §2.7 item 9): 16.1, 10.4, 6.2 Hz at J = 1.
+    # Near threshold it converges slowly : 16.1, 10.4, 6.2 Hz at J = 1.
     np.testing.assert_allclose(
         [float(softlif_rate(1.0, gamma=g, **TAU)) for g in (0.1, 0.02, 0.001)],
         [16.1, 10.4, 6.2], atol=0.05)

@@ -1,4 +1,4 @@
-"""Trust under bad input (issue 12): no silent wrong results, no lost work, errors that name the
+"""Trust under bad input: no silent wrong results, no lost work, errors that name the
 real cause. One test per behaviour; each fails on the code before the fix."""
 
 import os

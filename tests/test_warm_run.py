@@ -11,6 +11,8 @@ import numpy as np
 import pytest
 
 from brainconv.ann import save_ann
+from brainconv.devices.warm import _checksum
+from brainconv.errors import SimulationError
 from brainconv.simulation import MANIFEST_NAME, StandaloneProject, run_network
 from conftest import small_ann
 from test_simulate import SHARED_PROJECT, SHARED_RUN, SHARED_STEPS, assert_same_results
@@ -86,9 +88,30 @@ def other_code(manifest):
     manifest["code"] = "0" * 64
 
 
+def integer_weights(manifest):
+    """Weights written as integers would be truncated: the dtype must be a float."""
+    [entry] = [e for e in manifest["run_args"] if e["key"] == ["weights", 2]]
+    entry["dtype"] = "<i8"
+
+
+def other_unit(manifest):
+    """A pathway of plain numbers manifested as charges in seconds (scaled on writing)."""
+    [entry] = [e for e in manifest["run_args"] if e["key"] == ["weights", 1]]
+    entry["unit"], entry["scale"] = "second", 1e3
+
+
+def edited_scale(manifest):
+    """Edited after it was written (not re-signed): the checksum no longer fits."""
+    manifest["run_args"][-1]["scale"] = 2.0
+
+
+edited_scale.resign = False
+
+
 @SHARED_PROJECT
 @pytest.mark.standalone
-@pytest.mark.parametrize("damage", [corrupt_shape, forget_a_result, other_version, other_code])
+@pytest.mark.parametrize("damage", [corrupt_shape, forget_a_result, other_version, other_code,
+                                    integer_weights, other_unit, edited_scale])
 def test_stale_manifest_falls_back_to_brian2(small_spec, small_inputs, shared_standalone_dir,
                                              damage):
     """A manifest that does not fit the project is not trusted: the run goes through Brian2,
@@ -98,6 +121,8 @@ def test_stale_manifest_falls_back_to_brian2(small_spec, small_inputs, shared_st
     good = json.loads(path.read_text())
     manifest = json.loads(path.read_text())
     damage(manifest)
+    if getattr(damage, "resign", True):  # a consistent manifest, so the damage itself is caught
+        manifest["checksum"] = _checksum(manifest)
     path.write_text(json.dumps(manifest))
     # As in a new process. No reference to the old project may stay alive: Brian2 would name
     # the new project's code objects "..._1", and the project would recompile.
@@ -108,6 +133,27 @@ def test_stale_manifest_falls_back_to_brian2(small_spec, small_inputs, shared_st
     assert StandaloneProject._current is not None  # built through Brian2
     assert json.loads(path.read_text()) == good
     assert not list((directory / "static_arrays").glob("brainconv_*"))
+
+
+@SHARED_PROJECT
+@pytest.mark.standalone
+def test_a_binary_that_writes_nothing_is_never_read_as_this_run(small_spec, small_inputs,
+                                                               shared_standalone_dir, tmp_path):
+    """A copy of the shared project whose binary exits 0 without writing results: the files
+    of the run before it must not come back as this run's results."""
+    import shutil
+
+    source = StandaloneProject(small_spec, SHARED_STEPS, 4, 2).directory  # compiled once
+    run_network(small_spec, small_inputs, SHARED_STEPS, **SHARED_RUN)  # leaves results/
+    copy = tmp_path / "project"
+    shutil.copytree(source, copy, symlinks=True)
+    assert any((copy / "results").rglob("*"))  # the earlier run's files are there
+    (copy / "main").unlink()
+    (copy / "main").write_text("#!/bin/sh\nexit 0\n")
+    (copy / "main").chmod(0o755)
+    StandaloneProject._current = None
+    with pytest.raises(SimulationError):
+        run_network(small_spec, small_inputs, SHARED_STEPS, directory=copy, **SHARED_RUN)
 
 
 @pytest.mark.standalone

@@ -13,13 +13,14 @@ import dataclasses
 import hashlib
 import json
 import os
+import shutil
 import subprocess
 import sys
 from pathlib import Path
 
 import numpy as np
 
-from ..cache import FileLock, atomic_write
+from ..cache import FileLock, atomic_write, digest
 from ..equations import resolve_model
 from ..errors import SimulationError
 from ..spec import pathway_synapse, pathway_unit
@@ -31,7 +32,7 @@ __all__ = ["MANIFEST_NAME", "MANIFEST_VERSION", "code_fingerprint", "read_manife
 
 #: Version of the manifest format; a manifest of another version is ignored (the project is
 #: then run the Brian2 way, which writes a new manifest).
-MANIFEST_VERSION = 1
+MANIFEST_VERSION = 2  # 2: each run_args entry has its unit; the manifest has a checksum
 MANIFEST_NAME = "brainconv_manifest.json"
 
 
@@ -52,7 +53,7 @@ def write_manifest(project, spec):
         unit = pathway_unit(spec, key[1]) if key[0] == "weights" else None
         dtype = owner.values.dtype if variable == "values" else owner.variables["w"].dtype
         run_args.append({"key": list(key), "name": f"{owner.name}.{variable}",
-                         "dtype": np.dtype(dtype).str, "shape": list(shape),
+                         "dtype": np.dtype(dtype).str, "shape": list(shape), "unit": unit,
                          "scale": float(getattr(brian2, unit)) if unit else 1.0})
     results = {name: {"file": device.get_array_filename(variable),
                       "dtype": np.dtype(variable.dtype).str,
@@ -65,6 +66,7 @@ def write_manifest(project, spec):
         "environment": {**brian2.prefs.devices.cpp_standalone.run_environment_variables,
                         **device.run_environment_variables},
         "layout": run_layout(built), "run_args": run_args, "results": results}
+    manifest["checksum"] = _checksum(manifest)
     atomic_write(project.directory / MANIFEST_NAME,
                  lambda path: Path(path).write_text(json.dumps(manifest, indent=1)))
 
@@ -93,6 +95,24 @@ def code_fingerprint(spec):
     return digest.hexdigest()
 
 
+def _checksum(manifest):
+    """Digest of a manifest's content without its ``checksum`` entry: a manifest edited or
+    damaged after it was written is not trusted."""
+    return digest(json.dumps({k: v for k, v in manifest.items() if k != "checksum"},
+                             sort_keys=True))
+
+
+def _fits_spec(manifest, spec):
+    """True where every run_args entry of ``manifest`` is what ``spec`` needs: the weight unit
+    of its pathway and a floating-point dtype (the values are written in that dtype)."""
+    for entry in manifest["run_args"]:
+        kind, index = entry["key"]
+        unit = pathway_unit(spec, index) if kind == "weights" else None
+        if entry.get("unit") != unit or np.dtype(entry["dtype"]).kind != "f":
+            return False
+    return True
+
+
 class _StaleManifest(Exception):
     """The manifest does not fit this run or the project's output: use the Brian2 path."""
 
@@ -106,9 +126,13 @@ def read_manifest(directory, key, spec):
         return None
     if (not isinstance(manifest, dict) or manifest.get("version") != MANIFEST_VERSION
             or manifest.get("key") != key or not (directory / "main").is_file()
+            or manifest.get("checksum") != _checksum(manifest)
             or manifest.get("code") != code_fingerprint(spec)):
         return None
-    return manifest
+    try:
+        return manifest if _fits_spec(manifest, spec) else None
+    except (KeyError, TypeError, ValueError):
+        return None
 
 
 def run_warm(device, spec, currents, batch_size, directory, key, notify, progress, repair=True):
@@ -242,6 +266,9 @@ def _run_binaries(manifest, directory, results, arguments, n_samples, progress):
     try:
         with stage("binary"):
             for number, (folder, share_arguments) in enumerate(zip(results, arguments)):
+                # An earlier run's files must never be read as this run's, should the binary
+                # exit 0 without writing them.
+                shutil.rmtree(folder, ignore_errors=True)
                 folder.mkdir(parents=True, exist_ok=True)
                 reports = progress and number == 0
                 with open(folder / "stdout.txt", "w") as stdout:

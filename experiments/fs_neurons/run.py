@@ -201,7 +201,7 @@ def main(argv=None):
     fig.tight_layout()
     fig.savefig(RESULTS / "tradeoff.png", dpi=120)
     lines += ["## Against the paper's claims", "",
-              "| claim (Stöckl & Maass 2021, slides [001:138-148]) | here |", "| --- | --- |",
+              "| claim (Stöckl & Maass 2021) | here |", "| --- | --- |",
               "| FS-SNN within ~0.2 points of the ANN (CIFAR-10 ResNets lose 0.1-0.6) | "
               "FS-ReLU tables above (ANN - SNN column); swish MLP row |",
               "| 1.36-2.14 spikes per neuron (ResNet50 CIFAR 1.36 ... EfficientNet-B7 2.14) | "

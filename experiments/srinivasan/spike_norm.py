@@ -208,7 +208,7 @@ def write_results(args, ann, ann_accuracy, ann_full, rows, runs, calibration_sec
         f"- Simulated on {args.device}; ACs per inference = input spikes x 500 + hidden "
         f"spikes x 10 (`brainconv.energy.snn_operations`); the ANN costs {macs:,} MACs. "
         "Efficiency = ANN MACs x E_MAC / (SNN ACs x E_AC), int32 3.1 / 0.1 pJ, float32 "
-        "3.7 / 0.9 pJ (Srinivasan et al.'s Table 1 presets, notes §4.6).", "",
+        "3.7 / 0.9 pJ (Srinivasan et al.'s Table 1 presets).", "",
         "## Paper context", "",
         "Srinivasan et al. 2020 report spike-norm only for VGG networks: VGG16 on CIFAR-10 "
         "91.55 % at 500 steps (1.975 x the ANN's operations as ACs, 15.7x int / 2.1x float "
