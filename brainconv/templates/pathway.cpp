@@ -20,9 +20,15 @@
         const double _scale = {{_payload}}[_i];
         {% endif %}
         {% if dense %}
-        const double* const _row = {{w}} + (size_t)_k * {{n_post}};
-        for (int32_t _j = 0; _j < {{n_post}}; _j++)
-            _copy[_j] += _row[_j]{{" * _scale" if payload else ""}};
+        double* _target_j = _copy;
+        const double* _w_j = {{w}} + (size_t)_k * {{n_post}};
+        int32_t _left = {{n_post}};
+        // Scalar steps until the target is 32-byte aligned: the vectorised loop's stores then
+        // never straddle a cache line, whatever address Brian2 gave the target array.
+        for (; _left > 0 && ((size_t)_target_j & 31); _left--)
+            *_target_j++ += *_w_j++{{" * _scale" if payload else ""}};
+        for (int32_t _j = 0; _j < _left; _j++)
+            _target_j[_j] += _w_j[_j]{{" * _scale" if payload else ""}};
         {% else %}
         int32_t _lo = 0, _hi = _n_syn;
         while (_lo < _hi)  // the row's first synapse
