@@ -33,7 +33,6 @@ compiled progress report (``progress_report``).
 """
 
 import functools
-import re
 from dataclasses import dataclass
 
 import numpy as np
@@ -41,11 +40,12 @@ import scipy.sparse
 
 from .equations import resolve_model
 from .errors import SimulationError, brian2_cause
-from .spec import TIMESTEP_MS, pathway_synapse, pathway_unit, window_offsets
+from .spec import (TIMESTEP_MS, additive_target, pathway_code, pathway_synapse, pathway_unit,
+                   window_offsets)
 
-__all__ = ["BATCH_CLOCK_SHRINK", "BuiltNetwork", "PAD_CURRENT", "Recording", "additive_target",
-           "branchless_code_object", "build_network", "connections", "direct_pathway",
-           "layer_values", "pathway_code", "window_namespace"]
+__all__ = ["BATCH_CLOCK_SHRINK", "BuiltNetwork", "PAD_CURRENT", "Recording",
+           "branchless_code_object", "build_network", "connections", "layer_values",
+           "window_namespace"]
 
 
 @dataclass
@@ -364,35 +364,6 @@ def _build_layer(spec, models, index, below, values, batch_size, step_clock, bat
         order=order, name=f"{layer.name}_synapses")
     pathway.w = values[("weights", index)]
     return group, current, pathway, []
-
-
-def pathway_code(spec, models, index):
-    """``(weight unit, on_pre code)`` of the pathway into layer ``index``."""
-    model, source = models[index], models[index - 1]
-    if model.time_base == "continuous":
-        synapse = pathway_synapse(spec, index)[0]
-        weight = f"w * {source.payload}_pre" if source.payload else "w"
-        return synapse.weight_unit, synapse.code_on_pre(weight)
-    return "1", source.on_pre(model)  # grid models: the weight is added to the input variable
-
-
-_ADDITIVE = re.compile(r"^(\w+)_post \+= w(?: \* (\w+)_pre)?$")
-
-
-def additive_target(on_pre):
-    """``(post variable, pre payload or None)`` of an ``on_pre`` that only adds the weight
-    (``v_post += w``, ``v_post += w * n_pre``), or None for any other code."""
-    match = _ADDITIVE.match(on_pre.strip())
-    return match.groups() if match else None
-
-
-def direct_pathway(spec, index):
-    """True where the pathway into layer ``index`` only adds the weight
-    (:func:`additive_target`), so that a backend with ``direct_pathways``
-    serves it by weight rows, one entry per ANN weight."""
-    models = {i: resolve_model(spec.layers[i].model, spec.layers[i].parameters)
-              for i in (index - 1, index)}
-    return bool(additive_target(pathway_code(spec, models, index)[1]))
 
 
 @functools.cache

@@ -25,7 +25,7 @@ import numpy as np
 from brian2.core.variables import Variables
 from brian2.groups.group import CodeRunner
 
-from .build import additive_target
+from .spec import additive_target
 from .errors import SimulationError
 
 __all__ = ["Pathway", "replicate", "row_code_object"]
@@ -101,7 +101,7 @@ class Pathway(brian2.Synapses):
         The pathway's code per spike.
     rows : bool
         True: one entry per ANN weight, and the ``pathway`` template adds rows per spike
-        (``on_pre`` must be recognised by :func:`brainconv.build.additive_target`, and the
+        (``on_pre`` must be recognised by :func:`brainconv.spec.additive_target`, and the
         device must have the template: :func:`row_code_object`). False: Brian2 runs ``on_pre`` through its
         spike queue on connections replicated per batch copy. The backend decides
         (:attr:`brainconv.devices.Device.direct_pathways`).

@@ -8,6 +8,7 @@ Brian2 objects, so a spec can be made, checked and simulated in numpy without Br
 """
 
 import hashlib
+import re
 from dataclasses import dataclass
 
 import numpy as np
@@ -16,8 +17,9 @@ import scipy.sparse
 from .equations import get_synapse_model, resolve_model
 from .errors import ModelError, ParameterError, ShapeError
 
-__all__ = ["TIMESTEP_MS", "LayerSpec", "NetworkSpec", "check_dt", "check_steps", "pathway_synapse",
-           "pathway_unit", "pattern_digest", "time_base", "window_offsets"]
+__all__ = ["TIMESTEP_MS", "LayerSpec", "NetworkSpec", "additive_target", "check_dt", "check_steps",
+           "direct_pathway", "pathway_code", "pathway_synapse", "pathway_unit", "pattern_digest",
+           "time_base", "window_offsets"]
 
 
 #: Length of one timestep of the grid models (on their timestep grid 1 ms is a label) and the
@@ -234,3 +236,35 @@ class NetworkSpec:
             raise ParameterError("input holds NaN or inf values; clean or rescale the data")
         first = self.layers[0]
         return np.asarray(x @ first.weights) + first.bias
+
+
+def pathway_code(spec, models, index):
+    """``(weight unit, on_pre code)`` of the pathway into layer ``index``.
+
+    ``models`` are the layers' resolved neuron models (indexable by layer).
+    """
+    model, source = models[index], models[index - 1]
+    if model.time_base == "continuous":
+        synapse = pathway_synapse(spec, index)[0]
+        weight = f"w * {source.payload}_pre" if source.payload else "w"
+        return synapse.weight_unit, synapse.code_on_pre(weight)
+    return "1", source.on_pre(model)  # grid models: the weight is added to the input variable
+
+
+_ADDITIVE = re.compile(r"^(\w+)_post \+= w(?: \* (\w+)_pre)?$")
+
+
+def additive_target(on_pre):
+    """``(post variable, pre payload or None)`` of an ``on_pre`` that only adds the weight
+    (``v_post += w``, ``v_post += w * n_pre``), or None for any other code."""
+    match = _ADDITIVE.match(on_pre.strip())
+    return match.groups() if match else None
+
+
+def direct_pathway(spec, index):
+    """True where the pathway into layer ``index`` only adds the weight
+    (:func:`additive_target`), so that a backend with ``direct_pathways``
+    serves it by weight rows, one entry per ANN weight."""
+    models = {i: resolve_model(spec.layers[i].model, spec.layers[i].parameters)
+              for i in (index - 1, index)}
+    return bool(additive_target(pathway_code(spec, models, index)[1]))

@@ -66,3 +66,41 @@ def test_every_module_says_what_it_offers(name):
     assert isinstance(getattr(module, "__all__", None), (list, tuple)), name
     missing = [item for item in module.__all__ if not hasattr(module, item)]
     assert not missing, f"{name}.__all__ names what it does not define: {missing}"
+
+
+def test_package_imports_form_no_cycle():
+    """Modules import each other in one direction only (lazy imports inside functions count):
+    the layout's floors stay readable from the bottom up."""
+    import ast
+    from pathlib import Path
+
+    root = Path(brainconv.__file__).parent
+    files = {path: ".".join(("brainconv",) + path.relative_to(root).with_suffix("").parts)
+             for path in root.rglob("*.py")}
+    modules = {name.removesuffix(".__init__"): path for path, name in files.items()}
+    graph = {}
+    for name, path in modules.items():
+        package = name if path.name == "__init__.py" else name.rpartition(".")[0]
+        edges = set()
+        for node in ast.walk(ast.parse(path.read_text())):
+            if isinstance(node, ast.ImportFrom) and node.level:
+                base = package.rsplit(".", node.level - 1)[0] if node.level > 1 else package
+                target = f"{base}.{node.module}" if node.module else base
+                for alias in node.names:  # "from . import x" may name a submodule
+                    sub = f"{target}.{alias.name}"
+                    edges.add(sub if sub in modules else target)
+        graph[name] = {t for t in edges if t in modules and t != name
+                       and not name.startswith(t + ".")}  # a package's own __init__ is its base
+    state = {}
+
+    def visit(node, trail):
+        if state.get(node) == "done":
+            return
+        assert state.get(node) != "open", " -> ".join(trail + [node])
+        state[node] = "open"
+        for target in sorted(graph[node]):
+            visit(target, trail + [node])
+        state[node] = "done"
+
+    for name in sorted(graph):
+        visit(name, [])

@@ -186,7 +186,7 @@ class Device:
         """True where the pathway into layer ``index`` is served by weight rows here."""
         if not self.direct_pathways:
             return False
-        from ..build import direct_pathway
+        from ..spec import direct_pathway
 
         return direct_pathway(spec, index)
 

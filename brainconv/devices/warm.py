@@ -25,7 +25,7 @@ from ..equations import resolve_model
 from ..errors import SimulationError
 from ..spec import pathway_synapse, pathway_unit
 from . import stage
-from .cpp_standalone import InterruptFlag, shape_mismatch
+from .binary import InterruptFlag, shape_mismatch
 
 __all__ = ["MANIFEST_NAME", "MANIFEST_VERSION", "code_fingerprint", "read_manifest", "run_warm",
            "write_manifest"]
