@@ -375,3 +375,27 @@ def test_curand_is_found_in_a_cuda_toolkit_without_the_wheel(tmp_path, monkeypat
     assert gpu.curand_dir() is None
     monkeypatch.setenv("CUDA_PATH", str(tmp_path))
     assert gpu.curand_dir() == tmp_path
+
+
+@pytest.mark.standalone
+def test_ctrl_c_while_compiling_stops_the_run_and_keeps_the_project(tmp_path):
+    """A real SIGINT to the process group while make compiles: exit 130 and 'interrupted', no
+    'damaged cache' rebuild and no compiler hint, and the half-built project stays for make to
+    finish next time."""
+    cache = tmp_path / "cache"
+    process = subprocess.Popen(
+        [sys.executable, "-c", "from brainconv.cli import console; raise SystemExit(console())",
+         "demo", "--epochs", "1", "--hidden", "16", "--out", str(tmp_path / "demo")],
+        cwd=tmp_path, env={**os.environ, "BRAINCONV_CACHE": str(cache)},
+        stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, start_new_session=True)
+    deadline = time.monotonic() + 120
+    while not list(cache.glob("standalone/*/code_objects/*.o")):  # make is compiling
+        assert process.poll() is None and time.monotonic() < deadline, process.communicate()
+        time.sleep(0.05)
+    os.killpg(process.pid, signal.SIGINT)
+    out, err = process.communicate(timeout=120)
+    assert process.returncode == 130, (out, err)
+    assert "interrupted" in err
+    assert "deleting it" not in out + err and "C++ compiler" not in out + err
+    [project] = [p for p in cache.glob("standalone/*") if p.is_dir()]
+    assert any(project.glob("code_objects/*.cpp")) and not (project / "main").exists()

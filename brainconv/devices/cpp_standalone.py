@@ -10,7 +10,9 @@ manifest's run command is a POSIX one) the project runs through Brian2, one bina
 """
 
 import os
+import re
 import shutil
+import signal
 import sys
 import time
 from pathlib import Path
@@ -25,7 +27,7 @@ from .binary import InterruptFlag, TemporaryEnvironment, shape_mismatch
 from . import (Device, available_cpus, brian2_device, brian2_failure, brian2_version,
                get_device, import_brian2, register_device, stage)
 
-__all__ = ["CppStandaloneDevice", "StandaloneProject", "cache_root"]
+__all__ = ["CppStandaloneDevice", "StandaloneProject", "cache_root", "compile_interrupted"]
 
 
 def cache_root():
@@ -119,6 +121,10 @@ class StandaloneProject:
             brian2.device.build(directory=str(self.directory), compile=True, run=False,
                                 with_output=False)
         except Exception as exc:
+            if compile_interrupted(exc):
+                # Ctrl-C reached make too: not a damaged project. What was compiled stays;
+                # make finishes the rest next time.
+                raise KeyboardInterrupt from None
             if not any(self.directory.iterdir()) or "compil" not in str(exc).lower():
                 raise
             # A truncated object file or binary left by an interrupted build makes every
@@ -177,6 +183,21 @@ class StandaloneProject:
         finally:
             for name in self.device.run_args_arrays:  # run_args files are per-run copies
                 Path(self.directory, "static_arrays", name).unlink(missing_ok=True)
+
+
+def compile_interrupted(exc):
+    """True where ``exc`` is Brian2's "Project compilation failed (error code: N)" for a make
+    stopped by Ctrl-C.
+
+    Brian2 runs make through ``os.system``, which ignores SIGINT in this process while make
+    runs: the interrupt shows only in the wait status, as death by SIGINT (``N & 0x7f == 2``)
+    or a shell's exit status 130 (``N >> 8 == 130``).
+    """
+    match = re.search(r"compilation failed \(error code: (\d+)\)", str(exc))
+    if match is None:
+        return False
+    status = int(match.group(1))
+    return (status & 0x7F) == signal.SIGINT or (status >> 8) == 128 + signal.SIGINT
 
 
 def _clear_directory(directory):
