@@ -68,8 +68,8 @@ def check_run(steps, device="cpp_standalone", processes=None, target=None, model
     ----------
     steps : int
         Timesteps per sample.
-    device : str
-        A name of :data:`brainconv.simulation.DEVICES`.
+    device : str or brainconv.devices.Device
+        A registered backend, by name or the object.
     processes : int, optional
         ``cpp_standalone`` binaries side by side (a count >= 1, cpp_standalone only).
     target : float, optional
@@ -88,7 +88,8 @@ def check_run(steps, device="cpp_standalone", processes=None, target=None, model
     """
     from .analysis import check_target
     from .results import check_output_path
-    from .simulation import check_device, plan_processes
+    from .devices import get_device
+    from .simulation import plan_processes
     from .spec import check_steps
 
     if target is not None:
@@ -100,9 +101,10 @@ def check_run(steps, device="cpp_standalone", processes=None, target=None, model
     check_steps(steps)
     if calibration_steps is not None:
         check_steps(calibration_steps)
-    check_device(device)
+    backend = get_device(device)  # one check of the device, its availability and processes
+    backend.check()
     if processes is not None:
-        plan_processes(1, 1, device, processes)
+        plan_processes(1, 1, backend, processes)
     for path, option in outputs:
         if path:
             check_output_path(path, option)

@@ -266,8 +266,8 @@ def simulate(spec, x, labels, steps, device="cpp_standalone", batch_size=None,
     labels : ndarray, shape (n_samples,)
     steps : int
         Timesteps per sample.
-    device : str
-        A backend of :data:`DEVICES` (:mod:`brainconv.devices`).
+    device : str or brainconv.devices.Device
+        A backend of :data:`DEVICES` (:mod:`brainconv.devices`), by name or the object.
     batch_size : int or None
         Samples simulated side by side (see :mod:`brainconv.build`); None chooses it from the
         synapse count and the device's memory (:func:`choose_batch_size`).
@@ -301,20 +301,21 @@ def simulate(spec, x, labels, steps, device="cpp_standalone", batch_size=None,
             f"labels have shape {labels.shape}, expected ({len(np.asarray(x))},): one label per "
             "input row"
         )
+    backend = get_device(device)  # resolved once; run_network takes the backend itself
     if batch_size is None:
-        batch_size = choose_batch_size(spec, len(labels), device)
+        batch_size = backend.choose_batch_size(spec, len(labels))
     dt_ms = check_dt(spec, dt)
     continuous = time_base(spec) == "continuous"
     if window is not None and "readout" not in [layer.model for layer in spec.layers[-1:]]:
         raise ParameterError("a classification window applies to a network with a "
                              "non-spiking readout (convert(..., readout='filtered'))")
-    raw = run_network(spec, x, steps, device, batch_size, directory, dt_ms, notify, progress,
+    raw = run_network(spec, x, steps, backend, batch_size, directory, dt_ms, notify, progress,
                       record, record_layers, processes)
     from .provenance import provenance_attrs
 
     all_attrs = {
         "brian2_version": brian2_version(),
-        "device": get_device(device).name,
+        "device": backend.name,
         **provenance_attrs(spec),  # model, parameters per layer, normalization, threshold
         **({"synapse": ",".join(layer.synapse for layer in spec.layers[1:]) or "none"}
            if continuous else {}),
