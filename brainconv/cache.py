@@ -84,6 +84,10 @@ def atomic_write(path, write):
         ``path``.
     """
     path = Path(path)
+    if not path.parent.is_dir():
+        raise FileNotFoundError(
+            2, f"cannot write {path.name}: the folder {path.parent} does not exist; create it "
+               f"first (mkdir -p {path.parent}) or write elsewhere", str(path.parent))
     fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".part", dir=path.parent)
     os.close(fd)
     try:

@@ -306,9 +306,13 @@ def simulate(spec, x, labels, steps, device="cpp_standalone", batch_size=None,
         batch_size = backend.choose_batch_size(spec, len(labels))
     dt_ms = check_dt(spec, dt)
     continuous = time_base(spec) == "continuous"
-    if window is not None and "readout" not in [layer.model for layer in spec.layers[-1:]]:
-        raise ParameterError("a classification window applies to a network with a "
-                             "non-spiking readout (convert(..., readout='filtered'))")
+    if window is not None:
+        if "readout" not in [layer.model for layer in spec.layers[-1:]]:
+            raise ParameterError("a classification window applies to a network with a "
+                                 "non-spiking readout (convert(..., readout='filtered'))")
+        from .equations.readout import check_window
+
+        window = check_window(window, check_steps(steps) * dt_ms)  # before the simulation
     raw = run_network(spec, x, steps, backend, batch_size, directory, dt_ms, notify, progress,
                       record, record_layers, processes)
     from .provenance import provenance_attrs

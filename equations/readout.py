@@ -14,7 +14,7 @@ from brainconv.errors import ParameterError
 
 from .model import NeuronModel
 
-__all__ = ["EQUATIONS", "READOUT", "READOUT_MODELS", "readout_step", "window_mean"]
+__all__ = ["EQUATIONS", "READOUT", "READOUT_MODELS", "check_window", "readout_step", "window_mean"]
 
 EQUATIONS = """
 y : 1          # class score over this step
@@ -49,6 +49,28 @@ READOUT = NeuronModel(
 
 #: Non-spiking output models, name -> NeuronModel (not in MODELS: they have no rate to test).
 READOUT_MODELS = {READOUT.name: READOUT}
+
+
+def check_window(window, duration_ms):
+    """``window`` as ``(c0, c1)`` floats, checked against a presentation of ``duration_ms``
+    before anything is simulated.
+
+    Raises
+    ------
+    ParameterError
+        Unless ``window`` is two finite numbers with ``0 <= c0 < c1 <= duration_ms``.
+    """
+    try:
+        c0, c1 = (float(c) for c in window)
+    except (TypeError, ValueError):
+        raise ParameterError(f"a classification window is two numbers (c0, c1) in ms, got "
+                             f"{window!r}") from None
+    if not (np.isfinite(c0) and np.isfinite(c1) and 0 <= c0 < c1 <= duration_ms + 1e-9):
+        raise ParameterError(
+            f"classification window ({c0:g}, {c1:g}) ms does not fit the run: give "
+            f"0 <= c0 < c1 <= {duration_ms:g} ms, the presentation time (steps x dt); "
+            "Hunsberger's MNIST rows are (120, 200), (40, 100), (50, 60) of 200 ms")
+    return c0, c1
 
 
 def window_mean(values, time_ms, window):

@@ -212,8 +212,29 @@ def test_continuous_results_have_time_in_ms_and_windowed_predictions(tmp_path):
     back = load_results(tmp_path / "r.nc")
     np.testing.assert_array_equal(back["readout"], ds["readout"])
     assert back.attrs["window_start"] == 20.0 and back.attrs["synapse"] == "exponential"
-    with pytest.raises(ParameterError, match=r"window \[50, 60\] ms holds no step"):
+    # A window beyond the 40 ms presentation is refused before anything runs.
+    with pytest.raises(ParameterError, match=r"window \(50, 60\) ms does not fit the run: "
+                                             r"give 0 <= c0 < c1 <= 40 ms"):
         simulate(spec, x, labels, 80, device="numpy", dt=0.5, window=(50, 60))
+
+
+@pytest.mark.parametrize("window", [(30, 80), (-10, 30), (40, 20), (float("nan"), 30), (5,),
+                                    "early"])
+def test_a_window_that_does_not_fit_is_refused_before_the_simulation(window, monkeypatch):
+    """(30, 80) on a 50 ms run, a negative start, a reversed or NaN window, or no pair at all:
+    refused with the presentation time in the message, and nothing is simulated."""
+    import brainconv.simulation as simulation
+
+    spec = convert(softlif_ann(), model="lif_rc", normalization="none", synapse="exponential",
+                   readout="filtered")
+    x = np.random.default_rng(4).uniform(0, 1, (3, 6))
+
+    def no_run(*args, **kwargs):
+        raise AssertionError("simulated before the window was checked")
+
+    monkeypatch.setattr(simulation, "run_network", no_run)
+    with pytest.raises(ParameterError, match="classification window"):
+        simulate(spec, x, np.zeros(3, int), 100, device="numpy", dt=0.5, window=window)
 
 
 @pytest.mark.parametrize("readout", ["spikes", "filtered"])

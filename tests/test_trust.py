@@ -377,6 +377,18 @@ def test_curand_is_found_in_a_cuda_toolkit_without_the_wheel(tmp_path, monkeypat
     assert gpu.curand_dir() == tmp_path
 
 
+def test_results_into_a_missing_folder_name_the_folder(tmp_path, small_spec, small_inputs):
+    """Not a bare FileNotFoundError on a hidden temporary name: the folder and the fix."""
+    from brainconv.results import save_results
+
+    ds = simulate(small_spec, small_inputs, np.zeros(len(small_inputs), int), 5, device="numpy")
+    missing = tmp_path / "not_there"
+    with pytest.raises(FileNotFoundError, match=r"cannot write r\.nc: the folder .*not_there "
+                                                r"does not exist; create it first") as caught:
+        save_results(ds, missing / "r.nc")
+    assert caught.value.filename == str(missing) and not missing.exists()
+
+
 @pytest.mark.standalone
 def test_ctrl_c_while_compiling_stops_the_run_and_keeps_the_project(tmp_path):
     """A real SIGINT to the process group while make compiles: exit 130 and 'interrupted', no
