@@ -91,7 +91,7 @@ from dataclasses import dataclass
 import numpy as np
 import scipy.sparse
 
-from brainconv.errors import DataError, ParameterError, ShapeError
+from brainconv.errors import DataError, ParameterError, ShapeError, require_numbers
 from brainconv.softlif import softlif_activation, softlif_activation_derivative
 
 __all__ = [
@@ -580,7 +580,8 @@ class ANN:
 
 
 def _frozen_float64(a) -> np.ndarray:
-    arr = np.array(a, dtype=np.float64, order="C", copy=True)
+    arr = np.array(require_numbers(a, "ANN weights and biases"), dtype=np.float64, order="C",
+                   copy=True)
     arr.setflags(write=False)
     return arr
 

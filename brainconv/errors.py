@@ -7,7 +7,7 @@ file), what was expected, what came, and the likely fix.
 """
 
 __all__ = ["BrainconvError", "DataError", "ModelError", "ParameterError", "ShapeError",
-           "SimulationError", "brian2_cause"]
+           "SimulationError", "brian2_cause", "require_numbers"]
 
 
 class BrainconvError(Exception):
@@ -32,6 +32,27 @@ class DataError(BrainconvError, ValueError):
 
 class SimulationError(BrainconvError, RuntimeError):
     """Brian2 failed to build, compile or run a network."""
+
+
+def require_numbers(values, what):
+    """``values`` as an array, refused when it holds text: ``np.asarray(["1", "2"], float)``
+    would parse it silently, so a file read as strings would pass for data.
+
+    Raises
+    ------
+    ParameterError
+        If ``values`` holds strings or bytes.
+    """
+    import numpy as np
+
+    array = np.asarray(values)
+    if array.dtype.kind in "US" or (array.dtype.kind == "O" and any(
+            isinstance(item, (str, bytes)) for item in array.ravel())):
+        sample = str(next(iter(array.ravel()), ""))
+        raise ParameterError(
+            f"{what} must be numbers, got text such as {sample!r} (dtype {array.dtype}); "
+            "convert numbers written as text first, e.g. np.asarray(values, dtype=float)")
+    return array
 
 
 def brian2_cause(exc):

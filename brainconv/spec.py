@@ -15,7 +15,7 @@ import numpy as np
 import scipy.sparse
 
 from .equations import get_synapse_model, resolve_model
-from .errors import ModelError, ParameterError, ShapeError
+from .errors import ModelError, ParameterError, ShapeError, require_numbers
 
 __all__ = ["TIMESTEP_MS", "LayerSpec", "NetworkSpec", "additive_target", "check_dt", "check_steps",
            "direct_pathway", "pathway_code", "pathway_synapse", "pathway_unit", "pattern_digest",
@@ -226,7 +226,7 @@ class NetworkSpec:
         ParameterError
             If ``x`` holds NaN or inf.
         """
-        x = np.asarray(x, dtype=float)
+        x = np.asarray(require_numbers(x, "the input"), dtype=float)
         if x.ndim != 2 or x.shape[1] != self.input_size:
             raise ShapeError(
                 f"input has shape {x.shape}, but the network expects (n_samples, "

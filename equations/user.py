@@ -282,10 +282,11 @@ def load_model_file(path):
     """
     path = Path(path)
     if not path.is_file():
+        what = ("is a directory" if path.is_dir() else
+                "is not a regular file (a device or a pipe)" if path.exists() else
+                "does not exist")
         raise ModelError(
-            f"model file {str(path)!r} does not exist"
-            + (" (it is a directory)" if path.is_dir() else "")
-            + "; give the path of a Python file that calls "
+            f"model file {str(path)!r} {what}; give the path of a Python file that calls "
             "brainconv.equations.user.define_model(...)"
         )
     before = dict(MODELS)

@@ -411,3 +411,21 @@ def test_ctrl_c_while_compiling_stops_the_run_and_keeps_the_project(tmp_path):
     assert "deleting it" not in out + err and "C++ compiler" not in out + err
     [project] = [p for p in cache.glob("standalone/*") if p.is_dir()]
     assert any(project.glob("code_objects/*.cpp")) and not (project / "main").exists()
+
+
+def test_text_is_not_taken_for_numbers(small_spec):
+    """Weights or pixels read as strings are refused by name, not parsed silently."""
+    with pytest.raises(ParameterError, match=r"ANN weights and biases must be numbers, got text "
+                                             r"such as '1'"):
+        ANN((np.array([["1", "2"]]),), (np.array(["0", "1"]),))
+    pixels = np.full((2, small_spec.input_size), "0.5")
+    with pytest.raises(ParameterError, match="the input must be numbers"):
+        small_spec.input_currents(pixels)
+    assert small_spec.input_currents(pixels.astype(float)).shape == (2, small_spec.layers[0].size)
+
+
+def test_a_model_file_that_is_a_device_is_named_as_such():
+    from brainconv.equations import load_model_file
+
+    with pytest.raises(ModelError, match="'/dev/zero' is not a regular file"):
+        load_model_file("/dev/zero")
