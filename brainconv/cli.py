@@ -343,9 +343,13 @@ def sweep(args):
                            "again to resume")
     result = run_sweep(config, workers=args.workers, scheduler=args.scheduler, notify=_say)
     failed = int(result.attrs["n_failed"])
-    if failed:
-        _say(f"{failed} point(s) failed; their messages are in the 'error' variable of "
-             f"{out / 'sweep.nc'} and in {out / 'points'}/*.failed.json")
+    if failed:  # saved with the others, but the command did not do all it was asked: exit 2
+        from .errors import SimulationError
+
+        raise SimulationError(
+            f"{failed} point(s) failed; their messages are in the 'error' variable of "
+            f"{out / 'sweep.nc'} and in {out / 'points'}/*.failed.json; the computed points "
+            "are saved, and running the same command again retries the failed ones")
     return result
 
 

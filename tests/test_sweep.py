@@ -107,8 +107,9 @@ def test_sweep_on_local_cluster_combines_points(tmp_path, client):
         p["key"] for p in points)
 
 
-def test_failing_point_is_recorded_and_the_others_finish(tmp_path, client):
-    config = load_config(write_config(tmp_path, k="[0, 5]", seeds="[0]"))
+def test_failing_point_is_recorded_and_the_others_finish(tmp_path, client, capsys):
+    path = write_config(tmp_path, k="[0, 5]", seeds="[0]")
+    config = load_config(path)
     result = run_sweep(config, client=client, progress=False, notify=lambda message: None)
     assert result["failed"].values.ravel().tolist() == [1, 0]
     error = str(result["error"].sel(variant="acc[k=0]", dataset="digits", seed=0).values)
@@ -117,6 +118,13 @@ def test_failing_point_is_recorded_and_the_others_finish(tmp_path, client):
     assert 0 < float(result["accuracy"].sel(variant="acc[k=5]").squeeze()) <= 1
     failed = point_path(config["sweep"]["out"], plan(config)[0]).with_suffix(".failed.json")
     assert "must be an integer >= 1" in json.loads(failed.read_text())["error"]
+    # The command saves what it computed but does not end as a success.
+    from brainconv.cli import main
+
+    capsys.readouterr()
+    assert main(["sweep", str(path), "--workers", "1"]) == 2
+    assert "1 point(s) failed" in capsys.readouterr().err
+    assert (Path(config["sweep"]["out"]) / "sweep.nc").is_file()
 
 
 def test_killed_sweep_resumes_without_recomputing(tmp_path, client):
