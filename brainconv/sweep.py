@@ -196,6 +196,12 @@ def check_config(raw, where="config"):
                 else "percentile"
         defaults = dict(known.parameters) if known and not entry.get("model") else {}
         item["parameters"] = {**defaults, **(item["parameters"] or {})}
+        for key, value in (("normalization", item["normalization"]),
+                           ("threshold", item["threshold"]), *(
+                               (f"parameters.{k}", v) for k, v in item["parameters"].items())):
+            if isinstance(value, list) and not value:  # would sweep nothing: drop the paradigm
+                fail(f"[[paradigm]] {name}: {key}", value,
+                     "a value or a non-empty list (an empty list would drop the paradigm)")
         for key in ("normalization", "threshold"):
             for value in item[key] if isinstance(item[key], list) else [item[key]]:
                 if key == "normalization" and value not in ("percentile", "max", "none"):
@@ -205,11 +211,24 @@ def check_config(raw, where="config"):
                     fail(f"[[paradigm]] {name}: threshold", value, "a number > 0 or a list")
         for key, value in item["parameters"].items():
             for one in value if isinstance(value, list) else [value]:
-                if isinstance(one, bool) or not isinstance(one, (int, float, str)):
+                if isinstance(one, bool) or not isinstance(one, (int, float, str)) or (
+                        isinstance(one, str) and not _reads_as_quantity(one)):
                     fail(f"[[paradigm]] {name}: parameters.{key}", one,
                          "a number, a quantity string like \"20*ms\", or a list of them")
         paradigms.append(item)
     return {"sweep": sweep, "ann": ann, "paradigm": paradigms}
+
+
+def _reads_as_quantity(text):
+    """True where ``text`` is a number with an optional Brian2 unit ("20*ms", "0.5 ms")."""
+    from .equations.units import parse_quantity
+    from .errors import ParameterError
+
+    try:
+        parse_quantity(text)
+    except ParameterError:
+        return False
+    return True
 
 
 def variants(config):

@@ -168,6 +168,13 @@ def test_killed_sweep_resumes_without_recomputing(tmp_path, client):
     ({"paradigm": [{"name": "rate_soft", "normalization": "l2"}]},
      ["rate_soft: normalization = 'l2': expected percentile, max or none"]),
     ({"anns": {}}, ["anns = {}: expected one of the tables sweep, ann, paradigm"]),
+    ({"paradigm": [{"name": "lif", "parameters": {"R": []}}, {"name": "rate_soft"}]},
+     ["lif: parameters.R = []: expected a value or a non-empty list (an empty list would drop "
+      "the paradigm)"]),
+    ({"paradigm": [{"name": "lif", "parameters": {"R": "ten"}}]},
+     ["lif: parameters.R = 'ten': expected a number, a quantity string like \"20*ms\""]),
+    ({"paradigm": [{"name": "rate_soft", "threshold": []}]},
+     ["rate_soft: threshold = []: expected a value or a non-empty list"]),
 ])
 def test_config_errors_name_key_value_and_fix(change, fragments):
     raw = {"sweep": {"datasets": ["digits"]}, "paradigm": [{"name": "rate_soft"}]}
