@@ -373,12 +373,17 @@ def _model_parameters(pairs, option="--param"):
 
 
 def models(args):
-    """List the registered neuron models (and those of --model-file)."""
-    from .equations import MODELS
+    """List the registered neuron, synapse and plastic synapse models (and --model-file's)."""
+    from .equations import MODELS, PLASTIC_SYNAPSE_MODELS, SYNAPSE_MODELS
 
     _load_model_files(args)
-    for name, model in sorted(MODELS.items()):
-        _say(f"{name:18s} {model.description}  [{model.citation}]")
+    for title, registry in (("neuron models (--model)", MODELS),
+                            ("synapse models (--synapse)", SYNAPSE_MODELS),
+                            ("plastic synapse models (brainconv.learning)",
+                             PLASTIC_SYNAPSE_MODELS)):
+        _say(f"{title}:")
+        for name, model in sorted(registry.items()):
+            _say(f"  {name:22s} {model.description}  [{model.citation}]")
 
 
 class _Formatter(argparse.ArgumentDefaultsHelpFormatter):

@@ -21,6 +21,7 @@ normalizations, trained constants), :data:`NORMALIZERS` (name → :class:`Normal
 :data:`PARAMETER_RULES` (parameter name → check). Unknown names are errors that list the keys.
 """
 
+import difflib
 import numbers
 from dataclasses import dataclass
 from functools import partial
@@ -556,10 +557,13 @@ def _layer_parameters(ann, family, models, parameters):
     resolved = [m.resolve(dict(p)) for m, p in zip(models, layer_parameters)]
     unused = set(parameters) - {n for m in models for n in m.parameters}
     if unused:
+        known = sorted({n for m in models for n in m.parameters if n != "theta"})
+        guesses = [f"{name!r} -> {close[0]!r}" for name in sorted(unused)
+                   for close in [difflib.get_close_matches(name, known, n=1)] if close]
         raise ModelError(
             f"parameter(s) {sorted(unused)} belong to none of the models "
-            f"{sorted({m.name for m in models})}; their parameters are "
-            f"{sorted({n for m in models for n in m.parameters if n != 'theta'})}"
+            f"{sorted({m.name for m in models})}; their parameters are {known}"
+            + (f"; did you mean {', '.join(guesses)}?" if guesses else "")
         )
     if not resolved[-1].integer_payload:
         raise ModelError(

@@ -303,7 +303,7 @@ STOCHASTIC_BINARY_STDP = PlasticSynapseModel(
                   "tau_dep", "t_dep", "w_low", "w_high"),
     initial={"tpre": NEVER, "tpost": NEVER},
     citation="Srinivasan et al. 2020 (ICASSP) §2.1; ReStoCNet (Srinivasan & Roy 2019); "
-             "Srinivasan & Roy 2019 (all constants placeholders)",
+             "all constants placeholders",
     description="Stochastic binary STDP: switching probabilities by Δt with a dead zone, "
                 "nearest-spike pairing, Δt = 0 potentiates",
     check=_check_stochastic,

@@ -17,6 +17,10 @@ def test_models_lists_registered_models(capsys):
     assert main(["models"]) == 0
     out = capsys.readouterr().out
     assert "if_soft" in out and "if_hard" in out
+    # Synapse and plastic synapse models are listed too, each under its heading.
+    synapses, plastic = out.index("synapse models (--synapse):"), out.index("plastic synapse")
+    assert out.index("  alpha ") > synapses and out.index("  pair_stdp ") > plastic
+    assert out.index("  if_soft ") < synapses
 
 
 def test_demo_then_report(tmp_path, capsys):

@@ -429,3 +429,11 @@ def test_a_model_file_that_is_a_device_is_named_as_such():
 
     with pytest.raises(ModelError, match="'/dev/zero' is not a regular file"):
         load_model_file("/dev/zero")
+
+
+def test_a_misspelt_model_parameter_gets_a_suggestion():
+    from brainconv.conversion import convert
+
+    with pytest.raises(ModelError, match=r"belong to none of the models \['ion'\].*did you "
+                                         r"mean 'siez' -> 'size'\?"):
+        convert(small_ann(), model="ion", normalization="none", parameters={"siez": 3})
