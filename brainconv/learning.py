@@ -2,8 +2,8 @@
 
 Srinivasan et al. 2020 learn 36 binary 3x3 kernels on 10,000 MNIST digits with stochastic
 binary STDP, then convolve the images with them. Brian2 has no weight sharing, so the kernels
-are learned on image patches (Srinivasan & Roy 2019, ReStoCNet): each sample is one 3x3 patch of a digit,
-its 9 pixels Poisson neurons (rate ``max_rate * pixel``), all-to-all connected to ``n_maps``
+are learned on image patches (brainconv's simplification of the papers' convolutional
+learning): each sample is one 3x3 patch of a digit, its 9 pixels Poisson neurons (rate ``max_rate * pixel``), all-to-all connected to ``n_maps``
 adaptive-threshold LIF neurons (:data:`brainconv.equations.adaptive_lif.ADAPTIVE_LIF`) by
 plastic synapses (:data:`~brainconv.equations.plasticity.STOCHASTIC_BINARY_STDP` by default).
 The weights into neuron ``k`` are kernel ``k``: one kernel per neuron, the same as shared-
@@ -203,6 +203,9 @@ def learn_kernels(patches, n_maps=36, seed=0, device="cpp_standalone", presentat
     if present_steps < 1:
         raise ParameterError(f"presentation must last at least one dt ({dt}), got "
                              f"{presentation}")
+    if not float(max_rate * dt) > 0:  # also NaN: no input spike would ever teach anything
+        raise ParameterError(f"max_rate must be a positive rate (e.g. 200*Hz), got {max_rate}: "
+                             "with no input spikes the kernels would come back as initialised")
     if float(max_rate * dt) > 1:
         raise ParameterError(f"max_rate * dt = {float(max_rate * dt)} > 1: a Poisson neuron "
                              "spikes at most once per step; lower max_rate or dt")

@@ -437,3 +437,21 @@ def test_a_misspelt_model_parameter_gets_a_suggestion():
     with pytest.raises(ModelError, match=r"belong to none of the models \['ion'\].*did you "
                                          r"mean 'siez' -> 'size'\?"):
         convert(small_ann(), model="ion", normalization="none", parameters={"siez": 3})
+
+
+def test_learning_and_spike_time_training_refuse_inputs_that_teach_nothing():
+    """A negative input rate, no training sample or an infinite learning rate would hand back
+    the initial weights as learned."""
+    from brian2 import Hz
+
+    from brainconv.learning import learn_kernels
+    from brainconv.spiketime import train_bats
+
+    patches = np.full((4, 9), 0.5)
+    with pytest.raises(ParameterError, match=r"max_rate must be a positive rate .* got -200"):
+        learn_kernels(patches, n_maps=2, device="runtime", max_rate=-200 * Hz)
+    with pytest.raises(ParameterError, match="train_bats got 0 training samples"):
+        train_bats(np.zeros((0, 4)), np.zeros(0, int), hidden=(3,), n_classes=2)
+    with pytest.raises(ParameterError, match="a finite lr > 0; got 1, 0, inf"):
+        train_bats(np.zeros((2, 4)), np.array([0, 1]), hidden=(3,), batch_size=1, epochs=0,
+                   lr=np.inf)

@@ -229,15 +229,19 @@ def train_bats(x_times, labels, hidden=(800,), thresholds=(0.2, 1.3), tau_s=0.13
         ``"accuracy"``; ``"seconds"`` and ``"samples_per_s"`` of the whole run.
     """
     labels_arr = np.asarray(labels)
+    if labels_arr.size == 0:
+        raise ParameterError("train_bats got 0 training samples: the random initial weights "
+                             "would come back as trained; give x_times and labels of at least "
+                             "one sample")
     n_classes = int(labels_arr.max()) + 1 if n_classes is None else int(n_classes)
     x, y = _check_training_inputs(x_times, labels_arr, n_classes)
     sizes = [x.shape[1], *(int(h) for h in hidden), n_classes]
     if len(thresholds) != len(sizes) - 1:
         raise ParameterError(f"thresholds needs one value per layer ({len(sizes) - 1}: hidden "
                              f"{tuple(hidden)} then output), got {tuple(thresholds)}.")
-    if not (int(batch_size) >= 1 and int(epochs) >= 0 and lr > 0):
-        raise ParameterError(f"need batch_size >= 1, epochs >= 0, lr > 0; got {batch_size}, "
-                             f"{epochs}, {lr}.")
+    if not (int(batch_size) >= 1 and int(epochs) >= 0 and 0 < lr < np.inf):
+        raise ParameterError(f"need batch_size >= 1, epochs >= 0, a finite lr > 0; got "
+                             f"{batch_size}, {epochs}, {lr}.")
     rng = np.random.default_rng(seed)
     if weights is None:
         weights = [rng.uniform(-init_range, init_range, size=(a, b))
