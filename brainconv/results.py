@@ -442,7 +442,14 @@ def load_results(path):
     try:
         ds = xr.load_dataset(path, engine="scipy")
     except Exception as exc:  # scipy raises several types for corrupt files
-        raise DataError(f"cannot read results file {path}: {exc}") from exc
+        # Not the library's hint to install netCDF4: brainconv writes NetCDF3 only.
+        raise DataError(
+            f"cannot read results file {path}: it is not a NetCDF3 file "
+            f"({str(exc).strip().splitlines()[0]}); give a file written by brainconv "
+            "(save_results, brainconv run --out)") from exc
+    if ds.attrs.get("kind") == "comparison":
+        raise DataError(f"{path} holds a comparison of paradigms, not the results of one run; "
+                        "read it with brainconv.comparison.load_comparison")
     missing = [name for name in _VARIABLES if name not in ds]
     if missing:
         raise DataError(f"{path} is not a brainconv results file: missing {', '.join(missing)}.")

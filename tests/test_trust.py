@@ -455,3 +455,22 @@ def test_learning_and_spike_time_training_refuse_inputs_that_teach_nothing():
     with pytest.raises(ParameterError, match="a finite lr > 0; got 1, 0, inf"):
         train_bats(np.zeros((2, 4)), np.array([0, 1]), hidden=(3,), batch_size=1, epochs=0,
                    lr=np.inf)
+
+
+def test_load_results_says_what_the_file_is_instead(tmp_path, small_spec, small_inputs):
+    from brainconv.results import load_results
+
+    not_netcdf = tmp_path / "ann.npz"
+    np.savez(not_netcdf, a=1)
+    with pytest.raises(Exception, match=r"ann\.npz: it is not a NetCDF3 file") as caught:
+        load_results(not_netcdf)
+    assert "netcdf4" not in str(caught.value).lower().replace("netcdf3", "")
+    ann = small_ann()
+    x = small_inputs
+    result = compare(ann, x, x[:4], np.zeros(4, int), steps=5, target=0.5, device="numpy",
+                     paradigms=["rate_soft"])
+    from brainconv.comparison import save_comparison
+
+    save_comparison(result, tmp_path / "cmp.nc")
+    with pytest.raises(Exception, match="holds a comparison of paradigms.*load_comparison"):
+        load_results(tmp_path / "cmp.nc")
