@@ -18,8 +18,8 @@ from .equations import get_synapse_model, resolve_model
 from .errors import ModelError, ParameterError, ShapeError, require_numbers
 
 __all__ = ["TIMESTEP_MS", "LayerSpec", "NetworkSpec", "additive_target", "check_dt", "check_steps",
-           "direct_pathway", "minimum_steps", "pathway_code", "pathway_synapse", "pathway_unit",
-           "pattern_digest", "time_base", "window_offsets"]
+           "direct_pathway", "pathway_code", "pathway_synapse", "pathway_unit", "pattern_digest",
+           "time_base", "window_offsets"]
 
 
 #: Length of one timestep of the grid models (on their timestep grid 1 ms is a label) and the
@@ -128,13 +128,6 @@ def pathway_unit(spec, index):
     if resolve_model(layer.model, layer.parameters).time_base == "continuous":
         return pathway_synapse(spec, index)[0].weight_unit
     return None
-
-
-def minimum_steps(spec):
-    """Timesteps a run of ``spec`` needs for every layer to answer: the sum of the few-spike
-    layers' windows (each runs after the layers below it); 1 for other networks."""
-    models = [resolve_model(layer.model, layer.parameters) for layer in spec.layers]
-    return max(1, int(sum(model.window for model in models)))
 
 
 def window_offsets(models):
