@@ -354,7 +354,9 @@ def plot_accuracy(ds_or_dict, ax=None, label=None, target=None):
     matplotlib.axes.Axes
         The axes: one line per dataset; a dashed line at the ANN's accuracy
         (``ds.attrs["ann_accuracy"]``, one per distinct value) and a dotted one at the target;
-        a title with the dataset name and number of samples when the attributes hold them.
+        a title with the dataset name and number of samples when the attributes hold them;
+        the classification window of a filtered readout (``window_start``, ``window_end``)
+        shaded.
         The x axis is in ms for continuous-time results (``time`` in ms), else in timesteps.
         ``plt.show()`` is never called.
 
@@ -395,6 +397,11 @@ def plot_accuracy(ds_or_dict, ax=None, label=None, target=None):
     if target is not None:
         ax.axhline(100 * target, color="tab:red", linestyle=":", linewidth=1.5,
                    label=f"target {100 * target:.2f} %")
+    windows = sorted({(float(ds.attrs["window_start"]), float(ds.attrs["window_end"]))
+                      for ds in datasets if "window_start" in ds.attrs})
+    for start, end in windows:  # a filtered readout answers only from its window's start
+        ax.axvspan(start, end, color="tab:blue", alpha=0.08,
+                   label=f"classification window {start:g}-{end:g} ms")
     in_ms = all(ds["time"].attrs.get("units") == "ms" for ds in datasets)
     ax.set_xlabel("time (ms)" if in_ms else "time (timesteps)")
     ax.set_ylabel("accuracy (%)")

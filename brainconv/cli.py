@@ -212,7 +212,10 @@ def report_dataset(ds, target=None, plot=None):
         unit = " ms" if in_ms else ""
         _say(f"{'time' if in_ms else 'timesteps'} to reach {100 * target:.2f} %: "
              + (f"{reached}{unit}" if reached is not None else
-                f"not reached within {float(ds['time'][-1]):g}{unit or ' steps'}"))
+                f"not reached within {float(ds['time'][-1]):g}{unit or ' steps'}")
+             + (f" (the readout answers only from its classification window, "
+                f"{ds.attrs['window_start']:g}-{ds.attrs['window_end']:g} ms: this is the "
+                "window's latency, not the network's)" if "window_start" in ds.attrs else ""))
         if reached is not None:
             steps_until = int(np.searchsorted(ds["time"].values, reached) + 1)
             upto = spikes_per_timestep(ds, upto=steps_until)

@@ -342,3 +342,20 @@ def test_parse_quantity_reads_command_line_values():
         parse_quantity("3 parsec")
     with pytest.raises(ParameterError, match=r"cannot read 'ms20'"):
         parse_quantity("ms20")
+
+
+def test_a_windowed_run_marks_its_window_in_the_plot_and_the_report(capsys):
+    """The time to target of a filtered readout is the window's, and both outputs say so."""
+    from brainconv.analysis import plot_accuracy
+    from brainconv.cli import report_dataset
+
+    spec = convert(softlif_ann(), model="lif_rc", normalization="none", synapse="exponential",
+                   readout="filtered")
+    x = np.random.default_rng(4).uniform(0, 1, (6, 6))
+    ds = simulate(spec, x, np.arange(6) % 3, 80, device="numpy", dt=0.5, window=(20.0, 40.0))
+    ax = plot_accuracy(ds)
+    [span] = [p for p in ax.patches if p.get_label().startswith("classification window")]
+    assert (span.get_x(), span.get_x() + span.get_width()) == (20.0, 40.0)  # a Rectangle
+    report_dataset(ds, target=0.01)
+    out = capsys.readouterr().out
+    assert "classification window, 20-40 ms: this is the window's latency" in out
