@@ -378,9 +378,9 @@ def branchless_code_object():
     """
     from brian2.devices.cpp_standalone.codeobject import CPPStandaloneCodeObject
 
-    return type("BranchlessCodeObject", (CPPStandaloneCodeObject,), {
-        "templater": CPPStandaloneCodeObject.templater.derive("brainconv",
-                                                              templates_dir="templates")})
+    from .pathways import brainconv_code_object
+
+    return brainconv_code_object(CPPStandaloneCodeObject)
 
 
 #: C++ of the progress report: the binary prints samples done and an ETA to stderr at most once

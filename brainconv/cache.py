@@ -6,7 +6,6 @@ each entry) and written atomically, so deleting the folder is always safe. :clas
 serialises processes that build or run the same entry (a compiled project, a trained ANN).
 """
 
-import contextlib
 import hashlib
 import json
 import os
@@ -15,8 +14,7 @@ from pathlib import Path
 
 import numpy as np
 
-__all__ = ["FileLock", "atomic_write", "cache_dir", "digest", "memo", "using_folder",
-           "write_cached"]
+__all__ = ["FileLock", "atomic_write", "cache_dir", "digest", "memo", "write_cached"]
 
 
 def digest(*parts, salt=b""):
@@ -60,7 +58,8 @@ def digest(*parts, salt=b""):
 def cache_dir(kind):
     """The cache's folder for ``kind`` (``standalone``, ``data``, ``normalization``).
 
-    Read from ``$BRAINCONV_CACHE`` at each call, so :func:`using_folder` takes effect at once.
+    Read from ``$BRAINCONV_CACHE`` at each call, so a sweep worker's own cache folder (set in
+    the environment around its point) takes effect at once.
     """
     return Path(os.environ.get("BRAINCONV_CACHE") or Path.home() / ".cache" / "brainconv") / kind
 
@@ -129,24 +128,6 @@ def memo(kind, parts, arrays, compute):
     value = compute()
     write_cached(path, lambda tmp: Path(tmp).write_text(json.dumps(value)))
     return value
-
-
-@contextlib.contextmanager
-def using_folder(folder):
-    """Use ``folder`` as the cache (``$BRAINCONV_CACHE``) inside the block, then restore it.
-
-    A sweep gives each Dask worker its own compile cache this way; None keeps the current one.
-    """
-    saved = os.environ.get("BRAINCONV_CACHE")
-    if folder is not None:
-        os.environ["BRAINCONV_CACHE"] = str(folder)
-    try:
-        yield
-    finally:
-        if saved is None:
-            os.environ.pop("BRAINCONV_CACHE", None)
-        else:
-            os.environ["BRAINCONV_CACHE"] = saved
 
 
 class FileLock:

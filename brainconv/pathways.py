@@ -25,17 +25,19 @@ import numpy as np
 from brian2.core.variables import Variables
 from brian2.groups.group import CodeRunner
 
-from .spec import additive_target
 from .errors import SimulationError
+from .spec import additive_target
 
-__all__ = ["Pathway", "replicate", "row_code_object"]
+__all__ = ["Pathway", "brainconv_code_object", "replicate", "row_code_object"]
 
 _TEMPLATES = Path(__file__).parent / "templates"
 
 
 @functools.cache
-def _derived(base):
-    """``base`` with brainconv's templates searched first (Brian2's templater ``derive``)."""
+def brainconv_code_object(base):
+    """``base`` with ``brainconv/templates`` searched first (Brian2's ``Templater.derive``,
+    the mechanism brian2cuda uses): the branchless ``threshold.cpp`` and the ``pathway``
+    templates; every other template is Brian2's own."""
     return type(f"Brainconv{base.__name__}", (base,), {
         "templater": base.templater.derive("brainconv", templates_dir="templates")})
 
@@ -55,7 +57,7 @@ def row_code_object(base=None):
         base = brian2.get_device().code_object_class()
     if not (_TEMPLATES / f"pathway{base.templater.extension}").is_file():
         return None
-    return _derived(base)
+    return brainconv_code_object(base)
 
 
 def replicate(pre, post, n_pre, n_post, batch_size):
@@ -102,8 +104,9 @@ class Pathway(brian2.Synapses):
     rows : bool
         True: one entry per ANN weight, and the ``pathway`` template adds rows per spike
         (``on_pre`` must be recognised by :func:`brainconv.spec.additive_target`, and the
-        device must have the template: :func:`row_code_object`). False: Brian2 runs ``on_pre`` through its
-        spike queue on connections replicated per batch copy. The backend decides
+        device must have the template: :func:`row_code_object`). False: Brian2 runs
+        ``on_pre`` through its spike queue on connections replicated per batch copy. The
+        backend decides
         (:attr:`brainconv.devices.Device.direct_pathways`).
     dense : bool
         ``pre, post`` hold every ``(k, j)`` pair in row-major order, so rows are contiguous.

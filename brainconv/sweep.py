@@ -349,7 +349,7 @@ def run_point(point, out, cache="per-worker"):
         ``key``, ``status`` (``"reused"``, ``"done"`` or ``"failed"``), ``seconds`` and, for
         a failure, ``error``.
     """
-    from .cache import using_folder
+    from .devices.binary import TemporaryEnvironment
     from .data import load_dataset
     from .equations.units import parse_quantity
     from .pipeline import Paradigm, run_paradigm
@@ -361,7 +361,7 @@ def run_point(point, out, cache="per-worker"):
         if _reusable(path, point["key"]):
             return {"key": point["key"], "status": "reused", "seconds": 0.0}
         try:
-            with using_folder(_worker_cache(cache)):
+            with TemporaryEnvironment(BRAINCONV_CACHE=_worker_cache(cache)):
                 x_train, y_train = load_dataset(point["dataset"], "train", point["data_dir"])
                 x, y = load_dataset(point["dataset"], "test", point["data_dir"])
                 if point["samples"]:

@@ -81,18 +81,18 @@ def code_fingerprint(spec):
     """
     from .. import equations
 
-    digest = hashlib.sha256()
+    hasher = hashlib.sha256()
     package = Path(__file__).parent.parent  # brainconv/
     for path in sorted([*package.rglob("*.py"), *package.glob("templates/*"),
                         *Path(equations.__file__).parent.glob("*.py")]):
-        digest.update("/".join(path.parts[-2:]).encode() + path.read_bytes())
+        hasher.update("/".join(path.parts[-2:]).encode() + path.read_bytes())
     for index, layer in enumerate(spec.layers):
         for model in (resolve_model(layer.model, layer.parameters),
                       pathway_synapse(spec, index)[0]):
-            digest.update(repr({field.name: getattr(model, field.name)
+            hasher.update(repr({field.name: getattr(model, field.name)
                                 for field in dataclasses.fields(model)
                                 if not callable(getattr(model, field.name))}).encode())
-    return digest.hexdigest()
+    return hasher.hexdigest()
 
 
 def _checksum(manifest):
