@@ -87,24 +87,23 @@ def check_run(steps, device="cpp_standalone", processes=None, target=None, model
         For the first setting that is wrong.
     """
     from .analysis import check_target
+    from .devices import get_device, plan_processes
     from .results import check_output_path
-    from .devices import get_device
-    from .simulation import plan_processes
     from .spec import check_steps
 
-    if target is not None:
-        check_target(target)
-    if model is not None:
-        from .equations import get_model
-
-        get_model(model)
-    check_steps(steps)
-    if calibration_steps is not None:
-        check_steps(calibration_steps)
     backend = get_device(device)  # one check of the device, its availability and processes
     backend.check()
     if processes is not None:
         plan_processes(1, 1, backend, processes)
+    if model is not None:
+        from .equations import get_model
+
+        get_model(model)
+    if target is not None:
+        check_target(target)
+    check_steps(steps)
+    if calibration_steps is not None:
+        check_steps(calibration_steps)
     for path, option in outputs:
         if path:
             check_output_path(path, option)
@@ -234,8 +233,8 @@ def run_paradigm(ann, paradigm, x, labels, steps, calibration=None, device="cpp_
     """
     from .energy import add_energy_attrs, snn_operations
     from .provenance import run_attrs
+    from .results import add_attrs
     from .simulation import PROFILE, simulate
-    from .spec import check_dt
 
     if not isinstance(paradigm, Paradigm):
         raise ParameterError(f"run_paradigm needs a brainconv.pipeline.Paradigm, got "
@@ -253,14 +252,13 @@ def run_paradigm(ann, paradigm, x, labels, steps, calibration=None, device="cpp_
     if isinstance(record_layers, str) and record_layers == "hidden":
         record_layers = [layer.name for layer in spec.layers[:-1]] or None
         record = record if record_layers else None
-    dt_ms = check_dt(spec, paradigm.dt)
-    provenance = run_attrs(spec, ann, x, labels, dt_ms, ann_file, attrs)
-    ds = simulate(spec, x, labels, steps, device=device, batch_size=batch_size, dt=dt_ms,
+    ds = simulate(spec, x, labels, steps, device=device, batch_size=batch_size, dt=paradigm.dt,
                   window=window, notify=notify, progress=progress, record=record,
-                  record_layers=record_layers, processes=processes, attrs=provenance)
+                  record_layers=record_layers, processes=processes, attrs=attrs)
     operations = snn_operations(ds, spec)
     ds.attrs.update(ops_acs=operations["acs"], ops_macs=operations["macs"])
-    return add_energy_attrs(ds, spec, window)
+    ds = add_energy_attrs(ds, spec, window)
+    return add_attrs(ds, run_attrs(spec, ann, x, labels, ds.attrs["dt_ms"], ann_file, attrs))
 
 
 def _tell_conversion(notify, spec, paradigm, calibration, thresholds):

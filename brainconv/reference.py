@@ -34,7 +34,7 @@ def simulate_reference(spec, x, steps, dtype=np.float64, dt_ms=None, record=None
         Step of a continuous-time network in ms (default :data:`~brainconv.spec.TIMESTEP_MS`).
     record : (ndarray, tuple), optional
         Sample indices and layer indices whose full spike trains to record
-        (:func:`brainconv.simulation.check_record`).
+        (:func:`brainconv.spec.check_record`).
 
     Returns
     -------

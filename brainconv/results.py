@@ -55,8 +55,9 @@ from brainconv import __version__
 from brainconv.cache import atomic_write
 from brainconv.errors import DataError, ParameterError, ShapeError
 
-__all__ = ["RESERVED_ATTRS", "add_spike_trains", "check_output_path", "concat_results",
-           "load_cached", "load_results", "make_dataset", "save_results", "step_ms"]
+__all__ = ["BYTES_PER_OUTPUT_ENTRY", "RESERVED_ATTRS", "add_attrs", "add_spike_trains",
+           "check_memory", "check_output_path", "concat_results", "load_cached", "load_results",
+           "make_dataset", "save_results", "step_ms"]
 
 #: Global attributes set by :func:`make_dataset`; they replace any passed value.
 RESERVED_ATTRS = ("brainconv_version", "n_samples", "n_steps")
@@ -167,6 +168,64 @@ def _clean_attrs(attrs):
             )
         clean[key] = value
     return clean
+
+
+def _available_memory():
+    """Bytes of memory available now (Linux ``MemAvailable``), or None where unknown."""
+    try:
+        for line in Path("/proc/meminfo").read_text().splitlines():
+            if line.startswith("MemAvailable:"):
+                return int(line.split()[1]) * 1024
+    except OSError:
+        pass
+    return None
+
+
+#: Bytes kept per (sample, step, class): int16 output spikes, the int64 cumulative counts of
+#: the accuracy curve, and a float64 readout or monitor entry.
+BYTES_PER_OUTPUT_ENTRY = 18
+
+
+def check_memory(spec, n_samples, steps, available=None):
+    """Refuse a run whose results alone cannot fit into memory, before any work starts.
+
+    The results hold every output neuron's spikes in every step of every sample, so
+    ``n_samples * steps * classes`` entries are allocated whatever the device.
+
+    Raises
+    ------
+    ParameterError
+        Naming the sizes, the bytes needed and available, and the fix.
+    """
+    if n_samples < 1:
+        raise ParameterError("no samples to simulate (0 input rows); pass at least one")
+    needed = BYTES_PER_OUTPUT_ENTRY * n_samples * steps * spec.layers[-1].size
+    available = _available_memory() if available is None else available
+    if available is not None and needed > available:
+        raise ParameterError(
+            f"{n_samples} samples x {steps} steps x {spec.layers[-1].size} classes need about "
+            f"{needed / 2**30:.1f} GiB for the results, but {available / 2**30:.1f} GiB of "
+            "memory are available; simulate fewer steps, or fewer samples per call (e.g. "
+            "--limit)")
+
+
+def add_attrs(ds, attrs):
+    """Add global attributes to a results dataset, checked as :func:`make_dataset` checks them.
+
+    Returns
+    -------
+    xarray.Dataset
+        ``ds`` itself, its ``attrs`` updated (``None`` stored as ``"none"``, booleans as 0/1;
+        :data:`RESERVED_ATTRS` keep the values :func:`make_dataset` gave them).
+
+    Raises
+    ------
+    ParameterError
+        For an attribute that NetCDF3 cannot store (see :func:`make_dataset`).
+    """
+    ds.attrs.update({key: value for key, value in _clean_attrs(attrs).items()
+                     if key not in RESERVED_ATTRS})
+    return ds
 
 
 def _prediction(output_spikes):

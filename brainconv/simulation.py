@@ -7,21 +7,19 @@ sample order and builds the results dataset (:func:`brainconv.results.make_datas
 """
 
 import dataclasses
-from pathlib import Path
 
 import numpy as np
 
 from .build import Recording
 from .devices import (BYTES_PER_NEURON, BYTES_PER_SYNAPSE, CPU_SYNAPSE_BUDGET,
                       DEFAULT_BATCH_SIZE, DEVICES, PROFILE, available_cpus,
-                      brian2_version, get_device)
+                      brian2_version, get_device, plan_processes)
 from .devices.cpp_standalone import StandaloneProject, cache_root
 from .devices.cuda_standalone import GPU_SYNAPSE_BUDGET
 from .devices.warm import MANIFEST_NAME
-from .equations import resolve_model
 from .errors import ParameterError
-from .results import add_spike_trains, make_dataset
-from .spec import check_dt, check_steps, time_base
+from .results import BYTES_PER_OUTPUT_ENTRY, add_spike_trains, check_memory, make_dataset
+from .spec import check_dt, check_record, check_steps, time_base
 
 __all__ = ["BYTES_PER_NEURON", "BYTES_PER_OUTPUT_ENTRY", "BYTES_PER_SYNAPSE",
            "CPU_SYNAPSE_BUDGET", "DEFAULT_BATCH_SIZE", "DEVICES", "GPU_SYNAPSE_BUDGET",
@@ -68,65 +66,6 @@ def choose_batch_size(spec, n_samples, device="cpp_standalone", memory_bytes=Non
     return get_device(device).choose_batch_size(spec, n_samples, memory_bytes)
 
 
-def plan_processes(n_samples, batch_size, device="cpp_standalone", processes=None):
-    """How many binaries share a run, and the batches each simulates.
-
-    A ``cpp_standalone`` binary runs one thread; samples are independent, so the batches are
-    cut into equal shares that run side by side, one process per CPU by default. The project
-    is compiled for one share's batches (the last share is padded with silent samples).
-
-    Parameters
-    ----------
-    n_samples, batch_size : int
-    device : str
-        Other devices run one process.
-    processes : int, optional
-        Binaries at most (default :func:`available_cpus`).
-
-    Returns
-    -------
-    (int, int)
-        Processes, and batches per process.
-    """
-    if processes is not None and (isinstance(processes, bool) or int(processes) != processes
-                                  or processes < 1):
-        raise ParameterError(f"processes must be a positive integer or None, got "
-                             f"{processes!r}")
-    return get_device(device).plan_processes(n_samples, batch_size, processes)
-
-
-def check_record(spec, record, record_layers, n_samples):
-    """Validated ``(samples, layer indices)`` to record, or ``(None, None)``.
-
-    Raises
-    ------
-    ParameterError
-        For sample indices that are not distinct integers in ``[0, n_samples)``, an unknown
-        layer name, or a non-spiking layer (a readout has no spikes).
-    """
-    if record is None:
-        if record_layers is not None:
-            raise ParameterError("record_layers needs record=<sample indices> as well")
-        return None, None
-    samples = np.asarray(record)
-    if (samples.ndim != 1 or len(samples) == 0 or not np.issubdtype(samples.dtype, np.integer)
-            or len(np.unique(samples)) != len(samples) or samples.min() < 0
-            or samples.max() >= n_samples):
-        raise ParameterError(
-            f"record must list distinct sample indices in [0, {n_samples}), got {record!r}; "
-            "e.g. record=[0, 1, 2]")
-    names = [layer.name for layer in spec.layers]
-    spiking = [name for name, layer in zip(names, spec.layers)
-               if resolve_model(layer.model, layer.parameters).spiking]
-    chosen = spiking if record_layers is None else list(record_layers)
-    for name in chosen:
-        if name not in spiking:
-            raise ParameterError(
-                f"record_layers: {name!r} is not a spiking layer of this network; choose from "
-                f"{', '.join(spiking)}")
-    return samples.astype(np.int64), tuple(sorted(names.index(name) for name in chosen))
-
-
 def plan_recording(samples, n_samples, batch_size):
     """Where the recorded samples run: the first batch copies of successive batches.
 
@@ -165,43 +104,52 @@ def _restore_order(raw, order, positions, samples, layers):
     return restored
 
 
-def _available_memory():
-    """Bytes of memory available now (Linux ``MemAvailable``), or None where unknown."""
-    try:
-        for line in Path("/proc/meminfo").read_text().splitlines():
-            if line.startswith("MemAvailable:"):
-                return int(line.split()[1]) * 1024
-    except OSError:
-        pass
-    return None
+@dataclasses.dataclass(frozen=True)
+class _Plan:
+    """A checked run: the backend and everything :func:`_execute` needs, decided once."""
+
+    backend: object
+    currents: np.ndarray
+    steps: int
+    dt_ms: float
+    batch_size: int
+    samples: np.ndarray
+    layers: tuple
 
 
-#: Bytes kept per (sample, step, class): int16 output spikes, the int64 cumulative counts of
-#: the accuracy curve, and a float64 readout or monitor entry.
-BYTES_PER_OUTPUT_ENTRY = 18
+def _plan(spec, x, steps, device, batch_size, dt, record, record_layers, processes):
+    """Every check of a run, once, before anything is built: the backend and its processes,
+    steps and dt, the inputs, the memory for the results, the batch and the recording."""
+    backend = get_device(device)
+    backend.check()
+    steps, dt_ms = check_steps(steps), check_dt(spec, dt)
+    currents = spec.input_currents(x)  # validates the input before anything is built
+    samples, layers = check_record(spec, record, record_layers, len(currents))
+    check_memory(spec, len(currents), steps)
+    if batch_size is None:
+        batch_size = backend.choose_batch_size(spec, len(currents))
+    if isinstance(batch_size, bool) or int(batch_size) != batch_size or batch_size < 1:
+        raise ParameterError(f"batch_size must be a positive integer or None, got {batch_size!r}")
+    plan_processes(len(currents), int(batch_size), backend, processes)  # checks ``processes``
+    return _Plan(backend, currents, steps, dt_ms, int(batch_size), samples, layers)
 
 
-def check_memory(spec, n_samples, steps, available=None):
-    """Refuse a run whose results alone cannot fit into memory, before any work starts.
-
-    The results hold every output neuron's spikes in every step of every sample, so
-    ``n_samples * steps * classes`` entries are allocated whatever the device.
-
-    Raises
-    ------
-    ParameterError
-        Naming the sizes, the bytes needed and available, and the fix.
-    """
-    if n_samples < 1:
-        raise ParameterError("no samples to simulate (0 input rows); pass at least one")
-    needed = BYTES_PER_OUTPUT_ENTRY * n_samples * steps * spec.layers[-1].size
-    available = _available_memory() if available is None else available
-    if available is not None and needed > available:
-        raise ParameterError(
-            f"{n_samples} samples x {steps} steps x {spec.layers[-1].size} classes need about "
-            f"{needed / 2**30:.1f} GiB for the results, but {available / 2**30:.1f} GiB of "
-            "memory are available; simulate fewer steps, or fewer samples per call (e.g. "
-            "--limit)")
+def _execute(spec, x, plan, directory, notify, progress, processes):
+    """Run a checked plan on its backend; results in the caller's sample order."""
+    options = dict(dt_ms=plan.dt_ms, directory=directory, notify=notify, progress=progress,
+                   processes=processes)
+    samples, layers = plan.samples, plan.layers
+    if not plan.backend.batched:  # the inputs in the caller's order; records the samples itself
+        return plan.backend.run(spec, x, plan.steps, plan.batch_size, **options,
+                                recording=(samples, layers) if samples is not None else None)
+    currents, batch_size = plan.currents, min(plan.batch_size, len(plan.currents))
+    order, recording = None, None
+    if samples is not None:
+        order, positions, copies = plan_recording(samples, len(currents), batch_size)
+        recording = Recording(layers, copies)
+        currents = currents[order]
+    raw = plan.backend.run(spec, currents, plan.steps, batch_size, recording=recording, **options)
+    return raw if order is None else _restore_order(raw, order, positions, samples, layers)
 
 
 def run_network(spec, x, steps, device="cpp_standalone", batch_size=None,
@@ -227,31 +175,8 @@ def run_network(spec, x, steps, device="cpp_standalone", batch_size=None,
         and ``recorded_samples``, ``recorded_layers`` when recording. Also a dict of the
         present ones (``raw["output_spikes"]``).
     """
-    steps = check_steps(steps)
-    dt_ms = check_dt(spec, dt)
-    backend = get_device(device)
-    backend.check()
-    currents = spec.input_currents(x)  # validates the input before anything is built
-    check_memory(spec, len(currents), steps)
-    if batch_size is None:
-        batch_size = backend.choose_batch_size(spec, len(currents))
-    if isinstance(batch_size, bool) or int(batch_size) != batch_size or batch_size < 1:
-        raise ParameterError(f"batch_size must be a positive integer or None, got {batch_size!r}")
-    samples, layers = check_record(spec, record, record_layers, len(currents))
-    plan_processes(len(currents), int(batch_size), backend, processes)  # checks ``processes``
-    options = dict(dt_ms=dt_ms, directory=directory, notify=notify, progress=progress,
-                   processes=processes)
-    if not backend.batched:  # the inputs in the caller's order; records the samples itself
-        return backend.run(spec, x, steps, int(batch_size), **options,
-                           recording=(samples, layers) if samples is not None else None)
-    batch_size = min(int(batch_size), len(currents))
-    order, recording = None, None
-    if samples is not None:
-        order, positions, copies = plan_recording(samples, len(currents), batch_size)
-        recording = Recording(layers, copies)
-        currents = currents[order]
-    raw = backend.run(spec, currents, steps, batch_size, recording=recording, **options)
-    return raw if order is None else _restore_order(raw, order, positions, samples, layers)
+    plan = _plan(spec, x, steps, device, batch_size, dt, record, record_layers, processes)
+    return _execute(spec, x, plan, directory, notify, progress, processes)
 
 
 def simulate(spec, x, labels, steps, device="cpp_standalone", batch_size=None,
@@ -301,10 +226,7 @@ def simulate(spec, x, labels, steps, device="cpp_standalone", batch_size=None,
             f"labels have shape {labels.shape}, expected ({len(np.asarray(x))},): one label per "
             "input row"
         )
-    backend = get_device(device)  # resolved once; run_network takes the backend itself
-    if batch_size is None:
-        batch_size = backend.choose_batch_size(spec, len(labels))
-    dt_ms = check_dt(spec, dt)
+    plan = _plan(spec, x, steps, device, batch_size, dt, record, record_layers, processes)
     continuous = time_base(spec) == "continuous"
     if window is not None:
         if "readout" not in [layer.model for layer in spec.layers[-1:]]:
@@ -312,24 +234,25 @@ def simulate(spec, x, labels, steps, device="cpp_standalone", batch_size=None,
                                  "non-spiking readout (convert(..., readout='filtered'))")
         from .equations.readout import check_window
 
-        window = check_window(window, check_steps(steps) * dt_ms)  # before the simulation
-    raw = run_network(spec, x, steps, backend, batch_size, directory, dt_ms, notify, progress,
-                      record, record_layers, processes)
+        window = check_window(window, plan.steps * plan.dt_ms)  # before the simulation
+    raw = _execute(spec, x, plan, directory, notify, progress, processes)
     from .provenance import provenance_attrs
 
     all_attrs = {
         "brian2_version": brian2_version(),
-        "device": backend.name,
+        "device": plan.backend.name,
         **provenance_attrs(spec),  # model, parameters per layer, normalization, threshold
         **({"synapse": ",".join(layer.synapse for layer in spec.layers[1:]) or "none"}
            if continuous else {}),
-        "dt": f"{dt_ms} ms",
-        "batch_size": int(batch_size),
+        "dt": f"{plan.dt_ms} ms",
+        "dt_ms": plan.dt_ms,
+        "batch_size": plan.batch_size,
         **(attrs or {}),
     }
     ds = make_dataset(raw.output_spikes, labels, raw.layer_spikes, raw.unit_spike_count,
                       [layer.name for layer in spec.layers], list(spec.layer_sizes), all_attrs,
-                      dt_ms=dt_ms if continuous else None, readout=raw.readout, window=window)
+                      dt_ms=plan.dt_ms if continuous else None, readout=raw.readout,
+                      window=window)
     if raw.spike_trains is not None:
         ds = add_spike_trains(ds, raw.spike_trains, raw.recorded_samples, raw.recorded_layers)
     return ds

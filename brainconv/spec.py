@@ -17,8 +17,8 @@ import scipy.sparse
 from .equations import get_synapse_model, resolve_model
 from .errors import ModelError, ParameterError, ShapeError, require_numbers
 
-__all__ = ["TIMESTEP_MS", "LayerSpec", "NetworkSpec", "additive_target", "check_dt", "check_steps",
-           "direct_pathway", "pathway_code", "pathway_synapse", "pathway_unit", "pattern_digest",
+__all__ = ["TIMESTEP_MS", "LayerSpec", "NetworkSpec", "additive_target", "check_dt",
+           "check_record", "check_steps", "direct_pathway", "pathway_code", "pathway_synapse", "pathway_unit", "pattern_digest",
            "time_base", "window_offsets"]
 
 
@@ -268,3 +268,35 @@ def direct_pathway(spec, index):
     models = {i: resolve_model(spec.layers[i].model, spec.layers[i].parameters)
               for i in (index - 1, index)}
     return bool(additive_target(pathway_code(spec, models, index)[1]))
+
+
+def check_record(spec, record, record_layers, n_samples):
+    """Validated ``(samples, layer indices)`` to record, or ``(None, None)``.
+
+    Raises
+    ------
+    ParameterError
+        For sample indices that are not distinct integers in ``[0, n_samples)``, an unknown
+        layer name, or a non-spiking layer (a readout has no spikes).
+    """
+    if record is None:
+        if record_layers is not None:
+            raise ParameterError("record_layers needs record=<sample indices> as well")
+        return None, None
+    samples = np.asarray(record)
+    if (samples.ndim != 1 or len(samples) == 0 or not np.issubdtype(samples.dtype, np.integer)
+            or len(np.unique(samples)) != len(samples) or samples.min() < 0
+            or samples.max() >= n_samples):
+        raise ParameterError(
+            f"record must list distinct sample indices in [0, {n_samples}), got {record!r}; "
+            "e.g. record=[0, 1, 2]")
+    names = [layer.name for layer in spec.layers]
+    spiking = [name for name, layer in zip(names, spec.layers)
+               if resolve_model(layer.model, layer.parameters).spiking]
+    chosen = spiking if record_layers is None else list(record_layers)
+    for name in chosen:
+        if name not in spiking:
+            raise ParameterError(
+                f"record_layers: {name!r} is not a spiking layer of this network; choose from "
+                f"{', '.join(spiking)}")
+    return samples.astype(np.int64), tuple(sorted(names.index(name) for name in chosen))

@@ -223,7 +223,7 @@ def test_continuous_results_have_time_in_ms_and_windowed_predictions(tmp_path):
 def test_a_window_that_does_not_fit_is_refused_before_the_simulation(window, monkeypatch):
     """(30, 80) on a 50 ms run, a negative start, a reversed or NaN window, or no pair at all:
     refused with the presentation time in the message, and nothing is simulated."""
-    import brainconv.simulation as simulation
+    from brainconv.devices.numpy_device import NumpyDevice
 
     spec = convert(softlif_ann(), model="lif_rc", normalization="none", synapse="exponential",
                    readout="filtered")
@@ -232,7 +232,7 @@ def test_a_window_that_does_not_fit_is_refused_before_the_simulation(window, mon
     def no_run(*args, **kwargs):
         raise AssertionError("simulated before the window was checked")
 
-    monkeypatch.setattr(simulation, "run_network", no_run)
+    monkeypatch.setattr(NumpyDevice, "run", no_run)
     with pytest.raises(ParameterError, match="classification window"):
         simulate(spec, x, np.zeros(3, int), 100, device="numpy", dt=0.5, window=window)
 

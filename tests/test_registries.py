@@ -6,7 +6,7 @@ import numpy as np
 import pytest
 from brian2 import ms
 
-import brainconv.conversion as convert_module
+from brainconv.conversion import converter as convert_module
 from brainconv.conversion import (ANN_FAMILIES, ENCODERS, NORMALIZERS, PARAMETER_RULES, Encoder,
                                Normalizer, convert)
 from brainconv.equations import (INPUT_MODES, MODELS, OUTPUT_KINDS, ModelBase, ModelParts,

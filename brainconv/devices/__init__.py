@@ -41,7 +41,7 @@ from .results import RawResults
 __all__ = ["BYTES_PER_NEURON", "BYTES_PER_SYNAPSE", "CPU_SYNAPSE_BUDGET", "DEFAULT_BATCH_SIZE",
            "DEVICES", "Device", "PROFILE", "RawResults", "available_cpus", "brian2_device",
            "brian2_failure", "brian2_version", "device_names", "get_device", "import_brian2",
-           "register_device", "stage"]
+           "plan_processes", "register_device", "stage"]
 
 #: Seconds spent in each stage of the simulations of this process (``brainconv run --profile``).
 PROFILE = {}
@@ -309,6 +309,33 @@ class _DeviceNames(Sequence):
 
 #: Names of every known backend (live: includes backends registered later).
 DEVICES = _DeviceNames()
+
+
+def plan_processes(n_samples, batch_size, device="cpp_standalone", processes=None):
+    """How many binaries share a run, and the batches each simulates.
+
+    A ``cpp_standalone`` binary runs one thread; samples are independent, so the batches are
+    cut into equal shares that run side by side, one process per CPU by default. The project
+    is compiled for one share's batches (the last share is padded with silent samples).
+
+    Parameters
+    ----------
+    n_samples, batch_size : int
+    device : str
+        Other devices run one process.
+    processes : int, optional
+        Binaries at most (default :func:`available_cpus`).
+
+    Returns
+    -------
+    (int, int)
+        Processes, and batches per process.
+    """
+    if processes is not None and (isinstance(processes, bool) or int(processes) != processes
+                                  or processes < 1):
+        raise ParameterError(f"processes must be a positive integer or None, got "
+                             f"{processes!r}")
+    return get_device(device).plan_processes(n_samples, batch_size, processes)
 
 
 def get_device(name):
