@@ -92,8 +92,16 @@ def check_paradigms(paradigms):
     names = list(PARADIGMS) if paradigms is None else list(paradigms)
     unknown = [name for name in names if name not in PARADIGMS]
     if unknown or not names:
+        from .equations import MODELS
+
+        reasons = [
+            f"{name} is a neuron model trained on spike times ({MODELS[name].trained_by}), "
+            "not converted from an ANN" if getattr(MODELS[name], "trained_by", None) else
+            f"{name} is a neuron model, not a paradigm: `brainconv run --model {name}`"
+            for name in unknown if name in MODELS]
+        why = f" ({'; '.join(reasons)})" if reasons else ""
         raise ParameterError(
-            f"unknown or no paradigms {unknown}; known: {', '.join(PARADIGMS)}")
+            f"unknown or no paradigms {unknown}{why}; known: {', '.join(PARADIGMS)}")
     return {name: PARADIGMS[name] for name in names}
 
 

@@ -95,9 +95,10 @@ def interspike_intervals(ds, layer):
 
     Returns
     -------
-    ndarray
-        Intervals in the units of ``time`` (consecutive spikes of one neuron in one sample;
-        two spikes in one step give 0).
+    xarray.DataArray
+        (interval,): intervals in the units of ``time`` (consecutive spikes of one neuron in
+        one sample; two spikes in one step give 0), with the coordinates ``recorded_sample``
+        and ``unit`` (the neuron) of each interval, sorted by sample, neuron and time.
     """
     _, size, sample, neuron, step = _trains(ds, layer)
     times = ds.time.values[step].astype(float)
@@ -105,7 +106,11 @@ def interspike_intervals(ds, layer):
     order = np.lexsort((times, train))
     train, times = train[order], times[order]
     same = train[1:] == train[:-1]
-    return np.diff(times)[same]
+    ids = train[1:][same]
+    return xr.DataArray(np.diff(times)[same], dims=("interval",),
+                        coords={"recorded_sample": ("interval", ids // size),
+                                "unit": ("interval", ids % size)},
+                        attrs={"units": _time_unit(ds)[1], "layer": layer})
 
 
 def population_rate(ds, layer):

@@ -111,6 +111,7 @@ def _make(name, exact, description):
         state_variables=("u", "g"),
         input_after_reset=True,
         own_synapse="cuba_current",
+        trained_by="brainconv.spiketime.train_bats",
         citation="Bacho & Chu 2023 (BATS) eq. 1-9; Cojocaru 2024 eq. 14",
         description=description,
     )

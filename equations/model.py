@@ -259,6 +259,10 @@ class NeuronModel(ModelBase):
     own_synapse : str or None
         Synapse model (:data:`~brainconv.equations.SYNAPSE_MODELS`) that is part of the neuron
         model (CuBa-LIF's current ``g``): every pathway into the layer uses it.
+    trained_by : str or None
+        Where the weights of a network of this model come from when no ANN converts to it
+        (CuBa-LIF: ``brainconv.spiketime.train_bats``, trained on spike times); ``convert``
+        refuses the model and names this. None: converted from a trained ANN.
     placeholders, check
         As for :class:`ModelBase` (keyword-only, like ``units``, ``citation`` and
         ``description``); :func:`brainconv.conversion.convert` runs ``check`` on each layer's
@@ -290,6 +294,7 @@ class NeuronModel(ModelBase):
     integer_payload: bool = True
     input_after_reset: bool = False
     own_synapse: str = None
+    trained_by: str = None
     kind: ClassVar[str] = "neuron model"
 
     def __post_init__(self):

@@ -168,3 +168,28 @@ def test_pixel_inputs_near_grid_points_act_where_the_reference_puts_them():
     np.testing.assert_array_equal(
         brian["layer_spikes"][1],
         np.bincount(hidden[np.isfinite(hidden)].astype(int), minlength=200)[:200])
+
+
+@pytest.mark.parametrize("activation", [{}, {"activation": "softlif"}, {"activation": "rate",
+                                                                       "activation_params": {"R": 10}}])
+def test_convert_refuses_cuba_lif_for_any_ann_and_names_the_spike_time_trainer(activation):
+    """CuBa-LIF weights come from BATS training: converting any ANN to it (a ReLU, rate or
+    soft-LIF network) is refused with the trainer's name, not run to chance accuracy."""
+    from brainconv.ann import ANN
+    from brainconv.conversion import convert
+
+    rng = np.random.default_rng(0)
+    ann = ANN((rng.normal(size=(4, 5)), rng.normal(size=(5, 3))), (np.zeros(5), np.zeros(3)),
+              **activation)
+    for model in ("cuba_lif", "cuba_lif_grid"):
+        with pytest.raises(ModelError, match=r"trained on spike times.*"
+                                             r"brainconv\.spiketime\.train_bats"):
+            convert(ann, model=model, normalization="none")
+
+
+def test_compare_says_why_cuba_lif_is_no_paradigm():
+    from brainconv.comparison import check_paradigms
+
+    with pytest.raises(ParameterError, match=r"cuba_lif is a neuron model trained on spike "
+                                             r"times \(brainconv\.spiketime\.train_bats\)"):
+        check_paradigms(["cuba_lif", "if_soft"])

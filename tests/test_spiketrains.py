@@ -30,8 +30,12 @@ def test_tiny_network_trains_and_analysis_equal_hand_computation(device):
     np.testing.assert_allclose(rates.values, [[0.5, 0.2, 0.0]])
     np.testing.assert_allclose(spiketrains.firing_rates(ds, "output").values, [[0.5]])
     np.testing.assert_array_equal(spiketrains.first_spike_latency(ds).values, [[2.0, 2.0]])
-    np.testing.assert_array_equal(np.sort(spiketrains.interspike_intervals(ds, "hidden")),
-                                  [2, 2, 2, 2, 4])
+    intervals = spiketrains.interspike_intervals(ds, "hidden")
+    # Sorted by neuron, then time: unit 0's four intervals of 2 steps, then unit 1's one of 4.
+    np.testing.assert_array_equal(intervals.values, [2, 2, 2, 2, 4])
+    np.testing.assert_array_equal(intervals.unit.values, [0, 0, 0, 0, 1])
+    np.testing.assert_array_equal(intervals.recorded_sample.values, [1] * 5)
+    assert intervals.attrs["units"] == "timestep" and intervals.attrs["layer"] == "hidden"
     population = spiketrains.population_rate(ds, "hidden").values[0]
     np.testing.assert_allclose(population, [0, 1 / 3, 0, 2 / 3, 0, 1 / 3, 0, 2 / 3, 0, 1 / 3])
     assert set(ds.spike_sample.values) == {1} and ds.recorded_layer.values.tolist() == [1, 1]

@@ -222,7 +222,16 @@ def _check_encoder_parameters(encoder, encoding, poisson_parameters):
 
 
 def _check_family(ann, family, normalization, models):
-    """The normalization and the models' time base must suit the ANN's family."""
+    """The models convert from an ANN; the normalization and their time base suit its family."""
+    spike_time = sorted({m.name for m in models if m.trained_by})
+    if spike_time:
+        trained_by = next(m.trained_by for m in models if m.trained_by)
+        raise ModelError(
+            f"model(s) {spike_time} are not converted from a trained ANN, whatever its "
+            f"activation: their weights are trained on spike times. Train the network with "
+            f"{trained_by}(...), which returns the NetworkSpec to simulate "
+            "(brainconv.simulation.simulate), or choose a converted model (see `brainconv "
+            "models`)")
     if family.normalizations is not None and normalization not in family.normalizations:
         raise ParameterError(f"normalization={normalization!r} does not apply to a "
                              f"{family.label or ann.activation} "
