@@ -33,6 +33,7 @@ compiled progress report (``progress_report``).
 """
 
 import functools
+import re
 from dataclasses import dataclass
 
 import numpy as np
@@ -119,8 +120,8 @@ def layer_values(spec, currents, batch_size, device=None, quantities=True, n_bat
         The backend the values go to: a pathway served by weight rows (:meth:`Device.is_direct
         <brainconv.devices.Device.is_direct>`) stores its weights once. Default: none does.
     quantities : bool
-        False: weights with a unit (:func:`pathway_unit`) are plain numbers in that unit, and
-        Brian2 is not imported.
+        False: weights and parameters with a unit are plain numbers (weights in their
+        :func:`pathway_unit`, parameters in SI units), and Brian2 is not imported.
     n_batches : int, optional
         Batches to fill (default just enough for ``currents``); the rest is padding.
 
@@ -132,7 +133,9 @@ def layer_values(spec, currents, batch_size, device=None, quantities=True, n_bat
         :data:`PAD_CURRENT` so that they never spike); ``("weights", l)``: the weights into
         layer ``l >= 1``, replicated per batch copy for Brian2's ``Synapses`` (a Brian2
         quantity, e.g. charges in seconds, for a pathway into a continuous-time model; plain
-        numbers otherwise).
+        numbers otherwise); ``("parameter", l, name)``: a value Brian2 sets as a variable of
+        layer ``l``'s group (:func:`group_parameters`), so that a compiled project runs any
+        threshold and parameter values without being compiled again.
     """
     n_samples = len(currents)
     n_batches = n_batches or -(-n_samples // batch_size)
@@ -151,7 +154,48 @@ def layer_values(spec, currents, batch_size, device=None, quantities=True, n_bat
 
                 weights = weights * getattr(brian2, unit)
             values[("weights", index)] = weights
+        for name, value in group_parameters(spec, index, quantities).items():
+            values[("parameter", index, name)] = value
     return values
+
+
+def group_parameters(spec, index, quantities=True):
+    """The values Brian2 sets as variables of layer ``index``'s group.
+
+    The threshold ``theta`` (where the model declares it), the model's parameters other than
+    the structural ones, and a filtered pathway's synapse parameters: SI floats, or Brian2
+    quantities (``quantities=True``).
+    """
+    layer = spec.layers[index]
+    model = resolve_model(layer.model, layer.parameters)
+    values = {"theta": layer.threshold} if declares(model, "theta") else {}
+    converters = {}
+    for name, value in model.runtime_parameters(dict(layer.parameters)).items():
+        values[name], converters[name] = value, model
+    synapse, synapse_values = pathway_synapse(spec, index)
+    if index > 0 and model.time_base == "continuous":  # the layer carries its filter
+        for name, value in dict(synapse_values).items():
+            values[name], converters[name] = value, synapse
+    if quantities:
+        for name, owner in converters.items():
+            values[name] = owner.brian2_values({name: values[name]})[name]
+    return values
+
+
+def placeholder(value):
+    """1 in the unit and type of ``value``: what a compiled project is built with for a
+    parameter whose real value arrives as a run_arg, so that its code does not depend on it."""
+    if hasattr(value, "dim"):
+        import brian2
+
+        return brian2.Quantity(1.0, dim=value.dim)
+    return type(value)(1)
+
+
+def declares(model, variable):
+    """Whether ``model``'s equations declare ``variable`` (``name : unit`` or ``dname/dt``)."""
+    return re.search(rf"^\s*(d{variable}\s*/\s*dt\s*=.*|{variable}\s*(=.*)?):",
+                     model.equations, re.MULTILINE) is not None
 
 
 def window_namespace(model, prefix, offset, dt):
@@ -309,7 +353,7 @@ def _build_layer(spec, models, index, below, values, batch_size, step_clock, bat
 
     layer, model = spec.layers[index], models[index]
     # A continuous-time layer fed by a pathway carries its synapse model's filter.
-    synapse, synapse_values = pathway_synapse(spec, index)
+    synapse, _ = pathway_synapse(spec, index)
     filtered = below is not None and model.time_base == "continuous"
     equations = model.equations + (synapse.equations if filtered else "")
     group = brian2.NeuronGroup(
@@ -319,13 +363,9 @@ def _build_layer(spec, models, index, below, values, batch_size, step_clock, bat
         codeobj_class=(branchless_code_object() if device is not None
                        and device.branchless_thresholds else None),
     )
-    if "theta" in group.variables:
-        group.theta = layer.threshold
-    parameters = model.brian2_values(model.runtime_parameters(dict(layer.parameters)))
-    if filtered:
-        parameters.update(synapse.brian2_values(synapse_values))
-    for name, value in parameters.items():
-        setattr(group, name, value)
+    for key, value in values.items():  # threshold and parameters (group_parameters)
+        if key[:2] == ("parameter", index):
+            setattr(group, key[2], value)
     current = brian2.TimedArray(values[("current", index)], dt=period,
                                 name=f"{layer.name}_current")
     group.namespace["batch_current"] = current

@@ -205,16 +205,24 @@ class NetworkSpec:
 
     @property
     def architecture(self):
-        """What a compiled simulation depends on (not the weight values)."""
-        # A filtered pathway adds its synapse; delta pathways keep the layouts compiled before
-        # synapse models existed.
-        # A sparse layer's connection pattern is compiled into the project (only its weight
-        # values arrive as run_args), so its digest belongs to the layout.
-        return (self.input_size,) + tuple(
-            (l.name, l.model, l.size, l.threshold, l.parameters)
-            + ((l.synapse, l.synapse_parameters) if l.synapse != "delta" else ())
-            + ((pattern_digest(l.weights),) if scipy.sparse.issparse(l.weights) else ())
-            for l in self.layers)
+        """What a compiled simulation depends on: not the weights, the thresholds or the
+        values of the parameters Brian2 sets as variables, which arrive as run_args
+        (:func:`brainconv.build.layer_values`); their names, and the values of the structural
+        parameters written into the equations, are part of it."""
+        # A filtered pathway adds its synapse; delta pathways add nothing. A sparse layer's
+        # connection pattern is compiled into the project, so its digest belongs to it.
+        entries = []
+        for layer in self.layers:
+            structural = resolve_model(layer.model, layer.parameters).structural
+            entries.append(
+                (layer.name, layer.model, layer.size,
+                 tuple((name, value) for name, value in layer.parameters if name in structural),
+                 tuple(name for name, _ in layer.parameters if name not in structural))
+                + ((layer.synapse, tuple(name for name, _ in layer.synapse_parameters))
+                   if layer.synapse != "delta" else ())
+                + ((pattern_digest(layer.weights),) if scipy.sparse.issparse(layer.weights)
+                   else ()))
+        return (self.input_size,) + tuple(entries)
 
     def input_currents(self, x):
         """Constant current per timestep into the first layer, ``x @ W0 + b0``.

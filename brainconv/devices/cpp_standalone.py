@@ -64,7 +64,7 @@ class StandaloneProject:
                  device="cpp_standalone", dt_ms=TIMESTEP_MS, notify=None, recording=None):
         import brian2
 
-        from ..build import build_network, layer_values
+        from ..build import build_network, layer_values, placeholder
 
         # Brian2 names code objects uniquely among the live ones ("..._codeobject_1" when an
         # older project is still alive). Freeing the old project keeps the generated code,
@@ -89,8 +89,12 @@ class StandaloneProject:
                 with brian2_device(backend.name):
                     # Placeholders: the real values arrive as run_args, so the project (and
                     # its compiled binary) depends on the layout only.
-                    placeholders = layer_values(spec, zeros, batch_size, backend)
-                    self.value_shapes = {key: value.shape for key, value in placeholders.items()}
+                    placeholders = {
+                        key: placeholder(value) if key[0] == "parameter" else value
+                        for key, value in layer_values(spec, zeros, batch_size,
+                                                       backend).items()}
+                    self.value_shapes = {key: np.shape(value)
+                                         for key, value in placeholders.items()}
                     self.built = build_network(spec, steps, batch_size, n_batches, placeholders,
                                                dt_ms, recording, device=backend)
                     self.built.network.run(self.built.duration, namespace={})
@@ -160,6 +164,9 @@ class StandaloneProject:
             run_args[current] = values[("current", index)]
         for index, pathway in enumerate(built.synapses, start=1):
             run_args[pathway.w] = values[("weights", index)]
+        for key, value in values.items():
+            if key[0] == "parameter":
+                run_args[getattr(built.groups[key[1]], key[2])] = value
         mismatch = shape_mismatch(spec, values, self.value_shapes, self.directory)
         if mismatch:
             raise SimulationError(mismatch)

@@ -32,7 +32,7 @@ __all__ = ["MANIFEST_NAME", "MANIFEST_VERSION", "code_fingerprint", "read_manife
 
 #: Version of the manifest format; a manifest of another version is ignored (the project is
 #: then run the Brian2 way, which writes a new manifest).
-MANIFEST_VERSION = 2  # 2: each run_args entry has its unit; the manifest has a checksum
+MANIFEST_VERSION = 3  # 2: run_args entries have units, a checksum; 3: parameters
 MANIFEST_NAME = "brainconv_manifest.json"
 
 
@@ -47,11 +47,13 @@ def write_manifest(project, spec):
               for index, current in enumerate(built.currents)}
     owners.update({("weights", index): (pathway, "w")
                    for index, pathway in enumerate(built.synapses, start=1)})
+    owners.update({key: (built.groups[key[1]], key[2]) for key in project.value_shapes
+                   if key[0] == "parameter"})  # SI values, on the command line
     run_args = []
     for key, shape in project.value_shapes.items():
         owner, variable = owners[key]
         unit = pathway_unit(spec, key[1]) if key[0] == "weights" else None
-        dtype = owner.values.dtype if variable == "values" else owner.variables["w"].dtype
+        dtype = owner.values.dtype if variable == "values" else owner.variables[variable].dtype
         run_args.append({"key": list(key), "name": f"{owner.name}.{variable}",
                          "dtype": np.dtype(dtype).str, "shape": list(shape), "unit": unit,
                          "scale": float(getattr(brian2, unit)) if unit else 1.0})
@@ -106,9 +108,10 @@ def _fits_spec(manifest, spec):
     """True where every run_args entry of ``manifest`` is what ``spec`` needs: the weight unit
     of its pathway and a floating-point dtype (the values are written in that dtype)."""
     for entry in manifest["run_args"]:
-        kind, index = entry["key"]
+        kind, index = entry["key"][:2]
         unit = pathway_unit(spec, index) if kind == "weights" else None
-        if entry.get("unit") != unit or np.dtype(entry["dtype"]).kind != "f":
+        numeric = "fiu" if kind == "parameter" else "f"  # an integer parameter (k) stays one
+        if entry.get("unit") != unit or np.dtype(entry["dtype"]).kind not in numeric:
             return False
     return True
 
@@ -234,7 +237,11 @@ def _write_run_args(spec, values, manifest, directory, key, share, written):
             raise _StaleManifest
         arguments = []
         for value_key, entry in entries.items():
-            kind, index = value_key
+            kind, index = value_key[:2]
+            if kind == "parameter":  # one value: on the command line, as Brian2 passes it
+                value = np.asarray(values[value_key], dtype=np.dtype(entry["dtype"])).item()
+                arguments.append(f"{entry['name']}={value!r}")
+                continue
             name = f"brainconv_{key}_{kind}_{index}" + (f"_{share}" if kind == "current" else "")
             path = directory / "static_arrays" / f"{name}.dat"
             arguments.append(f"{entry['name']}=static_arrays/{name}.dat")
