@@ -23,8 +23,10 @@ setup(
         "tqdm>=4.60",  # the sweep's progress bar over points (counts reused and failed ones)
     ],
     extras_require={
-        # sphinx, numpydoc and myst-parser: tests/test_docs.py builds docs/ with warnings as errors
-        "test": ["pytest>=7", "sphinx>=7", "numpydoc>=1.6", "myst-parser>=3"],
+        # sphinx, numpydoc and myst-parser: tests/test_docs.py builds docs/ with warnings as
+        # errors; pytest-xdist runs the suite on every CPU (pyproject.toml's addopts)
+        "test": ["pytest>=7", "pytest-xdist>=3.5", "sphinx>=7", "numpydoc>=1.6",
+                 "myst-parser>=3"],
         "torch": ["torch==2.13.0"],
         # brian2cuda itself must be installed with --no-deps (it pins an older brian2):
         # pip install --no-deps brian2cuda==1.0a7

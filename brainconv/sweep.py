@@ -560,7 +560,7 @@ class _client:
             self.owned = [Client(self.scheduler)]
         else:
             cluster = LocalCluster(n_workers=self.workers, threads_per_worker=1, processes=True,
-                                   dashboard_address=None, silence_logs=logging.ERROR)
+                                   dashboard_address=":0", silence_logs=logging.ERROR)
             self.owned = [Client(cluster), cluster]
         self.owned[0].register_plugin(_Brian2Import())
         return self.owned[0]

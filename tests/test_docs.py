@@ -17,6 +17,7 @@ ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 DOCS = os.path.join(ROOT, "docs")
 
 
+@pytest.mark.long
 def test_docs_build_without_warnings(tmp_path):
     if not os.path.isfile(os.path.join(DOCS, "conf.py")):
         pytest.skip("not a source checkout: no docs/ folder beside tests/")

@@ -99,6 +99,7 @@ print("brian2" in sys.modules)
 """
 
 
+@pytest.mark.long
 def test_a_warm_run_takes_new_parameter_values_from_the_command_line(shared_standalone_dir,
                                                                      tmp_path):
     """A new process runs the compiled project from its manifest without Brian2; the

@@ -7,6 +7,7 @@ the resume test runs a sweep in a subprocess, kills it with SIGKILL and reruns i
 import json
 import os
 import signal
+import socket
 import subprocess
 import sys
 import time
@@ -57,7 +58,7 @@ def client():
     import logging
 
     cluster = distributed.LocalCluster(n_workers=2, threads_per_worker=1, processes=True,
-                                       dashboard_address=None, silence_logs=logging.ERROR)
+                                       dashboard_address=":0", silence_logs=logging.ERROR)
     with cluster, distributed.Client(cluster) as dask:
         yield dask
 
@@ -107,7 +108,7 @@ def test_sweep_on_local_cluster_combines_points(tmp_path, client):
         p["key"] for p in points)
 
 
-def test_failing_point_is_recorded_and_the_others_finish(tmp_path, client, capsys):
+def test_failing_point_is_recorded_and_the_others_finish(tmp_path, client, capsys, recwarn):
     path = write_config(tmp_path, k="[0, 5]", seeds="[0]")
     config = load_config(path)
     result = run_sweep(config, client=client, progress=False, notify=lambda message: None)
@@ -122,11 +123,22 @@ def test_failing_point_is_recorded_and_the_others_finish(tmp_path, client, capsy
     from brainconv.cli import main
 
     capsys.readouterr()
-    assert main(["sweep", str(path), "--workers", "1"]) == 2
-    assert "1 point(s) failed" in capsys.readouterr().err
+    with socket.socket() as busy:  # Dask's default dashboard port, taken
+        try:
+            busy.bind(("127.0.0.1", 8787))
+            busy.listen()
+        except OSError:
+            pass  # taken already: the case under test as well
+        assert main(["sweep", str(path), "--workers", "1"]) == 2
+    output = capsys.readouterr()
+    assert "1 point(s) failed" in output.err
+    # The sweep's own cluster takes a free port: no "Port 8787 is already in use" warning.
+    assert "8787" not in output.out + output.err
+    assert not [w for w in recwarn if "already in use" in str(w.message)]
     assert (Path(config["sweep"]["out"]) / "sweep.nc").is_file()
 
 
+@pytest.mark.long
 def test_killed_sweep_resumes_without_recomputing(tmp_path, client):
     config_path = write_config(tmp_path, steps=60, samples=300)
     config = load_config(config_path)

@@ -152,6 +152,7 @@ def test_full_disk_at_save_time_is_one_line(tmp_path, capsys, monkeypatch):
 
 # 6. Ctrl-C keeps what finished, and the same command resumes ---------------------------------
 
+@pytest.mark.long
 def test_interrupted_compare_resumes(tmp_path):
     x, y = load_dataset("digits", "train")
     save_ann(train_ann(x, y, hidden=(20,), epochs=1, seed=0), tmp_path / "ann.npz")
@@ -203,6 +204,7 @@ def test_step_counts_that_are_no_number(small_spec, small_inputs, steps):
 # 8./13. Compile notice only when compiling, progress, and a damaged cache is rebuilt ----------
 
 @pytest.mark.standalone
+@pytest.mark.long
 def test_compile_notice_progress_and_damaged_binary(standalone_dir, small_spec, small_inputs,
                                                     capfd):
     labels = _labels(small_inputs)
@@ -390,6 +392,7 @@ def test_results_into_a_missing_folder_name_the_folder(tmp_path, small_spec, sma
 
 
 @pytest.mark.standalone
+@pytest.mark.long
 def test_ctrl_c_while_compiling_stops_the_run_and_keeps_the_project(tmp_path):
     """A real SIGINT to the process group while make compiles: exit 130 and 'interrupted', no
     'damaged cache' rebuild and no compiler hint, and the half-built project stays for make to
