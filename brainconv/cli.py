@@ -116,7 +116,8 @@ def train(args):
         params.setdefault("R", args.R)
     ann = train_ann(x, y, hidden=tuple(args.hidden), epochs=args.epochs, seed=args.seed,
                     activation=args.activation, activation_params=params,
-                    progress=_epoch_progress, biases=getattr(args, "biases", True))
+                    progress=_epoch_progress, biases=getattr(args, "biases", True),
+                    data_name=args.dataset)
     x_test, y_test = _load(args, "test")
     _say(f"ANN test accuracy {100 * ann.accuracy(x_test, y_test):.2f} % "
          f"({time.perf_counter() - start:.0f} s)")
@@ -145,6 +146,7 @@ def run(args, ann=None):
     ann_file = None
     if ann is None:
         ann, ann_file = load_ann(args.ann), args.ann
+        _check_ann_data(ann, args.ann, args.dataset)
     check_paradigm(ann, paradigm)  # model, parameters, threshold: before any data is loaded
     calibration, x, y = load_inputs(args.dataset, args.data_dir, args.limit, n_calibration,
                                     _say)
@@ -169,6 +171,15 @@ def run(args, ann=None):
         plot_raster(ds).savefig(raster, dpi=110)
         _say(f"saved the raster plots to {raster}")
     return ds
+
+
+def _check_ann_data(ann, path, dataset):
+    """Say so where the ANN was trained on other data than it is run on."""
+    trained_on = dict(ann.training).get("data")
+    if trained_on is not None and trained_on != dataset:
+        _say(f"warning: the ANN {path} was trained on {trained_on!r} and runs here on "
+             f"{dataset!r}: its accuracy measures it on other data, not the conversion; "
+             f"pass --dataset {trained_on} to run it on its own data")
 
 
 def _print_profile(import_seconds, prepare_seconds, simulate_seconds, save_seconds,
@@ -196,7 +207,8 @@ def report_dataset(ds, target=None, plot=None):
 
     info = summary(ds, target)
     accuracy = accuracy_over_time(ds)
-    _say(f"ANN accuracy: {100 * ds.attrs['ann_accuracy']:.2f} %" if "ann_accuracy" in ds.attrs
+    _say(f"ANN accuracy on the {ds.attrs['n_samples']} test samples run: "
+         f"{100 * ds.attrs['ann_accuracy']:.2f} %" if "ann_accuracy" in ds.attrs
          else "ANN accuracy: unknown")
     in_ms = ds["time"].attrs.get("units") == "ms"
     _say("time (ms)  accuracy %" if in_ms else "timesteps  accuracy %")
@@ -287,6 +299,7 @@ def compare(args):
     args.interrupt_note = (f"finished paradigms are kept in {checkpoints}; run the same command "
                            "again to resume")
     ann = load_ann(args.ann)
+    _check_ann_data(ann, args.ann, args.dataset)
     calibration, x, y = load_inputs(args.dataset, args.data_dir, args.limit,
                                     _calibration_images(args), _say)
 

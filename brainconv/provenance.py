@@ -41,20 +41,34 @@ def _attr_name(layer):
     return re.sub(r"\W", "_", str(layer))
 
 
-def format_parameters(pairs):
+def format_parameters(pairs, units=None):
     """``(name, value)`` pairs as a compact string, e.g. ``"R=10, k=100"``; ``"none"`` if empty.
 
     Parameters
     ----------
     pairs : iterable of (str, object)
+    units : mapping of str to str, optional
+        The Brian2 unit name of a parameter whose value is in SI units (a model's
+        ``units``): written after the value, ``"tau_rc=0.02 second"``.
 
     Returns
     -------
     str
     """
-    items = [f"{name}={value:g}" if isinstance(value, (int, float, np.number))
-             and not isinstance(value, bool) else f"{name}={value}" for name, value in pairs]
+    units = dict(units or {})
+    items = [(f"{name}={value:g}" if isinstance(value, (int, float, np.number))
+              and not isinstance(value, bool) else f"{name}={value}")
+             + (f" {units[name]}" if name in units else "") for name, value in pairs]
     return ", ".join(items) or "none"
+
+
+def _model_definition(model):
+    """A user model's Brian2 strings, so that a result names the model it ran, not a name."""
+    parts = [("equations", model.equations), ("threshold", model.threshold),
+             ("reset", model.reset), ("integrate", model.integrate), ("clear", model.clear),
+             ("refractory", model.refractory)]
+    return "\n".join(f"{part}: {' '.join(str(text).split())}"
+                     for part, text in parts if text is not None)
 
 
 def paradigm_label(attrs):
@@ -104,23 +118,35 @@ def provenance_attrs(spec, ann=None, ann_file=None):
         - ``model``: the model of each layer, comma-separated in layer order
           (``"if_soft,if_soft"``; :func:`paradigm_label` gives a readable form);
         - ``parameters_<layer>``: that layer's model parameters as ``"R=10, k=100"``
-          (``"none"`` for a model without any; values with units in SI, e.g. seconds), and
-          ``synapse_parameters_<layer>`` for a filtered (non-delta) pathway into the layer;
+          (``"none"`` for a model without any; values with units in SI, followed by the unit:
+          ``"tau_rc=0.02 second"``), and ``synapse_parameters_<layer>`` for a filtered
+          (non-delta) pathway into the layer;
+        - ``model_definition_<layer>``: a user model's Brian2 strings (equations, threshold,
+          reset, ...), for a layer whose model is not built into brainconv;
         - ``normalization``; ``percentile`` only when ``normalization == "percentile"``;
         - ``threshold``: a float when every layer has the same threshold, else one value per
           layer, comma-separated;
-        - ``ann_sha256`` and ``ann_file`` when ``ann`` / ``ann_file`` are given.
+        - ``ann_sha256`` and ``ann_training`` (how it was trained, :attr:`ANN.training
+          <brainconv.ann.ANN>`: ``"data=mnist, epochs=20, ..."``, or ``"none"``) when ``ann``
+          is given, ``ann_file`` when ``ann_file`` is.
 
         ``<layer>`` is the layer name with every character other than a letter, digit or
         underscore replaced by ``_``. All values are str or float, as NetCDF3 stores them.
     """
+    from .equations import BUILTIN_MODELS, READOUT_MODELS, get_synapse_model, resolve_model
+
     models = [str(layer.model) for layer in spec.layers]
     attrs = {"model": ",".join(models)}
     for layer in spec.layers:
-        attrs[f"parameters_{_attr_name(layer.name)}"] = format_parameters(layer.parameters)
+        model, name = resolve_model(layer.model, layer.parameters), _attr_name(layer.name)
+        attrs[f"parameters_{name}"] = format_parameters(layer.parameters, model.units)
         if getattr(layer, "synapse", "delta") != "delta":
-            attrs[f"synapse_parameters_{_attr_name(layer.name)}"] = (
-                f"{layer.synapse}: {format_parameters(layer.synapse_parameters)}")
+            synapse = get_synapse_model(layer.synapse)
+            attrs[f"synapse_parameters_{name}"] = (
+                f"{layer.synapse}: "
+                f"{format_parameters(layer.synapse_parameters, synapse.units)}")
+        if layer.model not in BUILTIN_MODELS and layer.model not in READOUT_MODELS:
+            attrs[f"model_definition_{name}"] = _model_definition(model)
     attrs["normalization"] = str(spec.normalization)
     if spec.normalization == "percentile":
         attrs["percentile"] = float(spec.percentile)
@@ -129,6 +155,7 @@ def provenance_attrs(spec, ann=None, ann_file=None):
                           else ",".join(f"{value:g}" for value in thresholds))
     if ann is not None:
         attrs["ann_sha256"] = ann_hash(ann)
+        attrs["ann_training"] = format_parameters(getattr(ann, "training", ()))
     if ann_file is not None:
         attrs["ann_file"] = Path(ann_file).name
     return attrs

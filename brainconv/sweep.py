@@ -324,7 +324,7 @@ def _trained_ann(point, x, y, folder):
         spec = point["ann"]
         ann = train_ann(x, y, hidden=tuple(spec["hidden"]), epochs=spec["epochs"],
                         seed=point["seed"], activation=spec["activation"],
-                        learning_rate=spec["learning_rate"])
+                        learning_rate=spec["learning_rate"], data_name=point["dataset"])
         save_ann(ann, path)
         return ann
 

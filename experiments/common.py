@@ -27,7 +27,7 @@ def trained_ann(path, dataset="mnist", seed=0, hidden=(500,), epochs=20):
     sizes = "-".join(str(n) for n in (784, *hidden, 10))
     print(f"training {sizes} on {dataset} for {epochs} epochs (seed {seed})", flush=True)
     start = time.perf_counter()
-    ann = train_ann(x, y, hidden=hidden, epochs=epochs, seed=seed,
+    ann = train_ann(x, y, hidden=hidden, epochs=epochs, seed=seed, data_name=dataset,
                     progress=lambda e, n, loss, acc: print(f"  epoch {e}/{n}: loss {loss:.4f}",
                                                            flush=True))
     print(f"trained in {time.perf_counter() - start:.0f} s", flush=True)

@@ -384,7 +384,7 @@ def test_save_load_round_trip_activation(tmp_path, name, params):
     with np.load(path, allow_pickle=False) as npz:  # the documented keys, no pickles
         # All-dense networks are written as version 2 (readable by older releases).
         assert int(npz["format_version"]) == 2
-        assert FORMAT_VERSION == 3
+        assert FORMAT_VERSION == 4
         assert str(npz["activation"]) == name
         assert npz["activation_param_names"].dtype.kind == "U"
         assert list(npz["activation_param_names"]) == [k for k, _ in ann.activation_params]
@@ -444,11 +444,11 @@ def test_load_bad_activation_keys(tmp_path):
     np.savez(path, format_version=1, activation="rate", **layer)
     with pytest.raises(DataError, match=r"format_version 1 but activation keys \['activation'\]"):
         load_ann(path)
-    np.savez(path, format_version=4, activation="relu", **layer)
-    with pytest.raises(DataError, match=r"format_version.*reads versions 1 to 3"):
+    np.savez(path, format_version=5, activation="relu", **layer)
+    with pytest.raises(DataError, match=r"format_version.*reads versions 1 to 4"):
         load_ann(path)
     np.savez(path, format_version=0, activation="relu", **layer)
-    with pytest.raises(DataError, match=r"format_version.*reads versions 1 to 3"):
+    with pytest.raises(DataError, match=r"format_version.*reads versions 1 to 4"):
         load_ann(path)
     np.savez(path, format_version=2, activation="relu", activation_param_names=["R"], **layer)
     with pytest.raises(DataError, match="'activation_param_names' and 'activation_param_values' "
@@ -572,7 +572,7 @@ def test_sparse_save_load_round_trip(tmp_path):
     path = tmp_path / "sparse.npz"
     save_ann(ann, path)
     with np.load(path, allow_pickle=False) as npz:
-        assert int(npz["format_version"]) == FORMAT_VERSION == 3
+        assert int(npz["format_version"]) == 3  # sparse, no training record
         assert {"W0_data", "W0_indices", "W0_indptr", "W0_shape", "W1"} <= set(npz.files)
         assert "W0" not in npz.files and "W1_data" not in npz.files
         np.testing.assert_array_equal(npz["W0_shape"], [6, 4])
@@ -625,3 +625,42 @@ def test_train_ann_refuses_sparse_images():
     x = scipy.sparse.csr_matrix(np.eye(4))
     with pytest.raises(ShapeError, match=r"dense images.*toarray\(\)"):
         train_ann(x, np.array([0, 1, 0, 1]), hidden=(2,), epochs=1)
+
+
+def test_training_record_is_kept_saved_and_versioned(tmp_path):
+    """train_ann records how it trained (data, samples, epochs, seed, ...); save_ann writes
+    it as version 4, load_ann reads it back, and it is not part of the content hash."""
+    from brainconv.provenance import ann_hash
+
+    rng = np.random.default_rng(0)
+    x, y = rng.uniform(0, 1, (40, 4)), rng.integers(0, 3, 40)
+    ann = train_ann(x, y, hidden=(5,), epochs=2, seed=7, batch_size=8, data_name="toy")
+    record = dict(ann.training)
+    assert record["data"] == "toy" and record["seed"] == "7" and record["samples"] == "40"
+    assert record["epochs"] == "2" and record["batch_size"] == "8"
+    path = tmp_path / "net.npz"
+    save_ann(ann, path)
+    with np.load(path, allow_pickle=False) as npz:
+        assert int(npz["format_version"]) == 4 and npz["training_keys"].dtype.kind == "U"
+    back = load_ann(path)
+    assert back.training == ann.training
+    bare = ANN(ann.weights, ann.biases)
+    assert bare.training == () and ann_hash(bare) == ann_hash(ann)
+    save_ann(bare, path)
+    with np.load(path, allow_pickle=False) as npz:  # without a record: still version 2
+        assert int(npz["format_version"]) == 2 and "training_keys" not in npz
+
+
+def test_training_keys_need_version_4_and_both_arrays(tmp_path):
+    path = tmp_path / "bad.npz"
+    layer = {"W0": np.ones((3, 2)), "b0": np.zeros(2), "activation": "relu"}
+    np.savez(path, format_version=2, training_keys=["data"], training_values=["mnist"], **layer)
+    with pytest.raises(DataError, match=r"need format_version 4.*got version 2"):
+        load_ann(path)
+    np.savez(path, format_version=4, training_keys=["data"], **layer)
+    with pytest.raises(DataError, match=r"need format_version 4 and both"):
+        load_ann(path)
+    np.savez(path, format_version=4, training_keys=["data", "seed"], training_values=["x"],
+             **layer)
+    with pytest.raises(DataError, match=r"string arrays of one length"):
+        load_ann(path)

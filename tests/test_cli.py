@@ -202,3 +202,22 @@ def test_console_script_returns_the_status_and_freezes_the_heap(monkeypatch, cap
     finally:
         gc.unfreeze()  # this test process goes on collecting
     assert "if_soft" in capsys.readouterr().out
+
+
+def test_run_warns_when_the_ann_was_trained_on_other_data(tmp_path, capsys):
+    """An ANN whose training record names other data is run with a warning that says so, and
+    its accuracy line says on how many test samples it was measured."""
+    from brainconv.ann import ANN, save_ann
+    from conftest import small_ann
+
+    base = small_ann(sizes=(64, 8, 10))
+    save_ann(ANN(base.weights, base.biases, training={"data": "mnist", "seed": 0}),
+             tmp_path / "ann.npz")
+    assert main(["run", "--ann", str(tmp_path / "ann.npz"), "--dataset", "digits",
+                 "--device", "numpy", "--steps", "5", "--limit", "12", "--normalization",
+                 "none", "--out", str(tmp_path / "r.nc")]) == 0
+    out = capsys.readouterr().out
+    assert "trained on 'mnist' and runs here on 'digits'" in out
+    assert "pass --dataset mnist" in out
+    assert "ANN accuracy on the 12 test samples run:" in out
+    assert load_results(tmp_path / "r.nc").attrs["ann_training"] == "data=mnist, seed=0"

@@ -87,6 +87,42 @@ def test_format_parameters(pairs, text):
     assert format_parameters(pairs) == text
 
 
+def test_a_result_carries_units_user_model_strings_and_the_anns_training(tmp_path):
+    """Enough to check a result: SI values with their units, a user model's Brian2 strings
+    (not only its name) and how the ANN was trained, through the NetCDF round trip."""
+    import brian2
+
+    from brainconv.equations import unregister_model
+    from brainconv.equations.user import define_model
+
+    ann = ANN(small_ann().weights, small_ann().biases,
+              training={"data": "digits", "seed": 3, "epochs": 5})
+    softlif = ANN(ann.weights, ann.biases, activation="softlif", training=ann.training)
+    spec = convert(softlif, model="lif_rc", normalization="none", synapse="exponential",
+                   parameters={"tau_rc": 20 * brian2.ms},
+                   synapse_parameters={"tau_s": 5 * brian2.ms})
+    attrs = provenance_attrs(spec, softlif)
+    assert "tau_rc=0.02 second" in attrs["parameters_hidden1"]
+    assert attrs["synapse_parameters_hidden2"] == "exponential: tau_s=0.005 second"
+    assert attrs["ann_training"] == "data=digits, epochs=5, seed=3"
+    assert not any(key.startswith("model_definition") for key in attrs)  # built-in models
+    model = define_model("prov_leaky", "dv/dt = -v / tau : 1\nI : 1\n"
+                         "theta : 1 (shared, constant)\ntau : second (shared, constant)",
+                         "v >= theta", "v -= theta", {"tau": 10 * brian2.ms},
+                         integrate="v += I")
+    try:
+        user = convert(ann, model="prov_leaky", normalization="none")
+        back = load_results(save_results(dataset(provenance_attrs(user, ann)),
+                                         tmp_path / "r.nc"))
+    finally:
+        unregister_model(model.name)
+    assert back.attrs["parameters_hidden1"] == "tau=0.01 second"
+    definition = back.attrs["model_definition_hidden1"]
+    assert "equations: dv/dt = -v / tau : 1 I : 1" in definition
+    assert "threshold: v >= theta" in definition and "reset: v -= theta" in definition
+    assert back.attrs["ann_training"] == "data=digits, epochs=5, seed=3"
+
+
 @pytest.mark.parametrize("attrs, label", [
     ({"model": "if_soft,if_soft"}, "if_soft"),
     ({"model": "ion,ion,accumulator"}, "ion, accumulator output"),

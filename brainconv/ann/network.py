@@ -5,7 +5,7 @@ File format
 :func:`save_ann` writes, and :func:`load_ann` reads, a NumPy ``.npz`` archive (as produced by
 ``numpy.savez``; no pickled objects) with these arrays, for an ``L``-layer network::
 
-    format_version   integer scalar, 2 or 3 (version 1 files are still read)
+    format_version   integer scalar, 2, 3 or 4 (version 1 files are still read)
     W0, W1, ..., W{L-1}   weights, float, shape (n_in, n_out)   -- input @ W, NOT (n_out, n_in)
     b0, b1, ..., b{L-1}   biases, float, shape (n_out,)
     activation               string scalar, a key of ACTIVATIONS, e.g. "rate"   (version >= 2)
@@ -27,10 +27,17 @@ instead of ``W{l}``, as the four arrays of its CSR matrix (version 3 only)::
 i.e. ``scipy.sparse.csr_matrix((data, indices, indptr), shape=shape)``, the same ``(n_in,
 n_out)`` orientation as a dense ``W{l}``. Dense and sparse layers may be mixed.
 
+How the network was trained (:attr:`ANN.training`) is stored in two string arrays of one
+length (version 4 only)::
+
+    training_keys     e.g. ["data", "epochs", "samples", "seed"]
+    training_values   e.g. ["mnist", "20", "60000", "0"]
+
 Layer ``l`` computes ``a_l = f(a_{l-1} @ W_l + b_l)`` and the last layer has no activation, so
-``W{l}.shape[1] == W{l+1}.shape[0]``. ``save_ann`` writes version 3 when some layer is sparse
-and version 2 otherwise (so an all-dense file stays readable by older brainconv releases, and
-an older release rejects a sparse file by its version instead of misreading it); it always
+``W{l}.shape[1] == W{l+1}.shape[0]``. ``save_ann`` writes version 4 when the network has a
+training record, else version 3 when some layer is sparse and version 2 otherwise (so a file
+stays readable by every older brainconv release that understands its content, and an older
+release rejects a newer file by its version instead of misreading it); it always
 writes all three activation keys (every parameter of the activation, defaults included). In a
 hand-written version 2 or 3 file the two ``activation_param_*`` keys may be left out together,
 which gives the activation's default parameters. A version 1 file has no ``activation*`` keys
@@ -62,7 +69,7 @@ __all__ = ["ANN", "FORMAT_VERSION", "load_ann", "save_ann"]
 
 #: Newest ``.npz`` format version :func:`load_ann` reads; :func:`save_ann` writes it only when
 #: a layer is sparse (see the module docstring).
-FORMAT_VERSION = 3
+FORMAT_VERSION = 4
 
 
 @dataclass(frozen=True, eq=False)  # eq=False: tuple-of-arrays equality would be ambiguous
@@ -86,6 +93,11 @@ class ANN:
         ``(name, float)`` pairs with defaults filled in (see
         :func:`normalize_activation_params`), so
         ``ANN(..., activation="rate").activation_params == (("R", 1.0), ("v_th", 0.0))``.
+    training : mapping or tuple of (str, object) pairs, optional
+        How the network was trained, e.g. ``{"data": "mnist", "seed": 0, "epochs": 20}``
+        (:func:`~brainconv.ann.train_ann` fills it in): stored as sorted ``(str, str)`` pairs,
+        saved with the network and copied into every result's provenance. Not part of the
+        network's content hash.
 
     Raises
     ------
@@ -109,10 +121,12 @@ class ANN:
     biases: tuple[np.ndarray, ...]
     activation: str = "relu"
     activation_params: tuple[tuple[str, float], ...] = ()
+    training: tuple[tuple[str, str], ...] = ()
 
     def __post_init__(self) -> None:
         params = normalize_activation_params(self.activation, self.activation_params)
         object.__setattr__(self, "activation_params", params)
+        object.__setattr__(self, "training", _training_record(self.training))
         weights = tuple(_frozen_weight(w) for w in self.weights)
         biases = tuple(_frozen_float64(b) for b in self.biases)
         if len(weights) == 0:
@@ -237,6 +251,16 @@ class ANN:
         return float(np.mean(pred == labels))
 
 
+def _training_record(training):
+    """``training`` as sorted ``(str, str)`` pairs (a mapping or pairs)."""
+    try:
+        pairs = dict(training or ())
+    except (TypeError, ValueError):
+        raise ParameterError(f"ANN training record must be a mapping such as {{'data': "
+                             f"'mnist', 'seed': 0}}, got {training!r}") from None
+    return tuple(sorted((str(key), str(value)) for key, value in pairs.items()))
+
+
 def _frozen_float64(a) -> np.ndarray:
     arr = np.array(require_numbers(a, "ANN weights and biases"), dtype=np.float64, order="C",
                    copy=True)
@@ -274,8 +298,10 @@ def save_ann(ann: ANN, path: str | os.PathLike) -> None:
     path = os.fspath(path)
     names = [name for name, _ in ann.activation_params]
     any_sparse = any(scipy.sparse.issparse(w) for w in ann.weights)
+    # The oldest version that holds what the network has, so older releases still read it.
+    version = 4 if ann.training else 3 if any_sparse else 2
     arrays = {
-        "format_version": np.array(FORMAT_VERSION if any_sparse else 2),
+        "format_version": np.array(version),
         "activation": np.array(ann.activation, dtype=np.str_),
         # dtype given explicitly so that an empty list (relu) is still a string array.
         "activation_param_names": np.array(names, dtype="<U32" if not names else np.str_),
@@ -283,6 +309,10 @@ def save_ann(ann: ANN, path: str | os.PathLike) -> None:
             [value for _, value in ann.activation_params], dtype=np.float64
         ),
     }
+    if ann.training:
+        arrays["training_keys"] = np.array([key for key, _ in ann.training], dtype=np.str_)
+        arrays["training_values"] = np.array([value for _, value in ann.training],
+                                             dtype=np.str_)
     for l, (w, b) in enumerate(zip(ann.weights, ann.biases)):
         if scipy.sparse.issparse(w):
             arrays[f"W{l}_data"] = w.data
@@ -311,9 +341,10 @@ def save_ann(ann: ANN, path: str | os.PathLike) -> None:
 def load_ann(path: str | os.PathLike) -> ANN:
     """Read a network written by :func:`save_ann` (or by hand, see the module docstring).
 
-    Version 2 and 3 files carry the hidden activation and its parameters; version 1 files
-    (written before activations were stored) are read as ReLU networks. Version 3 files may
-    hold sparse (CSR) layers, which load as ``scipy.sparse.csr_matrix``.
+    Version 2 to 4 files carry the hidden activation and its parameters; version 1 files
+    (written before activations were stored) are read as ReLU networks. Version 3 and 4 files
+    may hold sparse (CSR) layers, which load as ``scipy.sparse.csr_matrix``; version 4 files
+    a training record.
 
     Raises
     ------
@@ -358,6 +389,8 @@ def load_ann(path: str | os.PathLike) -> ANN:
     if n_layers == 0:
         raise DataError(f"ANN file {path!r} is missing key 'W0' (no layers found)")
     expected = {"format_version"} | set(_ACTIVATION_KEYS if version >= 2 else ())
+    training = _read_training(data, version, path)
+    expected |= set(_TRAINING_KEYS if training else ())
     weights = []
     for l in range(n_layers):
         if f"b{l}" not in data:
@@ -383,15 +416,31 @@ def load_ann(path: str | os.PathLike) -> ANN:
     weights = tuple(weights)
     biases = tuple(data[f"b{l}"] for l in range(n_layers))
     try:
-        return ANN(
-            weights=weights, biases=biases, activation=activation, activation_params=params
-        )
+        return ANN(weights=weights, biases=biases, activation=activation,
+                   activation_params=params, training=training)
     except (ShapeError, ParameterError) as exc:
         raise type(exc)(f"ANN file {path!r}: {exc}") from exc
 
 
 _ACTIVATION_KEYS = ("activation", "activation_param_names", "activation_param_values")
+_TRAINING_KEYS = ("training_keys", "training_values")
 _SPARSE_SUFFIXES = ("_data", "_indices", "_indptr", "_shape")
+
+
+def _read_training(data: dict, version: int, path: str):
+    """The training record of a version 4 file, as pairs (empty where it has none)."""
+    present = [key for key in _TRAINING_KEYS if key in data]
+    if not present:
+        return ()
+    if version < 4 or len(present) != 2:
+        raise DataError(f"ANN file {path!r}: {present} need format_version 4 and both of "
+                        f"{list(_TRAINING_KEYS)}; got version {version}")
+    keys, values = data["training_keys"], data["training_values"]
+    if (keys.ndim != 1 or keys.shape != values.shape or keys.dtype.kind != "U"
+            or values.dtype.kind != "U"):
+        raise DataError(f"ANN file {path!r}: training_keys and training_values must be string "
+                        f"arrays of one length, got {keys!r} and {values!r}")
+    return tuple(zip(keys.tolist(), values.tolist()))
 
 
 def _read_sparse(data: dict, l: int, version: int, path: str):

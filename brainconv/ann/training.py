@@ -30,6 +30,7 @@ def train_ann(
     n_classes: int | None = None,
     activation_params=None,
     biases: bool = True,
+    data_name: str | None = None,
 ) -> ANN:
     """Train a dense network with softmax cross-entropy and SGD with momentum.
 
@@ -86,11 +87,14 @@ def train_ann(
         ``{"sigma": 10}`` for soft-LIF with training noise; unset ones take their defaults
         (``R = 1``, ``v_th = 0``; soft-LIF: see :data:`ACTIVATIONS`). See
         :func:`normalize_activation_params`.
+    data_name : str, optional
+        Name of the training data (e.g. ``"mnist"``), kept in the network's training record.
 
     Returns
     -------
     ANN
-        The trained network.
+        The trained network; its :attr:`~ANN.training` records ``data`` (when named),
+        ``samples``, ``epochs``, ``seed``, ``learning_rate`` and ``batch_size``.
 
     Raises
     ------
@@ -191,9 +195,12 @@ def train_ann(
         if progress is not None:
             progress(epoch + 1, epochs, loss, n_correct / n)
 
-    return ANN(
-        weights=tuple(ws), biases=tuple(bs), activation=activation, activation_params=params
-    )
+    training = {"samples": n, "epochs": epochs, "seed": seed,
+                "learning_rate": f"{learning_rate:g}", "batch_size": batch_size}
+    if data_name is not None:
+        training["data"] = data_name
+    return ANN(weights=tuple(ws), biases=tuple(bs), activation=activation,
+               activation_params=params, training=training)
 
 
 def _check_training_data(images, labels, n_classes):
