@@ -15,8 +15,8 @@ _PER = ("neuron", "layer")
 # Absorbs float rounding of a target such as 80.22 / 100, far below the 1 / n_samples resolution.
 _TOLERANCE = 1e-9
 
-__all__ = ["accuracy_over_time", "check_target", "layer_spike_counts", "plot_accuracy",
-           "prediction_latency", "predictions_over_time", "silent_fraction", "spikes_per_timestep",
+__all__ = ["accuracy_over_time", "check_target", "layer_spike_counts", "pareto_optimal",
+           "plot_accuracy", "prediction_latency", "predictions_over_time", "silent_fraction", "spikes_per_timestep",
            "summary", "time_to_accuracy"]
 
 
@@ -412,3 +412,20 @@ def plot_accuracy(ds_or_dict, ax=None, label=None, target=None):
     if any(text and not text.startswith("_") for text in ax.get_legend_handles_labels()[1]):
         ax.legend(loc="lower right", fontsize=9)
     return ax
+
+
+def pareto_optimal(accuracy, time_to_target, cost):
+    """Mask of the points no other point dominates (higher accuracy, fewer steps, lower cost).
+
+    :func:`brainconv.comparison.compare` stores it with the energy per inference (pJ) as the cost, the cost its
+    recommendations use; :func:`brainconv.plotting.plot_pareto` draws it with spikes. A point
+    that never reaches the target (NaN time) counts as infinitely slow, an unknown cost (NaN)
+    as infinitely dear.
+    """
+    scores = np.column_stack([-np.asarray(accuracy, float),
+                              np.nan_to_num(np.asarray(time_to_target, float), nan=np.inf),
+                              np.nan_to_num(np.asarray(cost, float), nan=np.inf)])
+    better_or_equal = (scores[:, None, :] <= scores[None, :, :]).all(axis=2)
+    strictly_better = (scores[:, None, :] < scores[None, :, :]).any(axis=2)
+    dominated = (better_or_equal & strictly_better).any(axis=0)
+    return (~dominated).astype(np.int8)

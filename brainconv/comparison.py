@@ -18,8 +18,8 @@ import brian2
 import numpy as np
 import xarray as xr
 
-from .analysis import (accuracy_over_time, check_target, prediction_latency, silent_fraction,
-                       spikes_per_timestep)
+from .analysis import (accuracy_over_time, check_target, pareto_optimal, prediction_latency,
+                       silent_fraction, spikes_per_timestep)
 from .energy import ann_flops, ann_macs, operation_energies
 from .errors import BrainconvError, ParameterError
 from .pipeline import Paradigm, convert_paradigm, run_paradigm
@@ -27,8 +27,8 @@ from .plotting import plot_accuracy_curves, plot_pareto
 from .provenance import ann_hash
 from .results import load_cached, save_results
 
-# Paradigm (pipeline) and the two plots (plotting) are imported here too, for older code; they
-# are documented where they are defined.
+# Paradigm (pipeline), the two plots (plotting) and pareto_optimal (analysis) are imported here
+# too, for older code; they are documented where they are defined.
 __all__ = ["COMPARISON_VARIABLES", "EXTRA_COLUMNS", "NOT_CONVERTIBLE", "PARADIGMS",
            "applicable", "check_paradigms", "compare", "fingerprint", "load_comparison",
            "pareto_optimal", "ranking_table", "row_cells", "save_comparison", "table_rows"]
@@ -272,12 +272,12 @@ def compare(ann, calibration, x, labels, steps, target, paradigms=None,
                "ann_layers": "-".join(map(str, ann.layer_sizes)),
                "ann_activation": ann.activation, "not_applicable": json.dumps(not_applicable)},
     )
-    accuracy, reached, spikes = (column[k] for k in ("accuracy", "time_to_target",
-                                                     "spikes_per_step"))
-    result["pareto_optimal"] = ("paradigm", pareto_optimal(accuracy, reached, spikes),
+    accuracy, reached, energy = (column[k] for k in ("accuracy", "time_to_target",
+                                                     "energy_pj"))
+    result["pareto_optimal"] = ("paradigm", pareto_optimal(accuracy, reached, energy),
                                 {"long_name": "no other paradigm is at least as good on all "
-                                 "of accuracy, time to target and spikes, and better on one",
-                                 "units": "1"})
+                                 "of accuracy, time to target and energy (pJ), and better on "
+                                 "one", "units": "1"})
     return result
 
 
@@ -346,20 +346,6 @@ def _simulate_paradigm(name, ann, paradigm, calibration, x, labels, steps, devic
         checkpoint.parent.mkdir(parents=True, exist_ok=True)
         save_results(ds, checkpoint)
     return ds
-
-
-def pareto_optimal(accuracy, time_to_target, spikes):
-    """Mask of the points no other point dominates (higher accuracy, fewer steps and spikes).
-
-    A point that never reaches the target (NaN time) counts as infinitely slow.
-    """
-    scores = np.column_stack([-np.asarray(accuracy, float),
-                              np.nan_to_num(np.asarray(time_to_target, float), nan=np.inf),
-                              np.asarray(spikes, float)])
-    better_or_equal = (scores[:, None, :] <= scores[None, :, :]).all(axis=2)
-    strictly_better = (scores[:, None, :] < scores[None, :, :]).any(axis=2)
-    dominated = (better_or_equal & strictly_better).any(axis=0)
-    return (~dominated).astype(np.int8)
 
 
 def row_cells(result, name):

@@ -168,7 +168,9 @@ def plot_pareto(result, ax=None):
         ax.scatter(shown_x[never], shown_y[never], c=accuracy[never], cmap="viridis",
                    norm=norm, s=80, marker="X", zorder=3, edgecolors="black", linewidths=0.7,
                    label="never reached the target")
-    optimal = result["pareto_optimal"].values.astype(bool)
+    from .analysis import pareto_optimal
+
+    optimal = pareto_optimal(accuracy, reached, spikes).astype(bool)  # on this plot's axes
     if optimal.any():
         ax.scatter(shown_x[optimal], shown_y[optimal], s=200, facecolors="none",
                    edgecolors="red", linewidths=1.2, label="Pareto-optimal", zorder=2)

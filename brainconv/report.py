@@ -83,21 +83,48 @@ def check_report_input(result):
                         "it was saved by an older brainconv: run `brainconv compare` again")
 
 
+#: Differences the recommendations treat as ties, which go to the cheaper paradigm: accuracy
+#: within 0.1 percentage points (10 of 10,000 test samples), time to the target within 10 %
+#: (at least one step), energy within 5 %.
+ACCURACY_TIE = 0.001
+STEPS_TIE = 0.1
+ENERGY_TIE = 0.05
+
+
+def _key(result, variable, sign, name):
+    """``sign * result[variable]`` of paradigm ``name``; NaN (not measured) sorts last."""
+    value = float(result[variable].sel(paradigm=name))
+    return np.inf if np.isnan(value) else sign * value
+
+
 def _best(result, names, keys):
     """The name in ``names`` that sorts first by ``keys`` ((variable, +1 ascending / -1
     descending), ...); None for no names. Ties beyond the keys: the first in ``names``."""
     if not names:
         return None
-    return min(names, key=lambda name: tuple(
-        sign * float(result[variable].sel(paradigm=name)) for variable, sign in keys))
+    return min(names, key=lambda name: tuple(_key(result, variable, sign, name)
+                                             for variable, sign in keys))
+
+
+def _tied(result, names, variable, sign, within):
+    """The names whose ``variable`` is within ``within(best)`` of the best one (the smallest
+    ``sign * value``): the candidates a tie-break then chooses from."""
+    if not names:
+        return []
+    best = min(_key(result, variable, sign, name) for name in names)
+    return [name for name in names if _key(result, variable, sign, name) <= within(best)]
 
 
 def recommendations(result):
     """The best spiking paradigm for each of three priorities, and the rule that chose it.
 
+    Differences within :data:`ACCURACY_TIE`, :data:`STEPS_TIE` and :data:`ENERGY_TIE` are
+    ties, and a tie goes to the cheaper paradigm: a fraction of a step or a tenth of a point
+    does not justify many times the spikes and the energy.
+
     * ``accuracy``: highest accuracy after the last step; ties: lower energy (pJ).
-    * ``latency``: fewest timesteps to the target, among paradigms that reach it; ties: higher
-      accuracy, then lower prediction latency.
+    * ``latency``: fewest timesteps to the target, among paradigms that reach it; ties: lower
+      energy (pJ), then higher accuracy.
     * ``energy``: lowest energy per inference in pJ, among paradigms that reach the target (a
       silent network costs nothing and answers nothing); ties: higher accuracy.
 
@@ -115,18 +142,28 @@ def recommendations(result):
                if not np.isnan(float(result["time_to_target"].sel(paradigm=name)))]
     target = f"{100 * result.attrs['target']:.2f} %"
     preset = result.attrs.get("energy_preset", "")
+    most_accurate = _tied(result, names, "accuracy", -1, lambda best: best + ACCURACY_TIE)
+    fastest = _tied(result, reached, "time_to_target", 1,
+                    lambda best: best + max(1.0, STEPS_TIE * best))
+
+    def cheapest(variable):
+        return _best(result, _tied(result, reached, variable, 1,
+                                   lambda best: best * (1 + ENERGY_TIE)),
+                     [("accuracy", -1), (variable, 1)])
+
     return {
-        "accuracy": (_best(result, names, [("accuracy", -1), ("energy_pj", 1)]),
-                     f"highest accuracy after {result.attrs['steps']} steps; ties go to the "
-                     "lower energy (pJ)"),
-        "latency": (_best(result, reached, [("time_to_target", 1), ("accuracy", -1),
-                                            ("latency", 1)]),
-                    f"fewest timesteps to reach {target}, among paradigms that reach it; ties "
-                    "go to the higher accuracy, then the lower prediction latency"),
-        "energy": (_best(result, reached, [("energy_pj", 1), ("accuracy", -1)]),
+        "accuracy": (_best(result, most_accurate, [("energy_pj", 1), ("accuracy", -1)]),
+                     f"highest accuracy after {result.attrs['steps']} steps; within "
+                     f"{100 * ACCURACY_TIE:g} points of it, the lower energy (pJ)"),
+        "latency": (_best(result, fastest, [("energy_pj", 1), ("accuracy", -1)]),
+                    f"fewest timesteps to reach {target}, among paradigms that reach it; "
+                    f"within {100 * STEPS_TIE:g} % (at least one step) of it, the lower "
+                    "energy (pJ), then the higher accuracy"),
+        "energy": (cheapest("energy_pj"),
                    f"lowest energy per inference in pJ ({preset} preset), among paradigms that "
-                   f"reach {target}; ties go to the higher accuracy"),
-        "energy_flops": (_best(result, reached, [("energy_flops", 1), ("accuracy", -1)]),
+                   f"reach {target}; within {100 * ENERGY_TIE:g} % of it, the higher "
+                   "accuracy"),
+        "energy_flops": (cheapest("energy_flops"),
                          "the same rule with Hunsberger & Eliasmith's flop-equivalents"),
     }
 
