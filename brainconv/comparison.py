@@ -26,6 +26,7 @@ from .pipeline import Paradigm, convert_paradigm, run_paradigm
 from .plotting import plot_accuracy_curves, plot_pareto
 from .provenance import ann_hash
 from .results import load_cached, save_results
+from .spec import check_steps_cover
 
 # Paradigm (pipeline), the two plots (plotting) and pareto_optimal (analysis) are imported here
 # too, for older code; they are documented where they are defined.
@@ -105,13 +106,15 @@ def check_paradigms(paradigms):
     return {name: PARADIGMS[name] for name in names}
 
 
-def applicable(ann, paradigms=None, calibration=None):
+def applicable(ann, paradigms=None, calibration=None, steps=None):
     """Split paradigms into those ``ann`` converts to and those it does not, with the reason.
 
     A paradigm applies when :func:`convert` accepts the ANN with the paradigm's settings (trial
     conversions, first without normalization so that the reason names the model, then with it
     on at most 8 calibration rows): a ReLU ANN converts to every grid paradigm but not to
-    ``lif_alpha``, which needs a soft-LIF-trained ANN, and vice versa.
+    ``lif_alpha``, which needs a soft-LIF-trained ANN, and vice versa. With ``steps``, a
+    few-spike paradigm whose layers' windows need more steps does not apply either
+    (:func:`brainconv.spec.check_steps_cover`).
 
     Parameters
     ----------
@@ -120,6 +123,8 @@ def applicable(ann, paradigms=None, calibration=None):
         As for :func:`compare` (default: all of :data:`PARADIGMS`).
     calibration : ndarray, optional
         Calibration inputs (only their first 8 rows are used).
+    steps : int, optional
+        The timesteps each sample will be simulated.
 
     Returns
     -------
@@ -132,7 +137,9 @@ def applicable(ann, paradigms=None, calibration=None):
     rows = None if calibration is None else np.asarray(calibration)[:8]
     for name, paradigm in chosen.items():
         try:
-            convert_paradigm(ann, replace(paradigm, normalization="none"), None)
+            spec, _ = convert_paradigm(ann, replace(paradigm, normalization="none"), None)
+            if steps is not None:
+                check_steps_cover(spec, steps)
             if paradigm.normalization != "none" and rows is not None:
                 convert_paradigm(ann, paradigm, rows)
         except BrainconvError as exc:
@@ -214,7 +221,7 @@ def compare(ann, calibration, x, labels, steps, target, paradigms=None,
             or sparsity_samples < 0:
         raise ParameterError(f"sparsity_samples must be an int >= 0 (test samples recorded "
                              f"for the sparsity column), got {sparsity_samples!r}")
-    chosen, not_applicable = applicable(ann, paradigms, calibration)
+    chosen, not_applicable = applicable(ann, paradigms, calibration, steps)
     if paradigms is not None and not_applicable:
         raise ParameterError("; ".join(f"paradigm {name!r} does not apply to this ANN: {why}"
                                        for name, why in not_applicable.items()))

@@ -47,7 +47,8 @@ import numpy as np
 import scipy.sparse
 
 from brainconv.ann import ANN
-from brainconv.spec import NetworkSpec
+from brainconv.equations import resolve_model
+from brainconv.spec import NetworkSpec, window_offsets
 from brainconv.errors import ParameterError, ShapeError
 
 __all__ = [
@@ -251,7 +252,8 @@ def snn_activity(ds, spec, dt=None, first_layer="none"):
     dict
         Plain Python numbers: ``synops_per_s`` (sum over layers of each neuron's spikes times its
         fan-out into the next layer; the last layer's spikes have no fan-out), ``updates_per_s``
-        (every neuron of every layer in ``ds``, every step: ``sum(layer_size) / dt``),
+        (every neuron of every layer in ``ds``, every step: ``sum(layer_size) / dt``; a
+        few-spike layer only in its window, so idle steps cost nothing),
         ``synops_per_s_per_layer`` (dict layer name -> synops caused by that layer's spikes),
         ``input_flops`` (per image), ``first_layer``, ``dt_s`` and ``duration_s`` (simulated
         time per image: time bins times their width). Rates are per image: totals divided by
@@ -292,13 +294,26 @@ def snn_activity(ds, spec, dt=None, first_layer="none"):
     input_flops = 0.0 if first_layer == "none" else 2.0 * _n_connections(spec.layers[0].weights)
     return {
         "synops_per_s": float(sum(per_layer.values())),
-        "updates_per_s": float(sum(spec.layer_sizes)) / dt_s,
+        "updates_per_s": (_active_updates(spec, ds.sizes["time"])
+                          / (ds.sizes["time"] * dt_s)),
         "synops_per_s_per_layer": per_layer,
         "input_flops": input_flops,
         "first_layer": first_layer,
         "dt_s": dt_s,
         "duration_s": duration,
     }
+
+
+def _active_updates(spec, n_steps):
+    """Neuron updates per image over ``n_steps``: every neuron every step, except that a
+    few-spike layer is updated in its window only (:func:`brainconv.spec.window_offsets`), so
+    steps after a sample has passed through cost nothing."""
+    models = [resolve_model(layer.model, layer.parameters) for layer in spec.layers]
+    updates = 0
+    for layer, model, start in zip(spec.layers, models, window_offsets(models)):
+        active = min(model.window, max(0, n_steps - start)) if model.window else n_steps
+        updates += layer.size * active
+    return float(updates)
 
 
 def energy_summary(ds, spec, ann=None, c1=None, dt=None, first_layer="none",

@@ -18,7 +18,8 @@ from .equations import get_synapse_model, resolve_model
 from .errors import ModelError, ParameterError, ShapeError, require_numbers
 
 __all__ = ["TIMESTEP_MS", "LayerSpec", "NetworkSpec", "additive_target", "check_dt",
-           "check_record", "check_steps", "direct_pathway", "pathway_code", "pathway_synapse", "pathway_unit", "pattern_digest",
+           "check_record", "check_steps", "check_steps_cover", "direct_pathway",
+           "minimum_steps", "pathway_code", "pathway_synapse", "pathway_unit", "pattern_digest",
            "time_base", "window_offsets"]
 
 
@@ -137,6 +138,27 @@ def window_offsets(models):
     another within a sample; layers of other models have window 0.
     """
     return [int(sum(model.window for model in models[:index])) for index in range(len(models))]
+
+
+def minimum_steps(spec):
+    """Timesteps a sample needs to pass through every layer: the sum of the few-spike layers'
+    windows (:func:`window_offsets`), or 1 for a network without windows."""
+    models = [resolve_model(layer.model, layer.parameters) for layer in spec.layers]
+    return max(1, window_offsets(models)[-1] + models[-1].window)
+
+
+def check_steps_cover(spec, steps):
+    """Raise ParameterError where ``steps`` ends before a sample has passed through the
+    few-spike layers' windows: the output would be read before it is computed."""
+    needed = minimum_steps(spec)
+    if steps < needed:
+        models = [resolve_model(layer.model, layer.parameters) for layer in spec.layers]
+        windows = ", ".join(f"{layer.name} {model.window}" for layer, model
+                            in zip(spec.layers, models) if model.window)
+        raise ParameterError(
+            f"{steps} timesteps end before a sample has passed through the network: its "
+            f"few-spike layers run one after another for {needed} steps (windows: {windows}); "
+            f"simulate at least {needed} steps (--steps {needed})")
 
 
 def check_steps(steps):

@@ -240,3 +240,35 @@ def test_fitter_lowers_the_loss_on_a_small_problem():
     assert result.mse < 0.02 and result.mse == result.final_loss  # v_reg = 0: loss is MSE
     again = fit_fs(sigmoid, 6, (-4, 4), n_points=400, iterations=300, restarts=1, seed=0)
     np.testing.assert_array_equal(again.T, result.T)  # seeded
+
+
+def test_steps_must_cover_the_windows_and_idle_steps_cost_no_energy():
+    """A 3-layer FS network needs 3 K steps: fewer are refused (no silent truncation), and
+    more give the same spikes and the same energy figure (idle neurons are not updated)."""
+    from brainconv.energy import energy_summary
+    from brainconv.spec import minimum_steps
+    from conftest import small_ann
+
+    spec = convert(small_ann(), model="fs_relu", normalization="none",
+                   parameters={"K": K, "alpha": 1.0})
+    assert minimum_steps(spec) == 3 * K
+    x = np.random.default_rng(0).uniform(0, 1, (4, 12))
+    with pytest.raises(ParameterError, match=rf"run one after another for {3 * K} steps.*"
+                                             rf"--steps {3 * K}"):
+        run_network(spec, x, 3 * K - 1, device="numpy")
+    exact = simulate(spec, x, np.zeros(4, int), 3 * K, device="numpy")
+    longer = simulate(spec, x, np.zeros(4, int), 5 * K, device="numpy")
+    np.testing.assert_array_equal(exact["unit_spike_count"], longer["unit_spike_count"])
+    first, second = energy_summary(exact, spec), energy_summary(longer, spec)
+    assert first["snn_energy"] == pytest.approx(second["snn_energy"], rel=1e-12)
+    assert first["efficiency"] == pytest.approx(second["efficiency"], rel=1e-12)
+
+
+def test_compare_lists_a_few_spike_paradigm_without_enough_steps_as_not_applicable():
+    from brainconv.comparison import applicable
+    from conftest import small_ann
+
+    runnable, reasons = applicable(small_ann(), ["fs_relu", "rate_soft"], steps=20)
+    assert list(runnable) == ["rate_soft"]
+    assert "simulate at least 30 steps" in reasons["fs_relu"]
+    assert "fs_relu" in applicable(small_ann(), ["fs_relu"], steps=30)[0]
