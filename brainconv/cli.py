@@ -147,7 +147,7 @@ def run(args, ann=None):
     if ann is None:
         ann, ann_file = load_ann(args.ann), args.ann
         _check_ann_data(ann, args.ann, args.dataset)
-    check_paradigm(ann, paradigm)  # model, parameters, threshold: before any data is loaded
+    check_paradigm(ann, paradigm, args.device)  # model, parameters, device: before the data
     calibration, x, y = load_inputs(args.dataset, args.data_dir, args.limit, n_calibration,
                                     _say)
     start = time.perf_counter()

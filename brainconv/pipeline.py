@@ -173,23 +173,28 @@ def convert_paradigm(ann, paradigm, calibration=None):
                    readout=paradigm.readout, **options), None
 
 
-def check_paradigm(ann, paradigm):
+def check_paradigm(ann, paradigm, device=None):
     """Check that ``ann`` converts into ``paradigm``, before any data is loaded.
 
     A trial conversion without normalization checks the model, its parameters, the threshold,
-    synapse and readout on the ANN; spike-norm also needs a bias-free ANN.
+    synapse and readout on the ANN; spike-norm also needs a bias-free ANN; with ``device``, the
+    backend checks that it can simulate the network
+    (:meth:`brainconv.devices.Device.check_network`: the numpy device needs numpy steps).
 
     Raises
     ------
     BrainconvError
-        What :func:`brainconv.conversion.convert` or
-        :func:`brainconv.conversion.check_bias_free` raises.
+        What :func:`brainconv.conversion.convert`,
+        :func:`brainconv.conversion.check_bias_free` or the backend raises.
     """
     from .conversion import check_bias_free
+    from .devices import get_device
 
-    convert_paradigm(ann, replace(paradigm, normalization="none"), None)
+    spec, _ = convert_paradigm(ann, replace(paradigm, normalization="none"), None)
     if paradigm.normalization == "spike_norm":
         check_bias_free(ann)
+    if device is not None:
+        get_device(device).check_network(spec)
 
 
 def run_paradigm(ann, paradigm, x, labels, steps, calibration=None, device="cpp_standalone",
@@ -233,12 +238,19 @@ def run_paradigm(ann, paradigm, x, labels, steps, calibration=None, device="cpp_
     """
     from .energy import add_energy_attrs, snn_operations
     from .provenance import run_attrs
-    from .results import add_attrs
+    from .results import add_attrs, check_memory
     from .simulation import PROFILE, simulate
+    from .spec import check_record, check_steps
 
     if not isinstance(paradigm, Paradigm):
         raise ParameterError(f"run_paradigm needs a brainconv.pipeline.Paradigm, got "
                              f"{type(paradigm).__name__}")
+    # The samples to record and the memory for the results, before the normalization's
+    # forward pass and the spike-norm simulation: a trial conversion has the same layers.
+    trial, _ = convert_paradigm(ann, replace(paradigm, normalization="none"), None)
+    check_record(trial, record, None if isinstance(record_layers, str) else record_layers,
+                 len(x))
+    check_memory(trial, len(x), check_steps(steps))
     if notify is not None and paradigm.normalization == "spike_norm":
         notify(f"spike-norm: {len(calibration)} training images x "
                f"{paradigm.calibration_steps} steps of {paradigm.encoding} input")

@@ -122,6 +122,7 @@ def _plan(spec, x, steps, device, batch_size, dt, record, record_layers, process
     steps and dt, the inputs, the memory for the results, the batch and the recording."""
     backend = get_device(device)
     backend.check()
+    backend.check_network(spec)
     steps, dt_ms = check_steps(steps), check_dt(spec, dt)
     check_steps_cover(spec, steps)
     currents = spec.input_currents(x)  # validates the input before anything is built

@@ -110,8 +110,8 @@ def test_model_file_from_the_command_line(tmp_path, capsys):
         run = ["run", "--ann", str(tmp_path / "ann.npz"), "--dataset", "digits", "--steps", "5",
                "--limit", "4", "--normalization", "none", "--out", str(tmp_path / "r.nc"),
                "--model-file", str(tmp_path / "my_models.py"), "--model", "file_lif"]
-        assert main(run + ["--device", "numpy"]) == 2  # no numpy step: says so, suggests runtime
-        assert "device='runtime'" in capsys.readouterr().err
+        assert main(run + ["--device", "numpy"]) == 2  # no numpy step: says so, suggests C++
+        assert "device='cpp_standalone'" in capsys.readouterr().err
         assert main(run + ["--device", "runtime"]) == 0
         assert load_results(tmp_path / "r.nc").attrs["model"].startswith("file_lif")
     finally:

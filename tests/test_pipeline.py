@@ -114,3 +114,40 @@ def test_no_module_imports_another_modules_private_name():
                               for alias in node.names
                               if alias.name.startswith("_") and not alias.name.startswith("__")]
     assert offenders == []
+
+
+def test_run_paradigm_checks_recording_and_memory_before_normalizing(small_inputs):
+    """A record index out of range is refused before the conversion's normalization (which
+    would need calibration data here) and before any simulation."""
+    from brainconv.pipeline import Paradigm, run_paradigm
+    from conftest import small_ann
+
+    paradigm = Paradigm("if_soft", normalization="percentile")
+    with pytest.raises(ParameterError, match=r"record must list distinct sample indices in "
+                                             r"\[0, 10\)"):
+        run_paradigm(small_ann(), paradigm, small_inputs, np.zeros(10, int), 5, record=[10],
+                     device="numpy")
+    with pytest.raises(ParameterError, match="GiB for the results"):
+        run_paradigm(small_ann(), paradigm, small_inputs, np.zeros(10, int), 10**12,
+                     device="numpy")
+
+
+def test_numpy_device_without_a_numpy_step_is_refused_before_the_data(tmp_path):
+    import brian2
+
+    from brainconv.equations import unregister_model
+    from brainconv.equations.user import define_model
+    from brainconv.errors import ModelError
+    from brainconv.pipeline import check_paradigm
+    from conftest import small_ann
+
+    define_model("strings_only", "dv/dt = -v / tau : 1\nI : 1\ntheta : 1 (shared, constant)\n"
+                 "tau : second (shared, constant)", "v >= theta", "v -= theta",
+                 {"tau": 10 * brian2.ms}, integrate="v += I")
+    try:
+        paradigm = Paradigm("strings_only", normalization="none")
+        with pytest.raises(ModelError, match="no numpy step function.*cpp_standalone"):
+            check_paradigm(small_ann(), paradigm, "numpy")
+        check_paradigm(small_ann(), paradigm, "runtime")  # Brian2 runs it
+    finally:
+        unregister_model("strings_only")

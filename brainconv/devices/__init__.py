@@ -182,6 +182,10 @@ class Device:
         """Raise :class:`~brainconv.errors.SimulationError` saying what is missing where the
         backend cannot run on this machine; return None otherwise."""
 
+    def check_network(self, spec):
+        """Raise a :class:`~brainconv.errors.BrainconvError` where this backend cannot
+        simulate ``spec`` (checked before any data is loaded); return None otherwise."""
+
     def is_direct(self, spec, index):
         """True where the pathway into layer ``index`` is served by weight rows here."""
         if not self.direct_pathways:

@@ -1,5 +1,7 @@
 """The ``numpy`` backend: the numpy reference simulator, same schedule, no Brian2."""
 
+from ..equations import resolve_model
+from ..errors import ModelError
 from ..reference import simulate_reference
 from . import Device, RawResults, register_device
 
@@ -15,6 +17,17 @@ class NumpyDevice(Device):
 
     name = "numpy"
     batched = False
+
+    def check_network(self, spec):
+        """Every layer's model needs a numpy ``step`` function (a user model defined from
+        Brian2 strings alone has none)."""
+        for layer in spec.layers:
+            model = resolve_model(layer.model, layer.parameters)
+            if not model.step:
+                raise ModelError(
+                    f"layer {layer.name!r}: model {model.name!r} has no numpy step function, "
+                    "so the numpy device cannot simulate it; use device='cpp_standalone' (or "
+                    "'runtime'), or define the model with step=...")
 
     def run(self, spec, inputs, steps, batch_size, *, dt_ms, recording=None, directory=None,
             notify=None, progress=False, processes=None):
