@@ -15,7 +15,7 @@ import numpy as np
 
 from .spec import TIMESTEP_MS, check_steps, pathway_synapse, time_base, window_offsets
 from .equations import resolve_model
-from .errors import ModelError
+from .errors import ModelError, SimulationError
 
 __all__ = ["simulate_reference"]
 
@@ -72,6 +72,8 @@ def _simulate_step(spec, currents, models, steps, dt_ms, dtype, trains):
     output_spikes = np.zeros((n, steps, spec.layers[-1].size), np.int16)
     offsets = window_offsets(models)
     for t in range(steps):
+        if t & (t - 1) == 0:  # steps 1, 2, 4, 8, ...: a NaN state stays NaN
+            _check_finite(spec, models, potentials, t)
         spikes = None
         for index, (layer, model) in enumerate(zip(spec.layers, models)):
             drive, extra = _STEP_INPUT[model.input_mode](
@@ -85,6 +87,7 @@ def _simulate_step(spec, currents, models, steps, dt_ms, dtype, trains):
             counts[index] += per_unit
             layer_spikes[index, t] = per_unit.sum()
         output_spikes[:, t] = spikes
+    _check_finite(spec, models, potentials, steps)
     return {
         "output_spikes": output_spikes,
         "layer_spikes": layer_spikes,
@@ -131,6 +134,8 @@ def _simulate_continuous(spec, currents, models, steps, dt_ms, dtype, trains):
     readout = (np.zeros((n, steps, layers[-1].size), dtype)
                if models[-1].output_kind == "readout" else None)
     for t in range(steps):
+        if t & (t - 1) == 0:
+            _check_finite(spec, models, states, t)
         spikes = None
         for index, (layer, model) in enumerate(zip(layers, models)):
             if index == 0:
@@ -153,6 +158,7 @@ def _simulate_continuous(spec, currents, models, steps, dt_ms, dtype, trains):
             layer_spikes[index, t] = per_unit.sum()
         if readout is None:
             output_spikes[:, t] = spikes
+    _check_finite(spec, models, states, steps)
     result = {
         "output_spikes": output_spikes,
         "layer_spikes": layer_spikes,
@@ -161,6 +167,24 @@ def _simulate_continuous(spec, currents, models, steps, dt_ms, dtype, trains):
     if readout is not None:
         result["readout"] = readout
     return result
+
+
+def _check_finite(spec, models, states, t):
+    """Raise SimulationError where a layer's state has become NaN by step ``t``.
+
+    A NaN potential never crosses the threshold, so the layer would fall silent and the run
+    would end with chance accuracy and no word. Checked at steps 1, 2, 4, 8, ... and at the
+    end, so the message gives the step range at the cost of a few checks per run.
+    """
+    for layer, model, state in zip(spec.layers, models, states):
+        arrays = state.values() if isinstance(state, dict) else [state]
+        if any(np.isnan(array).any() for array in arrays):
+            since = f"between steps {t // 2} and {t}" if t > 1 else f"by step {t}"
+            raise SimulationError(
+                f"layer {layer.name!r} (model {model.name!r}): its state became NaN {since} "
+                "(a square root of a negative number, 0/0 or an overflow in the model's "
+                "equations or step function); a NaN potential never spikes, so the results "
+                "would be silently wrong. Check the model and its parameters")
 
 
 #: The simulation loop of each ``time_base``.

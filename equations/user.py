@@ -322,6 +322,11 @@ def measure_rate(model, currents, steps=400, dt=None, parameters=None, codegen_t
                                          len(currents))
                 else:
                     counts = np.asarray(objects[-1].count[:], dtype=float)
+                arrays = {name: variable for name, variable in group.variables.items()
+                          if isinstance(variable, brian2.core.variables.ArrayVariable)
+                          and np.dtype(variable.dtype).kind == "f"}
+                nan = [name for name, variable in arrays.items()
+                       if np.isnan(np.asarray(variable.get_value())).any()]
             finally:
                 mark_used(objects)
     except Exception as exc:
@@ -329,6 +334,11 @@ def measure_rate(model, currents, steps=400, dt=None, parameters=None, codegen_t
             f"measuring the transfer curve of model {model.name!r} in Brian2 failed: "
             f"{brian2_cause(exc)}"
         ) from exc
+    if nan:  # a NaN potential never spikes: zeros would pass for a silent neuron
+        raise SimulationError(
+            f"model {model.name!r}: {', '.join(sorted(nan))} became NaN while measuring its "
+            "transfer curve (a square root of a negative number, 0/0 or an overflow in its "
+            "equations, for some of the currents); check the model and its parameters")
     return counts / steps
 
 

@@ -18,7 +18,7 @@ from brainconv.equations import BUILTIN_MODELS, MODELS, get_model, register_mode
     unregister_model
 from brainconv.equations.user import define_model, load_model_file, measure_rate, \
     validate_model
-from brainconv.errors import ModelError, brian2_cause
+from brainconv.errors import ModelError, SimulationError, brian2_cause
 from brainconv.simulation import simulate
 
 from conftest import small_ann
@@ -238,3 +238,33 @@ def test_brian2_cause_finds_the_root_message():
         del group, info
         gc.collect()
     assert brian2_cause(KeyError("plain")) == "plain" and brian2_cause(ValueError()) == "ValueError"
+
+
+SQRT_EQUATIONS = """
+dv/dt = sqrt(I - 0.5) / ms : 1
+I : 1
+theta : 1 (shared, constant)
+"""
+
+
+def test_a_state_that_becomes_nan_stops_the_run_with_the_layer_and_steps():
+    """sqrt of a negative current: a NaN potential never spikes, so without the check the
+    run would end silent at chance accuracy; numpy names the layer, model and step range,
+    measure_rate the variable."""
+    def sqrt_step(v, current, spikes, theta=1.0):
+        with np.errstate(invalid="ignore"):
+            v += np.sqrt(current - 0.5)
+        np.greater_equal(v, theta, out=spikes)
+        v -= theta * spikes
+        return spikes
+
+    model = define_model("sqrt_lif", SQRT_EQUATIONS, "v >= theta", "v -= theta",
+                         step=sqrt_step)
+    spec = convert(small_ann(), model="sqrt_lif", normalization="none")
+    x = np.zeros((3, 12))  # first-layer currents are the biases, some below 0.5
+    with pytest.raises(SimulationError, match=r"layer 'hidden1' \(model 'sqrt_lif'\): its "
+                                              r"state became NaN by step 1"):
+        simulate(spec, x, np.zeros(3, int), 20, device="numpy")
+    with pytest.raises(SimulationError, match=r"'sqrt_lif': v became NaN while measuring"):
+        measure_rate(model, [0.2, 1.0], steps=20)
+    assert measure_rate(model, [0.75, 1.0], steps=20).min() > 0  # real currents: no error

@@ -26,8 +26,9 @@ class NumpyDevice(Device):
             if not model.step:
                 raise ModelError(
                     f"layer {layer.name!r}: model {model.name!r} has no numpy step function, "
-                    "so the numpy device cannot simulate it; use device='cpp_standalone' (or "
-                    "'runtime'), or define the model with step=...")
+                    "so the numpy device cannot simulate it; use device='cpp_standalone' "
+                    "(compiled once per layout) or device='runtime' (a few samples), or "
+                    "define the model with step=...")
 
     def run(self, spec, inputs, steps, batch_size, *, dt_ms, recording=None, directory=None,
             notify=None, progress=False, processes=None):
