@@ -67,6 +67,7 @@ class BuiltNetwork:
     readout_monitor: object = None  # StateMonitor of y of a non-spiking output layer
     train_monitors: dict = None  # layer index -> SpikeMonitor of the recorded batch copies
     recording: "Recording" = None
+    checked_state: list = None  # per layer: the state variables the NaN watch reads
 
     @property
     def duration(self):
@@ -180,6 +181,44 @@ def group_parameters(spec, index, quantities=True):
         for name, owner in converters.items():
             values[name] = owner.brian2_values({name: values[name]})[name]
     return values
+
+
+#: Per-neuron count of samples that ended with a NaN (or infinite) state: a NaN potential never
+#: spikes, so a layer would fall silent without a word (:func:`nan_check`).
+NAN_COUNTER = "brainconv_nan"
+
+
+def clear_code(spec, model, index):
+    """The code that puts layer ``index`` back to rest before each sample (its model's
+    ``clear``, and its synapse filter's where the layer carries one)."""
+    synapse, _ = pathway_synapse(spec, index)
+    filtered = index > 0 and model.time_base == "continuous"
+    return model.clear + ("\n" + synapse.clear if filtered else "")
+
+
+def checked_state(group, clear):
+    """The floating-point variables the ``clear`` code resets: the state of one sample."""
+    names = [line.split("=")[0].strip() for line in clear.splitlines() if "=" in line]
+    return tuple(name for name in dict.fromkeys(names) if name != "I"
+                 and name in group.variables
+                 and np.dtype(group.variables[name].dtype).kind == "f")
+
+
+def nan_check(group, clear):
+    """Code run before each batch is cleared: count the neurons whose state ended the last
+    batch NaN or infinite, except padding copies (whose current is NaN on purpose).
+
+    ``abs(x) < 1e300`` is false for NaN and infinities; sympy would simplify ``x == x``."""
+    import brian2
+
+    variables = checked_state(group, clear)
+    if not variables:
+        return ""
+    for name in variables:  # a bound in the variable's own unit
+        group.namespace[f"{NAN_COUNTER}_{name}"] = brian2.Quantity(
+            1e300, dim=group.variables[name].dim)
+    bad = " + ".join(f"(1 - int(abs({name}) < {NAN_COUNTER}_{name}))" for name in variables)
+    return f"{NAN_COUNTER} += int({bad} > 0) * int(abs(I) < 1e300)\n"
 
 
 def placeholder(value):
@@ -341,9 +380,11 @@ def build_network(spec, steps, batch_size, n_batches, values, dt_ms=None, record
         meter_parts.append(_build_progress(batch_clock, n_batches, batch_size))
     network = brian2.Network(*groups, *synapses, *count_monitors, *rate_monitors, output_monitor,
                              *meter_parts, *train_monitors.values())
+    checked = [checked_state(group, clear_code(spec, model, index))
+               for index, (group, model) in enumerate(zip(groups, models))]
     return BuiltNetwork(network, currents, groups, synapses, output_monitor,
                         count_monitors, rate_monitors, batch_size, n_batches, steps, dt_ms,
-                        readout_monitor, train_monitors, recording)
+                        readout_monitor, train_monitors, recording, checked)
 
 
 def _build_layer(spec, models, index, below, values, batch_size, step_clock, batch_clock,
@@ -355,7 +396,8 @@ def _build_layer(spec, models, index, below, values, batch_size, step_clock, bat
     # A continuous-time layer fed by a pathway carries its synapse model's filter.
     synapse, _ = pathway_synapse(spec, index)
     filtered = below is not None and model.time_base == "continuous"
-    equations = model.equations + (synapse.equations if filtered else "")
+    equations = (model.equations + (synapse.equations if filtered else "")
+                 + f"\n{NAN_COUNTER} : integer")
     group = brian2.NeuronGroup(
         batch_size * layer.size, equations, threshold=model.threshold,
         reset=model.reset, method=model.method, clock=step_clock, name=layer.name,
@@ -372,9 +414,9 @@ def _build_layer(spec, models, index, below, values, batch_size, step_clock, bat
     if model.window:  # few-spike layers: per-step tables, active after the layers below
         group.namespace.update(window_namespace(model, layer.name,
                                                 window_offsets(models)[index], step_clock.dt))
-    clear = model.clear + ("\n" + synapse.clear if filtered else "")
-    group.run_regularly("I = batch_current(t, i)\n" + clear, clock=batch_clock,
-                        when="start", name=f"{layer.name}_new_batch")
+    clear = clear_code(spec, model, index)
+    group.run_regularly(nan_check(group, clear) + "I = batch_current(t, i)\n" + clear,
+                        clock=batch_clock, when="start", name=f"{layer.name}_new_batch")
     # Same-timestep delivery, all in the "synapses" slot (orders: module docstring). The
     # synapse filter turns the step's arrivals into I_syn before the neuron integrates.
     integrate = "\n".join(code for code in (synapse.update if filtered else None,

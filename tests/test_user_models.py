@@ -268,3 +268,20 @@ def test_a_state_that_becomes_nan_stops_the_run_with_the_layer_and_steps():
     with pytest.raises(SimulationError, match=r"'sqrt_lif': v became NaN while measuring"):
         measure_rate(model, [0.2, 1.0], steps=20)
     assert measure_rate(model, [0.75, 1.0], steps=20).min() > 0  # real currents: no error
+
+
+@pytest.mark.parametrize("device", ["runtime", pytest.param(
+    "cpp_standalone", marks=[pytest.mark.standalone, pytest.mark.long])])
+def test_brian2_runs_stop_on_a_nan_state_and_keep_running_clean_ones(device, standalone_dir):
+    """The compiled and runtime networks watch their state too: a layer whose state ends a
+    sample NaN stops the run with its name, whichever batch it happens in (padding copies,
+    NaN on purpose, do not count); a network without NaN runs through."""
+    define_model("sqrt_lif", SQRT_EQUATIONS, "v >= theta", "v -= theta")
+    spec = convert(small_ann(), model="sqrt_lif", normalization="none")
+    x = np.zeros((5, 12))  # hidden1's currents are its biases, some below 0.5: sqrt(< 0)
+    with pytest.raises(SimulationError, match=r"layer 'hidden1' \(model 'sqrt_lif'\): its "
+                                              r"state \(v\) ended NaN or infinite"):
+        simulate(spec, x, np.zeros(5, int), 10, device=device, batch_size=2)
+    clean = convert(small_ann(), model="if_soft", normalization="none")
+    ds = simulate(clean, x, np.zeros(5, int), 10, device=device, batch_size=2)  # 1 padded
+    assert ds.sizes["sample"] == 5

@@ -9,7 +9,9 @@ another (:mod:`brainconv.devices.warm`), into the results of the run, and
 
 import numpy as np
 
+from ..build import NAN_COUNTER
 from ..equations import resolve_model
+from ..errors import SimulationError
 from .results import RawResults
 
 __all__ = ["collect", "collect_results", "merge_results", "result_variables", "run_layout"]
@@ -53,13 +55,18 @@ def result_variables(built, spec):
             add(f"layer{index}", counter, "count")
     for index, monitor in (built.train_monitors or {}).items():
         add(f"train{index}", monitor, "i", "t", models[index].payload)
+    for index, group in enumerate(built.groups):  # the NaN watch (brainconv.build.nan_check)
+        found[f"layer{index}.nan"] = group.variables[NAN_COUNTER]
+        for name in (*built.checked_state[index], "I"):
+            found[f"layer{index}.final.{name}"] = group.variables[name]
     return found
 
 
 def run_layout(built):
     """The numbers besides the spec that :func:`collect_results` needs, as a JSON-able dict."""
     return {"steps": built.steps, "batch_size": built.batch_size, "n_batches": built.n_batches,
-            "dt_ms": built.dt_ms, "recorded_layers": sorted(built.train_monitors or {})}
+            "dt_ms": built.dt_ms, "recorded_layers": sorted(built.train_monitors or {}),
+            "checked_state": [list(names) for names in built.checked_state]}
 
 
 def collect(built, spec, n_samples):
@@ -100,6 +107,7 @@ def collect_results(read, spec, n_samples, layout):
     """
     steps, batch, n_batches = layout["steps"], layout["batch_size"], layout["n_batches"]
     dt_ms = layout["dt_ms"]
+    _check_finite(read, spec, layout)
     n_out = spec.layers[-1].size
     shape = (n_batches * batch, steps, n_out)
     models = [resolve_model(layer.model, layer.parameters) for layer in spec.layers]
@@ -143,6 +151,30 @@ def collect_results(read, spec, n_samples, layout):
         raw["spike_trains"] = _collect_trains(read, spec, models, layout)
     return RawResults(output_spikes=output[:n_samples], layer_spikes=layer_spikes,
                       unit_spike_count=np.concatenate(counts).astype(float), **raw)
+
+
+def _check_finite(read, spec, layout):
+    """Raise SimulationError where some sample's state ended NaN or infinite in a layer.
+
+    The NaN watch (:func:`brainconv.build.nan_check`) counted the samples of every batch but
+    the last when the next one started; the last batch's final state is read here. Padding
+    copies (NaN current) do not count.
+    """
+    for index, names in enumerate(layout.get("checked_state", [])):
+        count = int(read(f"layer{index}.nan").sum())
+        real = np.abs(read(f"layer{index}.final.I")) < 1e300
+        bad = np.zeros_like(real)
+        for name in names:
+            bad |= ~(np.abs(read(f"layer{index}.final.{name}")) < 1e300)
+        count += int((bad & real).sum())
+        if count:
+            layer = spec.layers[index]
+            raise SimulationError(
+                f"layer {layer.name!r} (model {layer.model!r}): its state ({', '.join(names)}) "
+                f"ended NaN or infinite for {count} neuron-sample(s) (a square root of a "
+                "negative number, 0/0 or an overflow in the model's equations); a NaN "
+                "potential never spikes, so the results would be silently wrong. Check the "
+                "model and its parameters")
 
 
 def merge_results(parts, share_size):
