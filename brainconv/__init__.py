@@ -24,7 +24,7 @@ _API = {
     "ANN": "ann", "train_ann": "ann", "load_ann": "ann", "save_ann": "ann",
     "from_torch": "torch_import", "load_dataset": "data",
     # models
-    "get_model": "equations", "define_model": "equations", "load_model_file": "equations",
+    "get_model": "equations", "define_model": "equations", "define_synapse_model": "equations", "load_model_file": "equations",
     "register_model": "equations", "get_synapse_model": "equations",
     "get_plastic_synapse_model": "equations",
     # conversion and the network description

@@ -29,7 +29,8 @@ from .lif_rc import LIF_RC
 from .model import INPUT_MODES, OUTPUT_KINDS, TIME_BASES, ModelBase, ModelParts, NeuronModel
 from .poisson import POISSON, POISSON_CONTINUOUS
 from .readout import READOUT_MODELS
-from .synapses import SYNAPSE_MODELS, SynapseModel, get_synapse_model
+from .synapses import (SYNAPSE_MODELS, SynapseModel, get_synapse_model, register_synapse_model,
+                       unregister_synapse_model)
 from .ttfs import TTFS
 
 MODELS = {model.name: model for model in (IF_SOFT, IF_HARD, LIF, ACCUMULATOR, LEAKY_ACCUMULATOR,
@@ -132,12 +133,14 @@ def unregister_model(name):
 
 
 # Last: user.py imports the registry functions above.
-from .user import define_model, load_model_file, measure_rate, validate_model  # noqa: E402
+from .user import (define_model, define_synapse_model, load_model_file,  # noqa: E402
+                   measure_rate, validate_model)
 
 __all__ = ["BUILTIN_MODELS", "MODELS", "NeuronModel", "READOUT_MODELS", "SYNAPSE_MODELS",
-           "SynapseModel", "define_model", "get_model", "get_synapse_model", "load_model_file",
-           "measure_rate", "register_model", "resolve_model", "unregister_model",
-           "validate_model"]
+           "SynapseModel", "define_model", "define_synapse_model", "get_model",
+           "get_synapse_model", "load_model_file", "measure_rate", "register_model",
+           "register_synapse_model", "resolve_model", "unregister_model",
+           "unregister_synapse_model", "validate_model"]
 
 from .plasticity import (PLASTIC_SYNAPSE_MODELS, PlasticSynapseModel,  # noqa: E402
                          get_plastic_synapse_model)

@@ -58,7 +58,7 @@ def check_parameters(model, values, equations):
     declared = sorted(name for name in equations.names if equations[name].type == PARAMETER)
     checked, units = {}, {}
     for parameter, value in values.items():
-        if parameter in model.structural:
+        if parameter in getattr(model, "structural", ()):
             checked[parameter] = value
             continue
         if parameter not in equations.names:

@@ -410,7 +410,17 @@ class MissingFunction:
                 "with rate=<function rate(current, **parameters)>",
         "step": "run it through Brian2 with device='runtime' (or 'cpp_standalone'), or define "
                 "the model with step=<numpy function step(v, current, spikes, **parameters)>",
+        "filter_step": "run it through Brian2 with device='cpp_standalone' (or 'runtime'), or "
+                       "define the synapse model with filter_step=<numpy function "
+                       "filter_step(state, charge, dt, **parameters)>",
+        "kernel": "define the synapse model with kernel=<function kernel(t, **parameters)>",
     }
+    _KINDS = {"rate": "analytic transfer function (rate)",
+              "step": "numpy step function (step), so the numpy reference simulator cannot "
+                      "run it",
+              "filter_step": "numpy filter step (filter_step), so the numpy reference "
+                             "simulator cannot run it",
+              "kernel": "impulse response (kernel)"}
 
     def __init__(self, model, what):
         self.model = model
@@ -420,9 +430,9 @@ class MissingFunction:
         return False
 
     def __call__(self, *args, **kwargs):
-        kind = "analytic transfer function (rate)" if self.what == "rate" else \
-            "numpy step function (step), so the numpy reference simulator cannot run it"
-        raise ModelError(f"neuron model {self.model!r} has no {kind}; {self._FIXES[self.what]}")
+        owner = "synapse model" if self.what in ("filter_step", "kernel") else "neuron model"
+        raise ModelError(f"{owner} {self.model!r} has no {self._KINDS[self.what]}; "
+                         f"{self._FIXES[self.what]}")
 
     def __eq__(self, other):
         return (isinstance(other, MissingFunction)

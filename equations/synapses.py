@@ -37,11 +37,12 @@ import numpy as np
 
 from brainconv.errors import ModelError, ParameterError
 
-from .model import ModelBase
+from .model import MissingFunction, ModelBase
 
-__all__ = ["ALPHA", "CUBA_CURRENT", "DELTA", "EXPONENTIAL", "SYNAPSE_MODELS", "SynapseModel",
-           "alpha_kernel", "alpha_step", "exponential_kernel", "exponential_step",
-           "get_synapse_model"]
+__all__ = ["ALPHA", "BUILTIN_SYNAPSE_MODELS", "CUBA_CURRENT", "DELTA", "EXPONENTIAL",
+           "SYNAPSE_MODELS", "SynapseModel", "alpha_kernel", "alpha_step", "exponential_kernel",
+           "exponential_step", "get_synapse_model", "register_synapse_model",
+           "unregister_synapse_model"]
 
 
 def _all_positive(values, owner):
@@ -104,6 +105,9 @@ class SynapseModel(ModelBase):
     def __post_init__(self):
         if self.check is None:
             object.__setattr__(self, "check", _all_positive)
+        for what in ("kernel", "filter_step"):  # a user model may leave them out
+            if getattr(self, what) is None:
+                object.__setattr__(self, what, MissingFunction(self.name, what))
 
     def initial_state(self, shape, dtype=np.float64):
         """Zeroed numpy state of the filter for ``shape`` neurons."""
@@ -261,6 +265,37 @@ CUBA_CURRENT = SynapseModel(
 
 #: Registered synapse models, name -> :class:`SynapseModel`.
 SYNAPSE_MODELS = {model.name: model for model in (DELTA, EXPONENTIAL, ALPHA, CUBA_CURRENT)}
+#: The synapse models brainconv ships (a user model may not take their names).
+BUILTIN_SYNAPSE_MODELS = dict(SYNAPSE_MODELS)
+
+
+def register_synapse_model(model, replace=False):
+    """Add ``model`` to :data:`SYNAPSE_MODELS` so that ``synapse=model.name`` finds it.
+
+    Raises
+    ------
+    ModelError
+        For a name of a built-in synapse model (unless ``replace``), or a name another user
+        model holds (unless ``replace``).
+    """
+    if not isinstance(model, SynapseModel):
+        raise ModelError(f"register_synapse_model() needs a SynapseModel, got "
+                         f"{type(model).__name__}")
+    taken = SYNAPSE_MODELS.get(model.name)
+    if taken is not None and taken is not model and not replace:
+        owner = "a built-in" if model.name in BUILTIN_SYNAPSE_MODELS else "another"
+        raise ModelError(f"synapse model name {model.name!r} is taken by {owner} synapse "
+                         "model; choose another name, or pass replace=True")
+    SYNAPSE_MODELS[model.name] = model
+    return model
+
+
+def unregister_synapse_model(name):
+    """Remove the user synapse model ``name`` (a built-in one is restored, never removed)."""
+    if name in BUILTIN_SYNAPSE_MODELS:
+        SYNAPSE_MODELS[name] = BUILTIN_SYNAPSE_MODELS[name]
+    elif SYNAPSE_MODELS.pop(name, None) is None:
+        raise ModelError(f"no user synapse model called {name!r} is registered")
 
 
 def get_synapse_model(name):

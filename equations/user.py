@@ -54,7 +54,8 @@ from .checks import (GROUP_NAMES, REFRACTORY_NAMES, check_assignments,
                      refractory_argument)
 from .model import NeuronModel
 
-__all__ = ["brian2_cause", "define_model", "load_model_file", "measure_rate", "validate_model"]
+__all__ = ["brian2_cause", "define_model", "define_synapse_model", "load_model_file",
+           "measure_rate", "validate_model"]
 
 
 def define_model(name, equations, threshold, reset, parameters=None, *, refractory=None,
@@ -200,7 +201,7 @@ def load_model_file(path):
     Returns
     -------
     dict
-        Name → NeuronModel of the models the file defined, in definition order.
+        Name → model (NeuronModel or SynapseModel) of the models the file defined.
 
     Raises
     ------
@@ -217,7 +218,9 @@ def load_model_file(path):
             f"model file {str(path)!r} {what}; give the path of a Python file that calls "
             "brainconv.equations.user.define_model(...)"
         )
-    before = dict(MODELS)
+    from .synapses import SYNAPSE_MODELS
+
+    before, synapses_before = dict(MODELS), dict(SYNAPSE_MODELS)
     module_name = f"brainconv_user_models_{abs(hash(str(path.resolve())))}"
     spec = importlib.util.spec_from_file_location(module_name, path)
     module = importlib.util.module_from_spec(spec)
@@ -231,9 +234,13 @@ def load_model_file(path):
             if (isinstance(value, NeuronModel) and value.name not in found
                     and before.get(value.name) is not value):
                 found[value.name] = register_model(validate_model(value))
+        found.update({name: model for name, model in SYNAPSE_MODELS.items()
+                      if synapses_before.get(name) is not model})
     except BaseException as exc:
         MODELS.clear()
         MODELS.update(before)
+        SYNAPSE_MODELS.clear()
+        SYNAPSE_MODELS.update(synapses_before)
         sys.modules.pop(module_name, None)
         if not isinstance(exc, Exception):
             raise
@@ -246,9 +253,9 @@ def load_model_file(path):
     if not found:
         sys.modules.pop(module_name, None)
         raise ModelError(
-            f"model file {str(path)!r} defines no neuron model; call "
-            "brainconv.equations.user.define_model(name, equations, threshold, reset, ...) in it "
-            "(or assign NeuronModel objects at module level)"
+            f"model file {str(path)!r} defines no neuron model (nor a synapse model); call "
+            "brainconv.equations.user.define_model(name, equations, threshold, reset, ...) or "
+            "define_synapse_model(...) in it (or assign NeuronModel objects at module level)"
         )
     return found
 
@@ -340,6 +347,136 @@ def measure_rate(model, currents, steps=400, dt=None, parameters=None, codegen_t
             "transfer curve (a square root of a negative number, 0/0 or an overflow in its "
             "equations, for some of the currents); check the model and its parameters")
     return counts / steps
+
+
+def define_synapse_model(name, equations, on_pre, update, clear, parameters=None, *,
+                         filter_step=None, kernel=None, state=None, weight_unit="second",
+                         description="", citation="", register=True):
+    """Define a synapse model (a filter of the spikes into a continuous-time layer) from Brian2
+    strings, validate it and (by default) register it.
+
+    The filter lives in the postsynaptic group, as the built-in ``exponential`` and ``alpha``
+    do (:mod:`brainconv.equations.synapses`): a spike runs ``on_pre`` (``{w}`` stands for the
+    weight), and once per step, after the step's spikes and before the neuron integrates,
+    ``update`` sets the neuron's input current ``I_syn`` and advances the filter.
+
+    Parameters
+    ----------
+    name : str
+        Registry name (``convert(..., synapse=name)``).
+    equations : str
+        Brian2 equations of the filter's state and parameters, with units.
+    on_pre : str
+        Code of one spike, e.g. ``"h_syn_post += {w} / tau_h"``.
+    update : str
+        Code run once per step; must set ``I_syn`` (dimensionless).
+    clear : str
+        Code that empties the filter before each sample, e.g. ``"h_syn = 0"``.
+    parameters : dict, optional
+        Default values with their declared units (``{"tau_h": 8 * brian2.ms}``).
+    filter_step : callable, optional
+        Numpy reference ``filter_step(state, charge, dt, **parameters)`` returning the step's
+        ``I_syn`` (parameters in SI units); without it the numpy device refuses the model.
+    kernel : callable, optional
+        Impulse response ``kernel(t, **parameters)`` of unit area, for plots and checks.
+    state : tuple of str, optional
+        The filter's state variables (default: those ``clear`` assigns).
+    weight_unit : str
+        Brian2 unit of the weight ``w`` (default ``"second"``: a spike delivers the charge
+        ``w``, as the built-in filters do).
+    description, citation : str
+        Shown by ``brainconv models``.
+    register : bool
+        Add the model to :data:`brainconv.equations.SYNAPSE_MODELS`; a built-in name is
+        refused.
+
+    Returns
+    -------
+    SynapseModel
+
+    Raises
+    ------
+    ModelError
+        Naming the model, the part and the fix, before anything is registered.
+    """
+    import brian2
+
+    from .synapses import BUILTIN_SYNAPSE_MODELS, SynapseModel, register_synapse_model
+
+    _check_name(name)
+    if register and name in BUILTIN_SYNAPSE_MODELS:
+        raise ModelError(f"synapse model name {name!r} is taken by a built-in synapse model; "
+                         "choose another name")
+    equations, on_pre, update = (_text(name, part, value) for part, value in
+                                 (("equations", equations), ("on_pre", on_pre),
+                                  ("update", update)))
+    clear = _text(name, "clear", clear)
+    if "{w}" not in on_pre:
+        raise ModelError(f"synapse model {name!r}: on_pre must write the weight as {{w}}, e.g. "
+                         "`h_syn_post += {w} / tau_h`; got " + repr(on_pre))
+    unit = getattr(brian2, str(weight_unit), None)
+    if not isinstance(unit, brian2.Quantity):
+        raise ModelError(f"synapse model {name!r}: weight_unit must name a Brian2 unit such as "
+                         f"'second' or 'hertz', got {weight_unit!r}")
+    parsed = parse_equations(name, equations)
+    probe_model = SynapseModel(name=name, equations=equations, on_pre=on_pre, update=update,
+                               parameters={}, kernel=kernel, filter_step=filter_step, state=(),
+                               clear=clear, weight_unit=str(weight_unit))
+    values, units = check_parameters(probe_model, dict(parameters or {}), parsed)
+    variables = set(parsed.names) | {"I_syn"} | set(GROUP_NAMES)
+    check_assignments(probe_model, "update", update, variables)
+    check_assignments(probe_model, "clear", clear, variables)
+    if not any(line.split("=")[0].strip() == "I_syn" for line in update.splitlines()):
+        raise ModelError(f"synapse model {name!r}: the update code never sets I_syn, the "
+                         "current the neuron integrates; add a line such as "
+                         "`I_syn = h_syn` (dimensionless)")
+    if state is None:
+        state = tuple(dict.fromkeys(line.split("=")[0].strip() for line in clear.splitlines()
+                                    if "=" in line))
+    undeclared = sorted(set(state) - set(parsed.names))
+    if undeclared:
+        raise ModelError(f"synapse model {name!r}: state {undeclared} is not declared in the "
+                         f"equations; declared: {', '.join(sorted(parsed.names))}")
+    model = SynapseModel(name=name, equations=equations, on_pre=on_pre, update=update,
+                         parameters=values, kernel=kernel, filter_step=filter_step,
+                         state=tuple(state), clear=clear, weight_unit=str(weight_unit),
+                         units=units, description=description, citation=citation)
+    _probe_synapse(model)
+    return register_synapse_model(model) if register else model
+
+
+def _probe_synapse(model):
+    """Let Brian2 resolve the synapse model's identifiers and units in a pathway into a group
+    that carries it, prepared for a run but not simulated."""
+    import brian2
+
+    from brainconv.devices import brian2_device
+
+    objects = []
+    try:
+        with brian2_device("runtime", prefs={"codegen.target": "numpy"}):
+            group = brian2.NeuronGroup(1, "I_syn : 1\n" + model.equations, threshold="False",
+                                       dt=brian2.ms, name="brainconv_synapse_probe*")
+            objects.append(group)
+            for parameter, value in model.brian2_values(dict(model.parameters)).items():
+                setattr(group, parameter, value)
+            objects.append(group.run_regularly(model.update, name=f"{group.name}_update"))
+            objects.append(group.run_regularly(model.clear, name=f"{group.name}_clear"))
+            pathway = brian2.Synapses(group, group, f"w : {model.weight_unit} (constant)",
+                                      on_pre=model.code_on_pre("w"), dt=brian2.ms,
+                                      name=f"{group.name}_on_pre")
+            pathway.connect(i=0, j=0)
+            objects.append(pathway)
+            brian2.Network(*objects).run(0 * brian2.ms, namespace={})
+    except Exception as exc:
+        cause = brian2_cause(exc)
+        unknown = re.search(r'identifier "(\w+)" could not be resolved', cause)
+        hint = (f"; declare {unknown.group(1)!r} in the equations or fix its name"
+                if unknown else "")
+        raise ModelError(f"synapse model {model.name!r}: Brian2 rejected it: {cause}{hint}") \
+            from exc
+    finally:
+        mark_used(objects)
 
 
 def _check_name(name):

@@ -21,7 +21,15 @@ class NumpyDevice(Device):
     def check_network(self, spec):
         """Every layer's model needs a numpy ``step`` function (a user model defined from
         Brian2 strings alone has none)."""
-        for layer in spec.layers:
+        from ..spec import pathway_synapse
+
+        for index, layer in enumerate(spec.layers):
+            synapse, _ = pathway_synapse(spec, index)
+            if not synapse.filter_step:
+                raise ModelError(
+                    f"layer {layer.name!r}: synapse model {synapse.name!r} has no numpy "
+                    "filter_step, so the numpy device cannot simulate it; use "
+                    "device='cpp_standalone', or define it with filter_step=...")
             model = resolve_model(layer.model, layer.parameters)
             if not model.step:
                 raise ModelError(
