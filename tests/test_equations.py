@@ -118,6 +118,7 @@ def test_runtime_rate_matches_analytic_transfer_function(name, request):
 
 
 @pytest.mark.standalone
+@pytest.mark.long
 def test_cpp_standalone_rates_match_analytic_transfer_functions(tmp_path):
     """All models in one cpp_standalone project: the same check as on the runtime device."""
     from brian2.devices.device import reset_device

@@ -69,6 +69,7 @@ def test_adaptive_threshold_counts_the_spikes(numpy_codegen):
     assert np.all(run.theta <= upper + 1e-12) and np.all(run.theta >= lower - 1e-12)
 
 
+@pytest.mark.long
 def test_standalone_learns_a_repeated_pattern_reproducibly(tmp_path):
     """The kernel becomes the pattern: its inputs potentiated, all others depressed.
 

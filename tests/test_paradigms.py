@@ -68,6 +68,7 @@ def paradigm_mix_spec():
 
 
 @pytest.mark.standalone
+@pytest.mark.long
 def test_paradigm_mix_cpp_standalone_equals_numpy_reference(small_inputs, standalone_dir):
     """One compiled project checks what the slow per-model tests below check one by one."""
     spec = paradigm_mix_spec()

@@ -66,6 +66,7 @@ def test_a_parameter_and_threshold_sweep_compiles_once_and_equals_numpy(standalo
     assert compiles(messages) == 1, messages
 
 
+@pytest.mark.long
 def test_continuous_time_constants_run_on_one_project(standalone_dir):
     """lif_rc's tau_rc and the exponential synapse's tau_s change the dynamics, not the code."""
     from test_continuous import softlif_ann
