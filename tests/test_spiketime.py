@@ -294,3 +294,24 @@ def test_predict_ties_to_lowest_index_and_bad_arguments():
                    n_classes=3)
     with pytest.raises(ParameterError):
         simulate_events([np.ones((3, 2))], [0.2, 0.3], np.zeros((1, 3)))
+
+
+def test_times_take_brian2_units_and_refuse_milliseconds_as_plain_numbers():
+    """tau_s, dt, t_max and the TTFS window accept Brian2 times like the rest of brainconv;
+    a plain number is seconds, and one too large to be seconds is refused with the fix."""
+    import brian2
+
+    from brainconv.spiketime import cuba_network, simulate_events, train_bats, ttfs_encode
+
+    times = ttfs_encode(np.array([[0.2, 0.9]]), t_in=100 * brian2.ms)
+    np.testing.assert_allclose(times, ttfs_encode(np.array([[0.2, 0.9]]), t_in=0.1))
+    weights = [np.array([[30.0, 5.0], [25.0, 40.0]]), np.array([[20.0], [30.0]])]
+    a = simulate_events(weights, [0.2, 0.5], times, tau_s=130 * brian2.ms, dt=1 * brian2.ms)
+    b = simulate_events(weights, [0.2, 0.5], times, tau_s=0.13, dt=0.001)
+    np.testing.assert_array_equal(a.counts, b.counts)
+    with pytest.raises(ParameterError, match=r"tau_s=130 is in seconds.*write 0.13 for 130 ms"):
+        simulate_events(weights, [0.2, 0.5], times, tau_s=130)
+    with pytest.raises(ParameterError, match=r"tau_s.*unit"):
+        cuba_network(weights, [0.2, 0.5], tau_s=5 * brian2.mV)
+    with pytest.raises(ParameterError, match=r"t_max=200 is in seconds"):
+        train_bats(times, [0], hidden=(2,), thresholds=(0.2, 0.5), t_max=200)

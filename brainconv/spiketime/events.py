@@ -33,7 +33,7 @@ import numpy as np
 
 from ..errors import ParameterError, ShapeError
 
-__all__ = ["EventResult", "LayerEvents", "discretise", "simulate_events", "ttfs_decode",
+__all__ = ["EventResult", "LayerEvents", "discretise", "seconds", "simulate_events", "ttfs_decode",
            "ttfs_encode"]
 
 # Times within this many grid units of a grid point count as on the grid (k * dt in floats).
@@ -201,6 +201,36 @@ def _layer_forward(W, theta, tau_s, ev_t, ev_src, t_max, K, record):
     return times, n, a_k, x_k, p_k, exp_s, exp_1, n_before
 
 
+#: Plain numbers above these (in seconds) are taken for another unit and refused.
+_PLAUSIBLE_SECONDS = {"tau_s": 10.0, "dt": 1.0, "t_max": 100.0, "t_in": 10.0,
+                      "t_window": 10.0}
+
+
+def seconds(name, value):
+    """A time parameter in seconds: a Brian2 time (``130 * ms``) or a number of seconds.
+
+    Raises
+    ------
+    ParameterError
+        For a quantity that is not a time, a value that is no number, or a plain number too
+        large to be seconds (``tau_s=130`` meant as ms: "write 0.13 or 130*ms").
+    """
+    if hasattr(value, "dim"):
+        from ..equations.units import check_parameter
+
+        return check_parameter("the spike-time network", name, value, "second")
+    if isinstance(value, (bool, str)) or not isinstance(value, (int, float, np.number)):
+        raise ParameterError(f"{name} must be a time, e.g. {name}=0.13 (seconds) or "
+                             f"130*brian2.ms, got {value!r}")
+    value = float(value)
+    limit = _PLAUSIBLE_SECONDS.get(name)
+    if limit is not None and value > limit:
+        raise ParameterError(
+            f"{name}={value:g} is in seconds here: over {limit:g} s; write {value / 1000:g} for "
+            f"{value:g} ms, or pass a Brian2 time such as {value:g}*brian2.ms")
+    return value
+
+
 def _check_inputs(weights, thresholds, input_times, tau_s, dt, t_max, max_spikes):
     if not isinstance(weights, (list, tuple)) or not weights:
         raise ParameterError("weights must be a non-empty list of (n_pre, n_post) arrays, got "
@@ -250,8 +280,9 @@ def simulate_events(weights, thresholds, input_times, tau_s=0.13, dt=0.0, t_max=
         ``theta`` of each layer (the soft reset subtracts the same amount).
     input_times : ndarray, (samples, n_inputs)
         One spike per input at most, in s since the sample's start; ``np.inf`` for none.
-    tau_s : float
-        Synaptic time constant (s); the membrane's is ``tau = 2 tau_s``.
+    tau_s : float or Brian2 time
+        Synaptic time constant (a number of seconds, or e.g. ``130 * brian2.ms``); the
+        membrane's is ``tau = 2 tau_s``. ``dt`` and ``t_max`` are times the same way.
     dt : float
         0: continuous. ``> 0``: every time passed on (inputs included) becomes ``d(t)``.
     t_max : float
@@ -265,6 +296,7 @@ def simulate_events(weights, thresholds, input_times, tau_s=0.13, dt=0.0, t_max=
     -------
     EventResult
     """
+    tau_s, dt, t_max = seconds("tau_s", tau_s), seconds("dt", dt), seconds("t_max", t_max)
     weights, thresholds, x, ks = _check_inputs(weights, thresholds, input_times, tau_s, dt,
                                                t_max, max_spikes)
     passed = discretise(x, dt)[:, :, None]
@@ -296,14 +328,15 @@ def ttfs_encode(pixels, t_in=0.1):
     ----------
     pixels : array_like
         Intensities in [0, 1].
-    t_in : float
-        Latest input time (s): a pixel of intensity just above 0 spikes just before ``t_in``.
+    t_in : float or Brian2 time
+        Latest input time (a number of seconds, or e.g. ``100 * brian2.ms``): a pixel of intensity just above 0 spikes just before ``t_in``.
 
     Returns
     -------
     ndarray
         Spike times (s), same shape, ``np.inf`` where ``p == 0``.
     """
+    t_in = seconds("t_in", t_in)
     if not (np.isfinite(t_in) and t_in > 0):
         raise ParameterError(f"t_in must be a positive time in s, got {t_in!r}.")
     p = _check_pixels(pixels, "pixels")

@@ -11,6 +11,7 @@ import scipy.sparse
 
 from ..spec import LayerSpec, NetworkSpec
 from ..errors import ParameterError
+from .events import seconds
 
 __all__ = ["cuba_network"]
 
@@ -36,6 +37,7 @@ def cuba_network(weights, thresholds, tau_s=0.13, t_window=0.1, exact=True):
     -------
     NetworkSpec
     """
+    tau_s, t_window = seconds("tau_s", tau_s), seconds("t_window", t_window)
     weights = [np.asarray(w, dtype=float) for w in weights]
     if len(weights) == 0 or len(thresholds) != len(weights):
         raise ParameterError(f"give one threshold per weight matrix: {len(weights)} weight "

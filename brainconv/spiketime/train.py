@@ -34,7 +34,7 @@ import numpy as np
 import scipy.sparse
 
 from ..errors import ParameterError, ShapeError
-from .events import simulate_events
+from .events import seconds, simulate_events
 
 __all__ = ["backward_events", "count_loss", "predict", "train_bats"]
 
@@ -202,7 +202,7 @@ def train_bats(x_times, labels, hidden=(800,), thresholds=(0.2, 1.3), tau_s=0.13
     thresholds : tuple of float
         One per layer, hidden then output (BATS MNIST: 0.2, 1.3).
     tau_s, dt, t_max, max_spikes
-        As in :func:`simulate_events`.
+        As in :func:`simulate_events`: times as numbers of seconds or Brian2 times.
     epochs, batch_size, lr : int, int, float
     seed : int
         Seeds the weight init and the shuffling.
@@ -228,6 +228,7 @@ def train_bats(x_times, labels, hidden=(800,), thresholds=(0.2, 1.3), tau_s=0.13
         Per batch ``"epoch"``, ``"loss"`` (mean over the batch, before the update) and
         ``"accuracy"``; ``"seconds"`` and ``"samples_per_s"`` of the whole run.
     """
+    tau_s, dt, t_max = seconds("tau_s", tau_s), seconds("dt", dt), seconds("t_max", t_max)
     labels_arr = np.asarray(labels)
     if labels_arr.size == 0:
         raise ParameterError("train_bats got 0 training samples: the random initial weights "
@@ -279,10 +280,10 @@ def train_bats(x_times, labels, hidden=(800,), thresholds=(0.2, 1.3), tau_s=0.13
             history["accuracy"].append(acc)
             if progress is not None:
                 progress(epoch, b0 // int(batch_size), float(loss.mean()), acc)
-    seconds = time.perf_counter() - start
+    elapsed = time.perf_counter() - start
     history = {key: np.asarray(val) for key, val in history.items()}
-    history["seconds"] = seconds
-    history["samples_per_s"] = len(x) * int(epochs) / seconds if seconds > 0 else np.nan
+    history["seconds"] = elapsed
+    history["samples_per_s"] = len(x) * int(epochs) / elapsed if elapsed > 0 else np.nan
     return weights, history
 
 
