@@ -18,14 +18,14 @@ dropout and switching in Brian2's ``rand()``) comes from ``seed``: the same seed
 device gives the same kernels.
 """
 
+import contextlib
 import math
-import shutil
-import tempfile
 import time
 from dataclasses import dataclass
 
 import numpy as np
 
+from .cache import FileLock
 from .devices import brian2_device, device_names, get_device
 from .errors import ParameterError, ShapeError, SimulationError, brian2_cause
 
@@ -165,8 +165,9 @@ def learn_kernels(patches, n_maps=36, seed=0, device="cpp_standalone", presentat
     neuron_model : LearningNeuronModel, optional
         The learning neurons (default ``ADAPTIVE_LIF``).
     directory : path, optional
-        Where the ``cpp_standalone`` project is written (default: a temporary folder,
-        deleted afterwards). The same directory for the same network recompiles nothing.
+        Where the ``cpp_standalone`` project is written (default: a folder of the cache per
+        network shape and constants, kept, so that another call with new patches, weights or
+        seed recompiles only what changed).
     progress : bool
         Print Brian2's progress report (simulated time, ETA) during the run. It costs time:
         Brian2's standalone loop then reads the clock before every object in every step
@@ -221,11 +222,22 @@ def learn_kernels(patches, n_maps=36, seed=0, device="cpp_standalone", presentat
     grid[:, :rows_on] = patches[:, None, :]
     period = (present_steps + rest_steps) * dt
 
-    owns_directory = directory is None and backend.compiled
-    if owns_directory:
-        directory = tempfile.mkdtemp(prefix="brainconv-stdp-")
+    if directory is None and backend.compiled:
+        # One project folder per network shape and constants (the cache's "learning"
+        # folder): another call with new patches, initial weights or seed regenerates the
+        # same code, and make recompiles only what changed (the seed is in main.cpp).
+        from . import __version__
+        from .cache import cache_dir, digest
+        from .devices import brian2_version
+
+        directory = cache_dir("learning") / digest(
+            n_inputs, n_maps, n_samples, present_steps, rest_steps, unit, float(dt / ms),
+            neuron_model.name, synapse_model.name, repr(sorted(neuron_namespace.items())),
+            repr(sorted(synapse_namespace.items())), float(max_rate / Hz), backend.name,
+            brian2_version(), __version__)[:16]
     try:
-        with brian2_device(backend.name):
+        lock = FileLock(directory) if backend.compiled else contextlib.nullcontext()
+        with lock, brian2_device(backend.name):
             if not backend.compiled:
                 brian2.start_scope()
             brian2.seed(seed)
@@ -265,6 +277,3 @@ def learn_kernels(patches, n_maps=36, seed=0, device="cpp_standalone", presentat
     except Exception as exc:
         raise SimulationError(f"the STDP learning run on {backend.name} failed: "
                               f"{brian2_cause(exc)}") from exc
-    finally:
-        if owns_directory:
-            shutil.rmtree(directory, ignore_errors=True)

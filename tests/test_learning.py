@@ -90,3 +90,20 @@ def test_standalone_learns_a_repeated_pattern_reproducibly(tmp_path):
     assert learned.sum() >= 8  # kernels with < 2 pattern inputs never fire and keep theirs
     np.testing.assert_array_equal(first.weights[:, learned],
                                   np.repeat(PATTERN[:, None], learned.sum(), axis=1))
+
+
+@pytest.mark.long
+def test_learning_keeps_its_compiled_project_for_new_patches_and_seeds(tmp_path, monkeypatch):
+    """Without a directory, the project lives in the cache per network shape: a second call
+    with other patches and another seed recompiles none of the code objects."""
+    monkeypatch.setenv("BRAINCONV_CACHE", str(tmp_path))
+    kwargs = dict(n_maps=4, device="cpp_standalone", progress=False)
+    learn_kernels(_pattern_patches(20), seed=1, **kwargs)
+    [project] = [path for path in (tmp_path / "learning").iterdir() if path.is_dir()]
+    objects = {path: path.stat().st_mtime_ns for path in project.glob("code_objects/*.o")}
+    assert objects
+    again = learn_kernels(_pattern_patches(20)[::-1].copy(), seed=2, **kwargs)
+    assert {path: path.stat().st_mtime_ns for path in project.glob("code_objects/*.o")} \
+        == objects
+    assert [path for path in (tmp_path / "learning").iterdir() if path.is_dir()] == [project]
+    assert again.weights.shape == (9, 4)
