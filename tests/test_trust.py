@@ -477,3 +477,14 @@ def test_load_results_says_what_the_file_is_instead(tmp_path, small_spec, small_
     save_comparison(result, tmp_path / "cmp.nc")
     with pytest.raises(Exception, match="holds a comparison of paradigms.*load_comparison"):
         load_results(tmp_path / "cmp.nc")
+
+
+def test_runtime_device_reports_progress_and_points_to_the_fast_path(small_spec, small_inputs,
+                                                                      capsys):
+    """With progress on, the runtime device says what it costs and Brian2 reports the
+    simulated time on stderr, so a long runtime run is not silent."""
+    messages = []
+    simulate(small_spec, small_inputs, np.zeros(10, int), 5, device="runtime", batch_size=4,
+             notify=messages.append, progress=True)
+    assert any("device='cpp_standalone' is the fast path" in m for m in messages)
+    assert "simulated" in capsys.readouterr().err  # Brian2's text report

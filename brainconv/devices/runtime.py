@@ -32,7 +32,16 @@ class RuntimeDevice(Device):
             with brian2_device("runtime"):
                 built = build_network(spec, steps, batch_size, n_batches, values, dt_ms,
                                       recording, device=self)
-                built.network.run(built.duration, namespace={})
+                if notify is not None and progress:
+                    notify("the runtime device compiles each code object and runs batch "
+                           "after batch: minutes for a test set; device='cpp_standalone' is "
+                           "the fast path")
+                # Brian2's own report: simulated time and ETA on stderr, every 10 s.
+                import brian2
+
+                built.network.run(built.duration, namespace={},
+                                  report="stderr" if progress else None,
+                                  report_period=10 * brian2.second)
                 return collect(built, spec, len(inputs))
         except SimulationError:
             raise
