@@ -10,8 +10,10 @@ seconds of one binary (``processes=1``; ``--no-one-binary`` skips it) and of the
 (one binary per CPU, each on its share of the batches; a warm run, inputs written and spikes
 read back included), numpy float32 seconds (numpy's BLAS uses every CPU too), the default
 run's ratio to numpy, one binary's peak resident memory, the accuracy and whether Brian2's
-output spikes equal the float64 numpy reference's on the first 500 images. Last line:
-``worst_ratio_to_numpy=<largest ratio>``.
+output spikes equal the float64 numpy reference's on the first 500 images, and, for the MLPs,
+the seconds of a minimal hand-written C++ simulator of the same work on one core
+(``handwritten_cpp.py``, float32) with the ratio of one brainconv binary to it. Last lines:
+``worst_ratio_to_numpy=<largest ratio>`` and ``worst_ratio_to_handwritten=<largest ratio>``.
 """
 
 import argparse
@@ -32,6 +34,7 @@ from brainconv import simulation  # noqa: E402
 from brainconv.conversion import convert  # noqa: E402
 
 from common import REPO, WORKLOADS, mnist, workload_ann  # noqa: E402
+from handwritten_cpp import run_handwritten  # noqa: E402
 from brainconv.reference import simulate_reference  # noqa: E402
 from mnist_if_speed import MAXRSS_WRAPPER, accuracy, time_numpy  # noqa: E402
 
@@ -94,6 +97,7 @@ def main():
         ann = cnn_ann() if name == "cnn" else workload_ann(name)
         spec = convert(ann, data=x_train[:2000 if name == "cnn" else 10000], percentile=99.9)
         numpy_seconds, _, _ = time_numpy(spec, x, args.steps, np.float32, 1)
+        handwritten = None if name == "cnn" else run_handwritten(spec, x, args.steps)[0]
         reference = simulate_reference(spec, x[:500], args.steps)  # float64, as Brian2
         batch = simulation.choose_batch_size(spec, len(x))
         one = peak = None
@@ -104,24 +108,29 @@ def main():
         peak = peak or default_peak
         same = np.array_equal(result["output_spikes"][:500], reference["output_spikes"])
         rows.append((name, batch, compile_seconds, one, seconds, numpy_seconds, peak,
-                     accuracy(result, y), same))
+                     accuracy(result, y), same, handwritten))
         print(rows[-1], flush=True)
 
     print(f"\n{len(x)} MNIST test images x {args.steps} timesteps, soft-reset IF, "
           f"{processes} CPUs, brian2 {brian2.__version__}")
     print(f"{'workload':20s} {'batch':>5s} {'compile s':>9s} {'1 binary s':>10s} "
           f"{f'{processes} binaries s':>14s} {'numpy s':>8s} {'ratio':>6s} {'peak MiB':>8s} "
-          f"{'accuracy':>9s} {'= numpy':>7s}")
-    for name, batch, compiled, one, seconds, numpy_seconds, peak, acc, same in rows:
+          f"{'accuracy':>9s} {'= numpy':>7s} {'hand C++ s':>10s} {'1 bin/hand':>10s}")
+    for name, batch, compiled, one, seconds, numpy_seconds, peak, acc, same, hand in rows:
+        versus = "-" if hand is None or one is None else f"{one / hand:.2f}"
         one = "-" if one is None else f"{one:.2f}"
+        hand = "-" if hand is None else f"{hand:.2f}"
         print(f"{name:20s} {batch:5d} {compiled:9.1f} {one:>10s} {seconds:14.2f} "
               f"{numpy_seconds:8.2f} {seconds / numpy_seconds:6.2f} {peak:8.0f} "
-              f"{100 * acc:8.2f}% {'yes' if same else 'NO':>7s}")
+              f"{100 * acc:8.2f}% {'yes' if same else 'NO':>7s} {hand:>10s} {versus:>10s}")
     print(f"run s: a warm run of the compiled binary ({processes} side by side: the default), "
           "inputs written and spikes read back; ratio: the default run / numpy float32; peak "
           "MiB: one binary; = numpy: output spikes identical to the float64 reference on the "
-          "first 500 images")
+          "first 500 images; hand C++: handwritten_cpp.py on one core, float32, its loop alone; "
+          "1 bin/hand: one brainconv binary's run / the hand-written one")
     print(f"worst_ratio_to_numpy={max(row[4] / row[5] for row in rows):.2f}")
+    versus = [row[3] / row[9] for row in rows if row[3] is not None and row[9] is not None]
+    print("worst_ratio_to_handwritten=" + (f"{max(versus):.2f}" if versus else "-"))
 
 
 if __name__ == "__main__":
