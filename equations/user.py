@@ -456,7 +456,7 @@ def _probe_synapse(model):
     try:
         with brian2_device("runtime", prefs={"codegen.target": "numpy"}):
             group = brian2.NeuronGroup(1, "I_syn : 1\n" + model.equations, threshold="False",
-                                       dt=brian2.ms, name="brainconv_synapse_probe*")
+                                       reset="", dt=brian2.ms, name="brainconv_synapse_probe*")
             objects.append(group)
             for parameter, value in model.brian2_values(dict(model.parameters)).items():
                 setattr(group, parameter, value)
