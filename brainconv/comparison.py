@@ -1,10 +1,11 @@
-"""Run several spiking paradigms on one ANN and rank them on accuracy, time and spikes.
+"""Run several spiking paradigms on one ANN and rank them on accuracy, time and energy.
 
 Think Fast's point is that the paradigm is a user's choice between accuracy, inference time and
 spikes ("time control"). :func:`compare` converts the same ANN into every paradigm in
 :data:`PARADIGMS` (or a chosen subset), simulates each on the same test images, and returns one
-row per paradigm; :func:`pareto_optimal` marks the paradigms no other paradigm beats on all
-three counts, and :func:`plot_pareto` draws the trade-off. :func:`applicable` says which
+row per paradigm; :func:`~brainconv.analysis.pareto_optimal` marks the paradigms no other
+paradigm beats on accuracy, timesteps to the target and energy per inference (pJ), and
+:func:`plot_pareto` draws the accuracy / timesteps / spikes trade-off. :func:`applicable` says which
 paradigms a given ANN can be converted into and why the others cannot; paradigms that are never
 a conversion of an ANN (CuBa-LIF in spike time, STDP) are listed in :data:`NOT_CONVERTIBLE`.
 :mod:`brainconv.report` turns a comparison into a document.
