@@ -17,7 +17,7 @@ from .spec import TIMESTEP_MS, check_steps, pathway_synapse, time_base, window_o
 from .equations import resolve_model
 from .errors import ModelError, SimulationError
 
-__all__ = ["simulate_reference"]
+__all__ = ["check_numpy_functions", "simulate_reference"]
 
 
 def simulate_reference(spec, x, steps, dtype=np.float64, dt_ms=None, record=None):
@@ -44,18 +44,32 @@ def simulate_reference(spec, x, steps, dtype=np.float64, dt_ms=None, record=None
         ``readout`` output layer also ``readout`` (sample, time, class), its ``y`` each step.
     """
     steps = check_steps(steps)
+    check_numpy_functions(spec)
     currents = spec.input_currents(x).astype(dtype)
     models = [resolve_model(layer.model, layer.parameters) for layer in spec.layers]
-    for layer, model in zip(spec.layers, models):
-        if not model.step:  # a user model defined from Brian2 strings only
-            raise ModelError(
-                f"layer {layer.name!r}: model {model.name!r} has no numpy step function, so the "
-                "numpy device cannot simulate it; use device='runtime' (or 'cpp_standalone'), "
-                "or define the model with step=...")
     trains = _TrainRecorder(record)
     simulate = _SIMULATORS[time_base(spec)]
     return trains.finish(simulate(spec, currents, models, steps,
                                   TIMESTEP_MS if dt_ms is None else float(dt_ms), dtype, trains))
+
+
+def check_numpy_functions(spec):
+    """Raise ModelError where a layer's model has no numpy ``step`` or its synapse no numpy
+    ``filter_step`` (user models defined from Brian2 strings alone): numpy cannot run them."""
+    for index, layer in enumerate(spec.layers):
+        synapse, _ = pathway_synapse(spec, index)
+        if not synapse.filter_step:
+            raise ModelError(
+                f"layer {layer.name!r}: synapse model {synapse.name!r} has no numpy "
+                "filter_step, so the numpy device cannot simulate it; use "
+                "device='cpp_standalone', or define it with filter_step=...")
+        model = resolve_model(layer.model, layer.parameters)
+        if not model.step:
+            raise ModelError(
+                f"layer {layer.name!r}: model {model.name!r} has no numpy step function, "
+                "so the numpy device cannot simulate it; use device='cpp_standalone' "
+                "(compiled once per layout) or device='runtime' (a few samples), or "
+                "define the model with step=...")
 
 
 def _simulate_step(spec, currents, models, steps, dt_ms, dtype, trains):

@@ -167,3 +167,24 @@ def cython_codegen():
     brian2.prefs.codegen.target = "cython"
     yield
     brian2.prefs.codegen.target = previous
+
+
+def assert_labels_apart(ax, names):
+    """Every name is drawn as a label, and no two labels (nor a label and the legend) overlap."""
+    from matplotlib.backends.backend_agg import FigureCanvasAgg
+    from matplotlib.text import Text
+
+    canvas = FigureCanvasAgg(ax.figure)
+    canvas.draw()
+    renderer = canvas.get_renderer()
+    labels = [t for t in ax.texts if t.get_text() in names]
+    assert sorted(t.get_text() for t in labels) == sorted(names)
+    boxes = []
+    for label in labels:  # the text itself: an Annotation's own extent includes its leader
+        label.update_positions(renderer)
+        boxes.append(Text.get_window_extent(label, renderer))
+    for i, a in enumerate(boxes):
+        for b in boxes[i + 1:]:
+            assert not a.overlaps(b), (a, b)
+    legend = ax.get_legend().get_window_extent()
+    assert not any(box.overlaps(legend) for box in boxes)

@@ -5,12 +5,10 @@ import numpy as np
 import pytest
 import xarray as xr
 
-from matplotlib.backends.backend_agg import FigureCanvasAgg
-from matplotlib.text import Text
-
 from brainconv.analysis import plot_accuracy
 from brainconv.comparison import pareto_optimal, plot_accuracy_curves, plot_pareto
 from brainconv.results import make_dataset
+from conftest import assert_labels_apart
 
 matplotlib.use("Agg")
 
@@ -119,21 +117,7 @@ def test_pareto_labels_do_not_overlap_when_crowded():
     result = comparison(names, np.linspace(0.9, 0.99, 12),
                         [1, 1, 1, 1, 2, 2, 2, 3, 3, np.nan, np.nan, np.nan],
                         [0.1, 0.1, 0.11, 0.12, 0.1, 0.105, 0.11, 0.1, 0.1, 0.1, 0.1, 0.1])
-    ax = plot_pareto(result)
-    canvas = FigureCanvasAgg(ax.figure)
-    canvas.draw()
-    labels = [t for t in ax.texts if t.get_text() in names]
-    assert sorted(t.get_text() for t in labels) == sorted(names)
-    renderer = canvas.get_renderer()
-    boxes = []
-    for label in labels:  # the text itself: an Annotation's own extent includes its leader
-        label.update_positions(renderer)
-        boxes.append(Text.get_window_extent(label, renderer))
-    for i, a in enumerate(boxes):
-        for b in boxes[i + 1:]:
-            assert not a.overlaps(b), (a, b)
-    legend = ax.get_legend().get_window_extent()
-    assert not any(box.overlaps(legend) for box in boxes)
+    assert_labels_apart(plot_pareto(result), names)
 
 
 def test_pareto_plot_draws_on_given_axes():

@@ -310,26 +310,10 @@ def test_report_renders_in_a_headless_browser(report, tmp_path):
 def test_front_labels_do_not_overlap_when_crowded(cost):
     """Twelve paradigms with near-equal costs and accuracies: every label is drawn, and no
     two labels (nor a label and the legend) overlap, on the pJ axis as on the steps axis."""
-    from matplotlib.backends.backend_agg import FigureCanvasAgg
-    from matplotlib.text import Text
-
     from brainconv.report import plot_front
+    from conftest import assert_labels_apart
 
     names = [f"paradigm_{i}" for i in range(12)]
     rows = [(name, 0.95 + 0.002 * (i % 4), 2 + i % 3, 100.0 * (1 + 0.02 * i), 1.0)
             for i, name in enumerate(names)]
-    ax = plot_front(_comparison(rows, target=0.9), cost=cost)
-    canvas = FigureCanvasAgg(ax.figure)
-    canvas.draw()
-    renderer = canvas.get_renderer()
-    labels = [t for t in ax.texts if t.get_text() in names]
-    assert sorted(t.get_text() for t in labels) == sorted(names)
-    boxes = []
-    for label in labels:
-        label.update_positions(renderer)
-        boxes.append(Text.get_window_extent(label, renderer))
-    for i, a in enumerate(boxes):
-        for b in boxes[i + 1:]:
-            assert not a.overlaps(b), (a, b)
-    legend = ax.get_legend().get_window_extent()
-    assert not any(box.overlaps(legend) for box in boxes)
+    assert_labels_apart(plot_front(_comparison(rows, target=0.9), cost=cost), names)

@@ -1,8 +1,6 @@
 """The ``numpy`` backend: the numpy reference simulator, same schedule, no Brian2."""
 
-from ..equations import resolve_model
-from ..errors import ModelError
-from ..reference import simulate_reference
+from ..reference import check_numpy_functions, simulate_reference
 from . import Device, RawResults, register_device
 
 __all__ = ["NumpyDevice"]
@@ -19,24 +17,9 @@ class NumpyDevice(Device):
     batched = False
 
     def check_network(self, spec):
-        """Every layer's model needs a numpy ``step`` function (a user model defined from
-        Brian2 strings alone has none)."""
-        from ..spec import pathway_synapse
-
-        for index, layer in enumerate(spec.layers):
-            synapse, _ = pathway_synapse(spec, index)
-            if not synapse.filter_step:
-                raise ModelError(
-                    f"layer {layer.name!r}: synapse model {synapse.name!r} has no numpy "
-                    "filter_step, so the numpy device cannot simulate it; use "
-                    "device='cpp_standalone', or define it with filter_step=...")
-            model = resolve_model(layer.model, layer.parameters)
-            if not model.step:
-                raise ModelError(
-                    f"layer {layer.name!r}: model {model.name!r} has no numpy step function, "
-                    "so the numpy device cannot simulate it; use device='cpp_standalone' "
-                    "(compiled once per layout) or device='runtime' (a few samples), or "
-                    "define the model with step=...")
+        """Every layer needs its numpy functions
+        (:func:`brainconv.reference.check_numpy_functions`)."""
+        check_numpy_functions(spec)
 
     def run(self, spec, inputs, steps, batch_size, *, dt_ms, recording=None, directory=None,
             notify=None, progress=False, processes=None):
