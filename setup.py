@@ -18,6 +18,7 @@ setup(
         "xarray>=2024.1",
         "matplotlib>=3.8",
         "scikit-learn>=1.3",  # embedded default dataset (8x8 digits)
+        "numba>=0.60",  # the compiled BATS trainer (brainconv.spiketime.compiled)
         "cython>=3.0",  # brian2's runtime code generation target
         "dask[distributed]>=2024.1",  # `brainconv sweep`: points on a LocalCluster or a cluster
         "tqdm>=4.60",  # the sweep's progress bar over points (counts reused and failed ones)

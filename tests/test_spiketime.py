@@ -7,6 +7,9 @@ from brainconv.errors import ParameterError
 from brainconv.spiketime import (backward_events, discretise, predict, simulate_events,
                                  train_bats, ttfs_decode, ttfs_encode)
 
+# One worker compiles the numba kernels of the trainer for this module and test_bats_compiled.
+pytestmark = pytest.mark.xdist_group("bats_compiled")
+
 TAU_S = 0.13
 TAU = 2 * TAU_S
 

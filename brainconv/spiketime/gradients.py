@@ -1,4 +1,4 @@
-"""BATS training (Bacho & Chu 2023) of event-driven CuBa-LIF networks in numpy.
+"""BATS' exact spike-time gradients (Bacho & Chu 2023) in numpy: the reference.
 
 The backward pass is BATS' exact spike-time gradient (``CuFiles/Backpropagation/*.cu``), with
 ``tau = 2 tau_s`` and ``c = theta / tau``. For spike ``k`` of a neuron, with ``a_k`` and
@@ -17,7 +17,8 @@ class) and 3 (others). As in BATS' ``SpikeCountLoss.compute_errors``, ``y_j - n_
 ``dL/dt_k`` for *every* spike ``k`` of output ``j``: a surrogate (the count is piecewise
 constant in the weights) whose descent moves the spikes of a neuron that spikes too little
 earlier, which lets more spikes fit before ``t_max``. Silent outputs get no gradient (as BATS).
-Per-sample gradients are averaged over the batch and fed to Adam (0.9, 0.999, 1e-8).
+The compiled engine (:mod:`.compiled`) computes the same in one event loop per sample and is
+tested against these functions.
 
 With ``dt > 0`` (Cojocaru 2024) the forward pass passes on ``d(t)``; the backward pass treats
 ``d`` as the identity (straight-through estimator, eq. 15-16): the error of a received time is
@@ -28,15 +29,12 @@ STE) or ``"continuous"`` (the presynaptic continuous times, the other reading of
 non-discretized spike times are utilized to compute the gradients").
 """
 
-import time
-
 import numpy as np
 import scipy.sparse
 
 from ..errors import ParameterError, ShapeError
-from .events import seconds, simulate_events
 
-__all__ = ["backward_events", "count_loss", "predict", "train_bats"]
+__all__ = ["backward_events", "count_loss"]
 
 # Elements of the (samples, events, n_post) temporaries per chunk of samples (~32 MB each).
 _CHUNK_ELEMENTS = 4_000_000
@@ -171,136 +169,3 @@ def backward_events(result, weights, output_errors, backward_times="received"):
             flat[rows[valid], rec.in_slot[valid]] = pre_err[valid]
             err = flat.reshape(S, n_pre, K_pre)  # STE: d d(t)/dt = 1
     return grads
-
-
-def _check_training_inputs(x_times, labels, n_classes):
-    x = np.asarray(x_times, dtype=float)
-    y = np.asarray(labels)
-    if x.ndim != 2:
-        raise ShapeError(f"x_times must be (samples, n_inputs), got shape {x.shape}.")
-    if y.shape != (len(x),):
-        raise ShapeError(f"labels must be ({len(x)},) to match x_times, got {y.shape}.")
-    if not np.issubdtype(y.dtype, np.integer) or (y < 0).any() or (y >= n_classes).any():
-        raise ParameterError(f"labels must be ints in [0, {n_classes}), got dtype {y.dtype}, "
-                             f"range [{y.min()}, {y.max()}].")
-    return x, y
-
-
-def train_bats(x_times, labels, hidden=(800,), thresholds=(0.2, 1.3), tau_s=0.13, dt=0.0,
-               epochs=1, batch_size=50, lr=0.003, seed=0, max_spikes=30, t_max=0.2,
-               targets=(15, 3), n_classes=None, init_range=1.0, weights=None,
-               backward_times="received", progress=None):
-    """Train a CuBa-LIF network with BATS' spike-count loss, exact gradients and Adam.
-
-    Parameters
-    ----------
-    x_times : ndarray, (samples, n_inputs)
-        Input spike times (e.g. :func:`ttfs_encode`), ``np.inf`` for none.
-    labels : ndarray of int, (samples,)
-    hidden : tuple of int
-        Hidden layer sizes.
-    thresholds : tuple of float
-        One per layer, hidden then output (BATS MNIST: 0.2, 1.3).
-    tau_s, dt, t_max, max_spikes
-        As in :func:`simulate_events`: times as numbers of seconds or Brian2 times.
-    epochs, batch_size, lr : int, int, float
-    seed : int
-        Seeds the weight init and the shuffling.
-    targets : (float, float)
-        Target counts, true class and others.
-    n_classes : int, optional
-        Output size; default ``max(labels) + 1``.
-    init_range : float
-        Initial weights ``U(-init_range, init_range)``; BATS uses 1 (784 inputs). Small
-        toy inputs need larger weights to make the outputs spike at all: a silent output
-        gets no gradient.
-    weights : list of ndarray, optional
-        Start from these (copied) instead of the random init.
-    backward_times : "received" or "continuous"
-        See :func:`backward_events`.
-    progress : callable, optional
-        Called as ``progress(epoch, batch, loss, accuracy)`` after each batch.
-
-    Returns
-    -------
-    weights : list of ndarray
-    history : dict
-        Per batch ``"epoch"``, ``"loss"`` (mean over the batch, before the update) and
-        ``"accuracy"``; ``"seconds"`` and ``"samples_per_s"`` of the whole run.
-    """
-    tau_s, dt, t_max = seconds("tau_s", tau_s), seconds("dt", dt), seconds("t_max", t_max)
-    labels_arr = np.asarray(labels)
-    if labels_arr.size == 0:
-        raise ParameterError("train_bats got 0 training samples: the random initial weights "
-                             "would come back as trained; give x_times and labels of at least "
-                             "one sample")
-    n_classes = int(labels_arr.max()) + 1 if n_classes is None else int(n_classes)
-    x, y = _check_training_inputs(x_times, labels_arr, n_classes)
-    sizes = [x.shape[1], *(int(h) for h in hidden), n_classes]
-    if len(thresholds) != len(sizes) - 1:
-        raise ParameterError(f"thresholds needs one value per layer ({len(sizes) - 1}: hidden "
-                             f"{tuple(hidden)} then output), got {tuple(thresholds)}.")
-    if not (int(batch_size) >= 1 and int(epochs) >= 0 and 0 < lr < np.inf):
-        raise ParameterError(f"need batch_size >= 1, epochs >= 0, a finite lr > 0; got "
-                             f"{batch_size}, {epochs}, {lr}.")
-    rng = np.random.default_rng(seed)
-    if weights is None:
-        weights = [rng.uniform(-init_range, init_range, size=(a, b))
-                   for a, b in zip(sizes[:-1], sizes[1:])]
-    else:
-        weights = [np.array(W, dtype=float) for W in weights]
-    m = [np.zeros_like(W) for W in weights]
-    v = [np.zeros_like(W) for W in weights]
-    beta1, beta2, eps = 0.9, 0.999, 1e-8
-    history = {"epoch": [], "loss": [], "accuracy": []}
-    step, start = 0, time.perf_counter()
-    for epoch in range(int(epochs)):
-        order = rng.permutation(len(x))
-        for b0 in range(0, len(x), int(batch_size)):
-            idx = order[b0:b0 + int(batch_size)]
-            res = simulate_events(weights, thresholds, x[idx], tau_s=tau_s, dt=dt, t_max=t_max,
-                                  max_spikes=max_spikes)
-            out = res.layers[-1]
-            loss, err = count_loss(out.counts, y[idx], targets)
-            out_err = np.where(np.isfinite(out.times), err[:, :, None], 0.0)
-            grads = backward_events(res, weights, out_err, backward_times)
-            step += 1
-            for W, g, m_l, v_l in zip(weights, grads, m, v):
-                g = g / len(idx)
-                m_l *= beta1
-                m_l += (1 - beta1) * g
-                v_l *= beta2
-                v_l += (1 - beta2) * g * g
-                m_hat = m_l / (1 - beta1 ** step)
-                v_hat = v_l / (1 - beta2 ** step)
-                W -= lr * m_hat / (np.sqrt(v_hat) + eps)
-            acc = float(np.mean(np.argmax(out.counts, axis=1) == y[idx]))
-            history["epoch"].append(epoch)
-            history["loss"].append(float(loss.mean()))
-            history["accuracy"].append(acc)
-            if progress is not None:
-                progress(epoch, b0 // int(batch_size), float(loss.mean()), acc)
-    elapsed = time.perf_counter() - start
-    history = {key: np.asarray(val) for key, val in history.items()}
-    history["seconds"] = elapsed
-    history["samples_per_s"] = len(x) * int(epochs) / elapsed if elapsed > 0 else np.nan
-    return weights, history
-
-
-def predict(weights, x_times, thresholds=(0.2, 1.3), tau_s=0.13, dt=0.0, t_max=0.2,
-            max_spikes=30, batch_size=100):
-    """Class = argmax of the output spike counts (ties to the lowest index, as ``cp.argmax``).
-
-    Returns
-    -------
-    labels : ndarray of int, (samples,)
-    counts : ndarray of int, (samples, n_out)
-    """
-    x = np.asarray(x_times, dtype=float)
-    counts = []
-    for b0 in range(0, len(x), int(batch_size)):
-        res = simulate_events(weights, thresholds, x[b0:b0 + int(batch_size)], tau_s=tau_s,
-                              dt=dt, t_max=t_max, max_spikes=max_spikes, record=False)
-        counts.append(res.counts)
-    counts = np.concatenate(counts) if counts else np.zeros((0, weights[-1].shape[1]), int)
-    return np.argmax(counts, axis=1), counts
