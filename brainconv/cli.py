@@ -1,4 +1,5 @@
-"""The ``brainconv`` command line: train, run, report, compare, demo, sweep, models.
+"""The ``brainconv`` command line: train, run, report, compare, demo, sweep, models, and
+train-bats / run-bats for spike-time networks (:mod:`brainconv.spiketime.commands`).
 
 Every command checks its arguments, model files and output paths *before* loading data or
 simulating, prints what it does as it goes, and writes results atomically. Errors are one line
@@ -572,6 +573,10 @@ def _parser():
     p.add_argument("--model-file", action="append", default=[], metavar="PATH",
                    help="also list the models defined in this Python file; repeatable")
     p.set_defaults(func=models)
+
+    from .spiketime.commands import add_commands
+
+    add_commands(command, data_options)  # train-bats, run-bats
     return parser
 
 

@@ -164,3 +164,29 @@ def test_bad_settings_are_refused_before_training(kwargs, message):
     x, y = _digits_like(4)
     with pytest.raises(ParameterError, match=message):
         train_bats(x, y, hidden=(5,), n_classes=10, **kwargs)
+
+
+def test_cli_trains_saves_resumes_and_runs_a_bats_network(tmp_path, capsys):
+    """`brainconv train-bats` then `run-bats`: the file round-trips, a repeated command resumes
+    from the checkpoint, and Brian2's cuba_lif equals the event-driven reference at its dt."""
+    from brainconv.cli import main
+    from brainconv.spiketime.commands import load_network
+
+    out = tmp_path / "digits_bats.npz"
+    train = ["train-bats", "--dataset", "digits", "--hidden", "30", "--epochs", "2",
+             "--batch-size", "20", "--lr", "0.01", "--init-range", "3", "--train-samples",
+             "200", "--test-samples", "100", "--out", str(out)]
+    assert main(train) == 0
+    first = capsys.readouterr().out
+    weights, settings, t_in, training = load_network(out)
+    assert [w.shape for w in weights] == [(64, 30), (30, 10)]
+    assert settings.thresholds == (0.2, 1.3) and t_in == 0.1 and training["data"] == "digits"
+    assert f"test accuracy {100 * training['test_accuracy']:.2f} %" in first
+    assert main(train) == 0  # resumed from the finished checkpoint: the same network
+    np.testing.assert_array_equal(load_network(out)[0][0], weights[0])
+    assert main(["run-bats", str(out), "--dataset", "digits", "--limit", "60", "--device",
+                 "numpy", "--dt", "1"]) == 0
+    ran = capsys.readouterr().out
+    assert "same predictions 100.00 %, output counts differing 0 of 600" in ran
+    assert main(["run-bats", str(tmp_path / "missing.npz"), "--dataset", "digits"]) == 2
+    assert "cannot be read as a BATS network file" in capsys.readouterr().err

@@ -14,6 +14,7 @@ drawn from ``(seed, epoch)``). Ctrl-C loses at most the epoch in progress.
 
 import sys
 import time
+import warnings
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -23,7 +24,7 @@ from ..errors import ParameterError, ShapeError
 from .events import _check_inputs, seconds, simulate_events
 from .gradients import backward_events, count_loss
 
-__all__ = ["ENGINES", "BatsSettings", "evaluate", "predict", "train_bats"]
+__all__ = ["ENGINES", "BatsSettings", "check_settings", "evaluate", "predict", "train_bats"]
 
 #: Version of the checkpoint file; a file of another version is not resumed from.
 CHECKPOINT_FORMAT = 1
@@ -77,7 +78,8 @@ def _engine(name):
                              "('compiled' is the fast one, 'numpy' the reference)") from None
 
 
-def _settings(thresholds, tau_s, dt, t_max, max_spikes, targets, backward_times, n_layers):
+def check_settings(thresholds, tau_s, dt, t_max, max_spikes, targets, backward_times, n_layers):
+    """:class:`BatsSettings` from the arguments of :func:`train_bats`, checked (times in s)."""
     tau_s, dt, t_max = seconds("tau_s", tau_s), seconds("dt", dt), seconds("t_max", t_max)
     ks = np.atleast_1d(np.asarray(max_spikes))
     ks = tuple(int(k) for k in (np.repeat(ks, n_layers) if ks.size == 1 else ks))
@@ -141,7 +143,7 @@ def predict(weights, x_times, thresholds=(0.2, 1.3), tau_s=0.13, dt=0.0, t_max=0
     counts : ndarray of int, (samples, n_out)
     """
     weights = [np.asarray(w, dtype=float) for w in weights]
-    settings = _settings(thresholds, tau_s, dt, t_max, max_spikes, (15, 3), "received",
+    settings = check_settings(thresholds, tau_s, dt, t_max, max_spikes, (15, 3), "received",
                          len(weights))
     weights, _, x, _ = _check_inputs(weights, settings.thresholds, x_times, settings.tau_s,
                                      settings.dt, settings.t_max, settings.max_spikes)
@@ -150,16 +152,31 @@ def predict(weights, x_times, thresholds=(0.2, 1.3), tau_s=0.13, dt=0.0, t_max=0
     return np.argmax(counts, axis=1), counts
 
 
+def read_arrays(path, unreadable):
+    """The arrays of an ``.npz`` file; ``unreadable`` (the fix) completes the error message."""
+    try:
+        with np.load(path, allow_pickle=False) as npz:
+            return {name: npz[name] for name in npz.files}
+    except (OSError, ValueError) as error:
+        raise ParameterError(f"{path} cannot be read as {unreadable}") from None
+
+
+def write_arrays(path, arrays):
+    """Write ``arrays`` as an ``.npz`` file atomically (a crash leaves the old file or none)."""
+    from ..cache import atomic_write
+
+    def write(tmp):
+        with open(tmp, "wb") as handle:  # a handle: np.savez would add ".npz" to tmp's name
+            np.savez(handle, **arrays)
+
+    atomic_write(path, write)
+
+
 def _load_checkpoint(path, key, epochs):
     """The state saved at ``path`` if it was written by a run with the same inputs."""
     if path is None or not Path(path).exists():
         return None
-    try:
-        with np.load(path, allow_pickle=False) as npz:
-            state = {name: npz[name] for name in npz.files}
-    except (OSError, ValueError) as error:
-        raise ParameterError(f"checkpoint {path} cannot be read ({error}); delete it to train "
-                             "from the start") from None
+    state = read_arrays(path, "a checkpoint; delete it to train from the start")
     if int(state.get("format", -1)) != CHECKPOINT_FORMAT or str(state["key"]) != key:
         raise ParameterError(f"checkpoint {path} was written by a run with other inputs "
                              "(data, network, settings or engine); name another file, or "
@@ -172,18 +189,11 @@ def _load_checkpoint(path, key, epochs):
 
 
 def _save_checkpoint(path, key, weights, m, v, step, epochs_done, history):
-    from ..cache import atomic_write
-
     arrays = {"format": CHECKPOINT_FORMAT, "key": key, "step": step, "epochs_done": epochs_done}
     for name, group in (("W", weights), ("m", m), ("v", v)):
         arrays.update({f"{name}{i}": a for i, a in enumerate(group)})
     arrays.update({f"history_{k}": np.asarray(val) for k, val in history.items()})
-
-    def write(tmp):
-        with open(tmp, "wb") as handle:
-            np.savez(handle, **arrays)
-
-    atomic_write(path, write)
+    write_arrays(path, arrays)
 
 
 def _epoch_line(epoch, epochs, row):
@@ -232,7 +242,8 @@ def train_bats(x_times, labels, hidden=(800,), thresholds=(0.2, 1.3), tau_s=0.13
     backward_times : "received" or "continuous"
         See :func:`backward_events`.
     progress : callable or bool, optional
-        ``True``: a progress bar on stderr (samples/s, loss, accuracy) and one line per epoch.
+        ``True``: a progress bar on stderr (samples/s, loss, accuracy) and one line per epoch;
+        ``None`` or ``False``: silent.
         A callable is called as ``progress(epoch, batch, loss, accuracy)`` after each batch.
     engine : str
         A key of :data:`ENGINES`: ``"compiled"`` (default) or ``"numpy"`` (the reference).
@@ -276,7 +287,7 @@ def train_bats(x_times, labels, hidden=(800,), thresholds=(0.2, 1.3), tau_s=0.13
                              f"{batch_size}, {epochs}, {lr}.")
     if lr_halving_epochs is not None and int(lr_halving_epochs) < 1:
         raise ParameterError(f"lr_halving_epochs must be >= 1 or None, got {lr_halving_epochs}")
-    settings = _settings(thresholds, tau_s, dt, t_max, max_spikes, targets, backward_times,
+    settings = check_settings(thresholds, tau_s, dt, t_max, max_spikes, targets, backward_times,
                          len(sizes) - 1)
     rng = np.random.default_rng(seed)
     if weights is None:
@@ -343,7 +354,7 @@ def train_bats(x_times, labels, hidden=(800,), thresholds=(0.2, 1.3), tau_s=0.13
                     bar.update(len(idx))
                     bar.set_postfix(epoch=epoch + 1, loss=f"{loss.mean():.2f}",
                                     acc=f"{hits / len(idx):.2f}", refresh=False)
-                elif progress is not None:
+                elif callable(progress):
                     progress(epoch, b0 // int(batch_size), float(loss.mean()), hits / len(idx))
             scored = (evaluate(weights, test[0], test[1], settings, engine) if test is not None
                       else {"accuracy": np.nan, "spikes_per_neuron": [np.nan] * len(weights)})
@@ -354,6 +365,11 @@ def train_bats(x_times, labels, hidden=(800,), thresholds=(0.2, 1.3), tau_s=0.13
                    "seconds": time.perf_counter() - epoch_start}
             for k in epoch_keys:
                 log[k].append(row[k])
+            if spikes[-1] == 0:
+                warnings.warn(f"the output layer emitted no spike in epoch {epoch + 1}: a "
+                              "silent output gets no gradient, so training cannot move; raise "
+                              "init_range or lower the thresholds", RuntimeWarning,
+                              stacklevel=2)
             if bar is not None:
                 bar.write(_epoch_line(epoch, int(epochs), row), file=sys.stderr)
             if checkpoint is not None:

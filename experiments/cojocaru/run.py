@@ -1,23 +1,23 @@
-"""Cojocaru (2024): what a time grid of step dt does to a BATS CuBa-LIF network.
+"""Cojocaru (2024): what a time grid of step dt does to a BATS CuBa-LIF network, at the thesis's
+training budget.
 
-    python experiments/cojocaru/run.py --dataset mnist [--train-samples 5000] [--epochs 1]
-    python experiments/cojocaru/run.py --dataset fashion-mnist
+    python experiments/cojocaru/run.py --dataset mnist                  # 784-800-10, 6 dt x 2 seeds
+    python experiments/cojocaru/run.py --dataset fashion-mnist          # 784-400-400-10, 3 dt x 2 seeds
 
-For each dt in ``--dts`` (ms; 0 = continuous) two settings, both with the event-driven
-closed-form simulator (``brainconv.spiketime``), seeded:
+For each dt in ``--dts`` (ms; 0 = continuous) and each seed, a network is trained with BATS
+(exact spike-time gradients, straight-through estimator for ``d(t)``) with the discretisation in
+its forward pass, ``--epochs`` epochs over ``--train-samples`` training images, scored on the
+first ``--test-samples`` test images after every epoch. Every network is checkpointed after every
+epoch in ``results/cache/`` under a name made of its settings (the checkpoint also checks its
+inputs), so an interrupted study resumes where it stopped. After training, each network is
+measured at its dt on the test images (accuracy, spikes per neuron per layer, prediction
+confidence over time), and the dt = 0 network of the same seed is run at each dt ("trained
+continuous").
 
-* *trained at dt*: BATS training (exact spike-time gradients, straight-through estimator for
-  ``d(t)``) with the discretisation in the forward pass, evaluated at the same dt;
-* *trained continuous*: the dt = 0 network evaluated at dt.
-
-Measured on the test images: accuracy, spikes per neuron per sample in the hidden and output
-layers, and the prediction confidence over time (true-class output spikes emitted up to t,
-divided by the target count 15; a spike counts from ``d(t)`` when dt > 0, when it is
-emitted). Writes ``results/<dataset>.md`` (tables, the command) and ``<dataset>_study.png``
-(accuracy against 1 / spikes as thesis Fig. 13, confidence over time, spikes against dt);
-trained weights go to ``results/<dataset>_dt<dt>_n<samples>_e<epochs>.npz`` (reused).
-Hyperparameters: thesis appendix with BATS' thresholds (MNIST hidden 0.2, output 1.3),
-smaller training budgets (``--train-samples``, ``--epochs``) stated in the results.
+Writes ``results/<dataset>.md`` (the command, per-epoch tables, mean and spread over seeds) and
+``results/<dataset>_study.png`` (thesis Figs 1-4 and 13: accuracy per epoch, spikes per epoch,
+confidence over time, accuracy against 1/spikes). Settings: ``SETTINGS`` below, the thesis
+appendix (MNIST thresholds 0.2 / 1.3 as BATS; the thesis table swaps them).
 """
 
 import argparse
@@ -32,145 +32,188 @@ sys.path.insert(0, str(HERE.parent))
 
 from common import mnist  # noqa: E402
 
-from brainconv.spiketime import simulate_events, train_bats, ttfs_encode  # noqa: E402
+from brainconv.spiketime import discretise, train_bats, ttfs_encode  # noqa: E402
+from brainconv.spiketime.compiled import run_batch  # noqa: E402
 
 RESULTS = HERE / "results"
-#: Cojocaru's thesis, appendix (training settings). Fashion-MNIST trains with batch 50 here, not 5
-#: (2 cores), with lr 0.001 instead of 0.0005 for the larger batch.
+#: Cojocaru's thesis, appendix (training settings).
 SETTINGS = {
-    "mnist": {"hidden": (800,), "thresholds": (0.2, 1.3), "lr": 0.003, "max_spikes": 30},
-    "fashion-mnist": {"hidden": (400, 400), "thresholds": (0.13, 0.45, 0.7), "lr": 0.001,
-                      "max_spikes": (5, 5, 20)},
+    "mnist": {"hidden": (800,), "thresholds": (0.2, 1.3), "lr": 0.003, "batch_size": 50,
+              "max_spikes": (30, 30), "lr_halving_epochs": None, "dts": (0, 0.5, 3, 5, 8, 9)},
+    "fashion-mnist": {"hidden": (400, 400), "thresholds": (0.13, 0.45, 0.7), "lr": 0.005,
+                      "batch_size": 5, "max_spikes": (5, 5, 20), "lr_halving_epochs": 10,
+                      "dts": (0, 3, 5)},
 }
-T_MAX, TAU_S, TARGET = 0.2, 0.13, 15
+T_MAX, TAU_S, TARGETS = 0.2, 0.13, (15, 3)
+GRID = np.linspace(0, T_MAX, 201)
 
 
-def evaluate(weights, setting, x_times, labels, dt):
-    """Accuracy, spikes per neuron per sample (hidden layers together, output), confidence."""
-    grid = np.linspace(0, T_MAX, 201)
-    correct, hidden, output = 0, 0.0, 0.0
-    confidence = np.zeros(len(grid))
-    for start in range(0, len(labels), 200):
-        y = labels[start:start + 200]
-        result = simulate_events(weights, setting["thresholds"], x_times[start:start + 200],
-                                 tau_s=TAU_S, dt=dt, t_max=T_MAX,
-                                 max_spikes=setting["max_spikes"], record=False)
-        counts = result.counts
+def measure(weights, setting, x_times, labels, dt):
+    """Accuracy, spikes per neuron per sample of each layer, confidence over :data:`GRID`.
+
+    Confidence (thesis Fig. 4): the true-class output spikes emitted up to t (from ``d(t)``
+    when dt > 0, when they are passed on), over the target count 15, averaged over samples.
+    """
+    correct, spikes, confidence = 0, np.zeros(len(weights)), np.zeros(len(GRID))
+    for start in range(0, len(labels), 500):
+        y = labels[start:start + 500]
+        out = run_batch(weights, setting["thresholds"], setting["max_spikes"],
+                        x_times[start:start + 500], y, TARGETS, TAU_S, dt, T_MAX, train=False,
+                        keep_times=True)
+        counts = out["counts"][-1]
         correct += int(np.sum(np.argmax(counts, axis=1) == y))
-        hidden += sum(float(layer.counts.sum()) for layer in result.layers[:-1])
-        output += float(counts.sum())
-        out = result.layers[-1]
-        emitted = np.where(out.times <= T_MAX, out.out_times, np.inf)  # d(t) when dt > 0
-        true = emitted[np.arange(len(y)), y]  # (samples, max_spikes)
-        confidence += (true[:, None, :] <= grid[None, :, None]).sum(axis=(0, 2))
+        spikes += [c.sum() for c in out["counts"]]
+        times = out["times"][-1][np.arange(len(y)), y]  # (samples, max_spikes)
+        times = discretise(times, dt)  # emitted: passed on at d(t)
+        confidence += (times[:, None, :] <= GRID[None, :, None] + 1e-12).sum(axis=(0, 2))
     n = len(labels)
-    n_hidden = sum(w.shape[1] for w in weights[:-1])
-    return {"accuracy": correct / n, "hidden": hidden / (n * n_hidden),
-            "output": output / (n * weights[-1].shape[1]),
-            "spikes": (hidden + output) / n, "confidence": (grid, confidence / (n * TARGET))}
+    return {"accuracy": correct / n,
+            "spikes_per_neuron": spikes / (n * np.array([w.shape[1] for w in weights])),
+            "spikes": spikes.sum() / n, "confidence": confidence / (n * TARGETS[0])}
 
 
-def trained(dataset, dt_ms, setting, x_times, labels, args):
-    path = RESULTS / f"{dataset}_dt{dt_ms:g}_n{len(labels)}_e{args.epochs}.npz"
-    if path.exists():
-        with np.load(path) as npz:
-            return [npz[f"W{i}"] for i in range(len(npz.files))], None
-    print(f"training {dataset} at dt = {dt_ms:g} ms on {len(labels)} images", flush=True)
-    weights, history = train_bats(
-        x_times, labels, hidden=setting["hidden"], thresholds=setting["thresholds"],
-        tau_s=TAU_S, dt=dt_ms * 1e-3, epochs=args.epochs, batch_size=50, lr=setting["lr"],
-        seed=args.seed, max_spikes=setting["max_spikes"], t_max=T_MAX, n_classes=10)
-    np.savez(path, **{f"W{i}": w for i, w in enumerate(weights)})
-    print(f"  {history['samples_per_s']:.1f} samples/s, last loss "
-          f"{history['loss'][-20:].mean():.1f}", flush=True)
-    return weights, history["samples_per_s"]
+def trained(dataset, dt_ms, seed, data, args):
+    """Train (or resume, or reuse) the network of one dt and seed; its weights and history."""
+    setting = SETTINGS[dataset]
+    x_train, y_train, x_test, y_test = data
+    name = (f"{dataset}_dt{dt_ms:g}_seed{seed}_n{len(y_train)}_e{args.epochs}_"
+            f"t{len(y_test)}.npz")
+    (RESULTS / "cache").mkdir(parents=True, exist_ok=True)
+    print(f"{dataset} dt = {dt_ms:g} ms, seed {seed}: {args.epochs} epochs x {len(y_train)} "
+          f"images (checkpoint results/cache/{name})", flush=True)
+    return train_bats(
+        x_train, y_train, hidden=setting["hidden"], thresholds=setting["thresholds"],
+        tau_s=TAU_S, dt=dt_ms * 1e-3, epochs=args.epochs, batch_size=setting["batch_size"],
+        lr=setting["lr"], seed=seed, max_spikes=setting["max_spikes"], t_max=T_MAX,
+        targets=TARGETS, n_classes=10, test=(x_test, y_test), checkpoint=RESULTS / "cache" / name,
+        lr_halving_epochs=setting["lr_halving_epochs"], progress=not args.quiet)
 
 
 def main(argv=None):
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--dataset", choices=SETTINGS, default="mnist")
-    parser.add_argument("--dts", type=float, nargs="+", default=[0, 0.5, 3, 5, 8, 9],
-                        help="grid steps in ms; 0 is continuous")
-    parser.add_argument("--train-samples", type=int, default=5000)
-    parser.add_argument("--test-samples", type=int, default=2000)
-    parser.add_argument("--epochs", type=int, default=1)
-    parser.add_argument("--seed", type=int, default=0)
+    parser.add_argument("--dts", type=float, nargs="+", help="grid steps in ms; 0 is "
+                        "continuous (default: the thesis's for the dataset)")
+    parser.add_argument("--seeds", type=int, nargs="+", default=[0, 1])
+    parser.add_argument("--epochs", type=int, default=10)
+    parser.add_argument("--train-samples", type=int, default=60000)
+    parser.add_argument("--test-samples", type=int, default=10000)
+    parser.add_argument("--quiet", action="store_true", help="no progress bar")
     args = parser.parse_args(argv)
-    RESULTS.mkdir(parents=True, exist_ok=True)
     setting = SETTINGS[args.dataset]
+    args.dts = args.dts if args.dts is not None else list(setting["dts"])
+    if 0 not in args.dts:
+        parser.error("--dts must include 0: the continuous network is run at every dt")
     x_train, y_train = mnist("train", args.dataset)
     x_test, y_test = mnist("test", args.dataset)
-    rng = np.random.default_rng(args.seed)
-    pick = rng.permutation(len(y_train))[:args.train_samples]
-    train_times, y_train = ttfs_encode(x_train[pick]), y_train[pick]
-    test_times, y_test = ttfs_encode(x_test[:args.test_samples]), y_test[:args.test_samples]
-    continuous, _ = trained(args.dataset, 0.0, setting, train_times, y_train, args)
-    rows, speeds = [], []
-    for dt_ms in args.dts:
-        weights, speed = trained(args.dataset, dt_ms, setting, train_times, y_train, args)
-        speeds += [speed] if speed else []
-        start = time.perf_counter()
-        at_dt = evaluate(weights, setting, test_times, y_test, dt_ms * 1e-3)
-        from_continuous = evaluate(continuous, setting, test_times, y_test, dt_ms * 1e-3)
-        rows.append((dt_ms, at_dt, from_continuous))
-        print(f"dt {dt_ms:g} ms: trained at dt {100 * at_dt['accuracy']:.2f} %, "
-              f"trained continuous {100 * from_continuous['accuracy']:.2f} % "
-              f"({time.perf_counter() - start:.0f} s)", flush=True)
-    write_results(args, rows, speeds)
+    data = (ttfs_encode(x_train[:args.train_samples]), y_train[:args.train_samples],
+            ttfs_encode(x_test[:args.test_samples]), y_test[:args.test_samples])
+    runs = {}  # (dt, seed) -> measurements
+    for seed in args.seeds:  # a whole seed first: a partial study already has every dt
+        for dt_ms in sorted(args.dts):
+            start = time.perf_counter()
+            weights, history = trained(args.dataset, dt_ms, seed, data, args)
+            at_dt = measure(weights, setting, data[2], data[3], dt_ms * 1e-3)
+            runs[dt_ms, seed] = {"history": history["epochs"], "at_dt": at_dt,
+                                 "weights": weights}
+            print(f"  test {100 * at_dt['accuracy']:.2f} % ({time.perf_counter() - start:.0f} "
+                  "s)", flush=True)
+        for dt_ms in sorted(args.dts):
+            runs[dt_ms, seed]["continuous"] = measure(runs[0, seed]["weights"], setting,
+                                                      data[2], data[3], dt_ms * 1e-3)
+    write_results(args, runs)
 
 
-def write_results(args, rows, speeds):
-    name = args.dataset
-    command = (f"python experiments/cojocaru/run.py --dataset {name} --train-samples "
-               f"{args.train_samples} --test-samples {args.test_samples} --epochs {args.epochs} "
-               f"--dts {' '.join(f'{d:g}' for d in args.dts)}")
-    sizes = "-".join(str(n) for n in (784, *SETTINGS[name]["hidden"], 10))
+def _mean_spread(values, scale=1.0, digits=2):
+    values = scale * np.asarray(values, dtype=float)
+    if len(values) == 1:
+        return f"{values[0]:.{digits}f}"
+    return f"{values.mean():.{digits}f} ± {values.std(ddof=1):.{digits}f}"
+
+
+def write_results(args, runs):
+    name, setting = args.dataset, SETTINGS[args.dataset]
+    dts, seeds = sorted(args.dts), args.seeds
+    command = (f"python experiments/cojocaru/run.py --dataset {name} --dts "
+               f"{' '.join(f'{d:g}' for d in dts)} --seeds {' '.join(map(str, seeds))} "
+               f"--epochs {args.epochs} --train-samples {args.train_samples} --test-samples "
+               f"{args.test_samples}")
+    sizes = "-".join(str(n) for n in (784, *setting["hidden"], 10))
+    spread = ("mean ± sample standard deviation over seeds " + ", ".join(map(str, seeds))
+              if len(seeds) > 1 else f"seed {seeds[0]}")
     lines = [f"# Cojocaru's dt study on {name} ({sizes}, CuBa-LIF, event-driven)", "",
              f"Command: `{command}`", "",
-             f"Training: {args.epochs} epoch(s) on {args.train_samples} training images (seed "
-             f"{args.seed}), batch 50, Adam lr {SETTINGS[name]['lr']}, thresholds "
-             f"{SETTINGS[name]['thresholds']}; the thesis trains 10 epochs on the full set. "
-             f"Test: the first {args.test_samples} test images."
-             + (f" Trainer throughput: {np.mean(speeds):.0f} samples/s on 2 cores." if speeds
-                else ""), "",
-             "| dt (ms) | accuracy % (trained at dt) | hidden spikes/neuron | output "
-             "spikes/neuron | accuracy % (trained continuous, run at dt) | hidden | output | "
-             "confidence at 0.1 s / 0.2 s (trained at dt) |",
-             "| ---: | ---: | ---: | ---: | ---: | ---: | ---: | --- |"]
-    for dt_ms, a, c in rows:
-        grid, conf = a["confidence"]
-        lines.append(f"| {dt_ms:g} | {100 * a['accuracy']:.2f} | {a['hidden']:.3f} | "
-                     f"{a['output']:.3f} | {100 * c['accuracy']:.2f} | {c['hidden']:.3f} | "
-                     f"{c['output']:.3f} | {conf[100]:.3f} / {conf[200]:.3f} |")
+             f"Training: {args.epochs} epochs x {args.train_samples} images, batch "
+             f"{setting['batch_size']}, Adam lr {setting['lr']}"
+             + (f" halved every {setting['lr_halving_epochs']} epochs"
+                if setting["lr_halving_epochs"] else "")
+             + f", thresholds {setting['thresholds']}, spike buffers {setting['max_spikes']}, "
+             f"targets {TARGETS}, tau_s {TAU_S} s, {T_MAX} s per image. Test: the first "
+             f"{args.test_samples} test images. Figures: {spread}.", "",
+             "## After the last epoch", "",
+             "| dt (ms) | test accuracy % (trained at dt) | spikes per neuron per image, by "
+             "layer | confidence at 0.1 s | test accuracy % (dt = 0 network run at dt) | "
+             "its spikes per neuron |", "| ---: | ---: | --- | ---: | ---: | --- |"]
+    for dt in dts:
+        rows = [runs[dt, s] for s in seeds]
+        layer_spikes = " / ".join(
+            _mean_spread([r["at_dt"]["spikes_per_neuron"][l] for r in rows], digits=3)
+            for l in range(len(setting["max_spikes"])))
+        cont_spikes = " / ".join(
+            _mean_spread([r["continuous"]["spikes_per_neuron"][l] for r in rows], digits=3)
+            for l in range(len(setting["max_spikes"])))
+        lines.append(
+            f"| {dt:g} | {_mean_spread([r['at_dt']['accuracy'] for r in rows], 100)} | "
+            f"{layer_spikes} | {_mean_spread([r['at_dt']['confidence'][100] for r in rows], digits=3)} | "
+            f"{_mean_spread([r['continuous']['accuracy'] for r in rows], 100)} | {cont_spikes} |")
+    lines += ["", "## Per epoch (thesis Figs 1-3): train / test accuracy %, test spikes per "
+              "neuron by layer", "",
+              "| dt (ms) | " + " | ".join(f"epoch {e + 1}" for e in range(args.epochs)) + " |",
+              "| ---: |" + " --- |" * args.epochs]
+    for dt in dts:
+        cells = []
+        for e in range(args.epochs):
+            hist = [runs[dt, s]["history"] for s in seeds]
+            spikes = "/".join(f"{np.mean([h['test_spikes_per_neuron'][e][l] for h in hist]):.2f}"
+                              for l in range(len(setting["max_spikes"])))
+            cells.append(f"{_mean_spread([h['train_accuracy'][e] for h in hist], 100, 1)} / "
+                         f"{_mean_spread([h['test_accuracy'][e] for h in hist], 100, 1)}; "
+                         f"{spikes}")
+        lines.append(f"| {dt:g} | " + " | ".join(cells) + " |")
     (RESULTS / f"{name}.md").write_text("\n".join(lines) + "\n")
     print("\n".join(lines))
-    plot(name, rows)
+    plot(name, runs, dts, seeds, args.epochs)
 
 
-def plot(name, rows):
+def plot(name, runs, dts, seeds, epochs):
     from matplotlib.figure import Figure
 
-    fig = Figure(figsize=(11, 3.6))
-    pareto, confidence, by_dt = fig.subplots(1, 3)
-    for key, label, marker in ((1, "trained at dt", "o"), (2, "trained continuous", "s")):
-        xs = [1 / row[key]["spikes"] for row in rows]
-        ys = [100 * row[key]["accuracy"] for row in rows]
-        pareto.plot(xs, ys, marker, label=label)
-        for x, y, row in zip(xs, ys, rows):
-            pareto.annotate(f"{row[0]:g}", (x, y), fontsize=7, xytext=(3, 3),
-                            textcoords="offset points")
-        by_dt.plot([row[0] for row in rows], [row[key]["spikes"] for row in rows], marker + "-",
-                   label=f"spikes per sample, {label}")
-    for dt_ms, a, _ in rows:
-        grid, conf = a["confidence"]
-        confidence.plot(grid, conf, label=f"dt {dt_ms:g} ms")
-    pareto.set(xlabel="1 / spikes per sample", ylabel="test accuracy %",
-               title="accuracy vs 1/spikes (labels: dt ms)")
-    confidence.set(xlabel="t (s)", ylabel="true-class spikes / 15",
-                   title="prediction confidence (trained at dt)")
-    by_dt.set(xlabel="dt (ms)", ylabel="spikes per sample")
-    for ax in (pareto, confidence, by_dt):
-        ax.legend(fontsize=7)
+    fig = Figure(figsize=(14, 3.6))
+    acc, spk, conf, pareto = fig.subplots(1, 4)
+    colours = {dt: f"C{i}" for i, dt in enumerate(dts)}
+    epoch_axis = np.arange(1, epochs + 1)
+    for dt in dts:
+        hist = [runs[dt, s]["history"] for s in seeds]
+        test = 100 * np.mean([h["test_accuracy"] for h in hist], axis=0)
+        train = 100 * np.mean([h["train_accuracy"] for h in hist], axis=0)
+        acc.plot(epoch_axis, test, "-o", color=colours[dt], ms=3, label=f"dt {dt:g} ms")
+        acc.plot(epoch_axis, train, ":", color=colours[dt])
+        total = np.mean([np.asarray(h["test_spikes_per_neuron"]).mean(axis=1) for h in hist],
+                        axis=0)
+        spk.plot(epoch_axis, total, "-o", color=colours[dt], ms=3)
+        conf.plot(GRID, np.mean([runs[dt, s]["at_dt"]["confidence"] for s in seeds], axis=0),
+                  color=colours[dt])
+        for s in seeds:
+            for key, marker in (("at_dt", "o"), ("continuous", "s")):
+                m = runs[dt, s][key]
+                pareto.plot(1 / m["spikes"], 100 * m["accuracy"], marker, color=colours[dt],
+                            ms=4, mfc="none" if key == "continuous" else colours[dt])
+    acc.set(xlabel="epoch", ylabel="accuracy % (test -o-, train ···)", title="accuracy")
+    spk.set(xlabel="epoch", ylabel="test spikes per neuron (layer mean)", title="spikes")
+    conf.set(xlabel="t (s)", ylabel="true-class spikes / 15", title="confidence (trained at dt)")
+    pareto.set(xlabel="1 / spikes per image", ylabel="test accuracy %",
+               title="accuracy vs 1/spikes (o at dt, □ dt=0 net)")
+    acc.legend(fontsize=7)
     fig.tight_layout()
     fig.savefig(RESULTS / f"{name}_study.png", dpi=120)
 
