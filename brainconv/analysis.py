@@ -262,12 +262,20 @@ def summary(ds, target=None):
     dict
         ``accuracy`` (at the last step), ``steps``, ``n_samples``, ``target``,
         ``time_to_target`` (None when no target is given or it is never reached) and
-        ``spikes_per_step_per_neuron`` (dict layer name -> float).
+        ``spikes_per_step_per_neuron`` (dict layer name -> float). With a classification
+        window also ``time_to_target_without_window``: the same readout summed from the
+        start, the network's latency rather than the window's.
     """
     if target is not None:
         check_target(target)
     rates = spikes_per_timestep(ds, per="neuron")
-    return {
+    extra = {}
+    if target is not None and "window_start" in ds.attrs:
+        whole = ds.copy()
+        whole.attrs = {k: v for k, v in ds.attrs.items() if k not in ("window_start",
+                                                                     "window_end")}
+        extra["time_to_target_without_window"] = time_to_accuracy(whole, target)
+    return {**extra,
         "accuracy": float(accuracy_over_time(ds).values[-1]),
         "steps": int(ds.sizes["time"]),
         "n_samples": int(ds.sizes["sample"]),

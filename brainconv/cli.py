@@ -228,7 +228,10 @@ def report_dataset(ds, target=None, plot=None):
                 f"not reached within {float(ds['time'][-1]):g}{unit or ' steps'}")
              + (f" (the readout answers only from its classification window, "
                 f"{ds.attrs['window_start']:g}-{ds.attrs['window_end']:g} ms: this is the "
-                "window's latency, not the network's)" if "window_start" in ds.attrs else ""))
+                "window's latency, not the network's; summed from the start, the readout "
+                + (f"reaches it at {info['time_to_target_without_window']}{unit})"
+                   if info["time_to_target_without_window"] is not None else
+                   "does not reach it)") if "window_start" in ds.attrs else ""))
         if reached is not None:
             steps_until = int(np.searchsorted(ds["time"].values, reached) + 1)
             upto = spikes_per_timestep(ds, upto=steps_until)

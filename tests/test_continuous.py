@@ -356,6 +356,18 @@ def test_a_windowed_run_marks_its_window_in_the_plot_and_the_report(capsys):
     ax = plot_accuracy(ds)
     [span] = [p for p in ax.patches if p.get_label().startswith("classification window")]
     assert (span.get_x(), span.get_x() + span.get_width()) == (20.0, 40.0)  # a Rectangle
-    report_dataset(ds, target=0.01)
+    report_dataset(ds, target=0.5)  # class 0 alone (chance) is 1/3
     out = capsys.readouterr().out
     assert "classification window, 20-40 ms: this is the window's latency" in out
+    # Beside it, the network's own latency: the readout summed from the start reaches the
+    # target before the window opens (the window's time is at least its start).
+    from brainconv.analysis import summary, time_to_accuracy
+
+    info = summary(ds, 0.5)
+    assert info["time_to_target"] > 20.0
+    assert info["time_to_target_without_window"] < 20.0
+    unwindowed = ds.copy()
+    unwindowed.attrs = {k: v for k, v in ds.attrs.items() if not k.startswith("window_")}
+    assert info["time_to_target_without_window"] == time_to_accuracy(unwindowed, 0.5)
+    assert (f"summed from the start, the readout reaches it at "
+            f"{info['time_to_target_without_window']} ms") in out

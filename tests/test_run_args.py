@@ -122,3 +122,24 @@ def test_a_warm_run_takes_new_parameter_values_from_the_command_line(shared_stan
             counts[R], run_network(spec, x, 20, device="numpy")["unit_spike_count"])
     assert done.stdout.strip() == "False"  # the second run was warm: no Brian2 imported
     assert not np.array_equal(counts[10], counts[3])
+
+
+def test_recording_other_samples_reuses_the_project(standalone_dir, small_inputs):
+    """Which samples are recorded is a run-time choice (they run in the monitored first batch
+    copies); only recording on or off, and the layers recorded, are part of the layout."""
+    spec = convert(small_ann(), model="if_soft", normalization="none")
+    messages = []
+    for samples in ([0, 3], [5, 7], [9]):
+        brian = run_network(spec, small_inputs, 20, device="cpp_standalone", batch_size=4,
+                            record=samples, notify=messages.append)
+        reference = run_network(spec, small_inputs, 20, device="numpy", batch_size=4,
+                                record=samples)
+        assert sorted(set(brian["spike_trains"]["sample"])) == samples
+
+        def spikes(raw):  # (sample, layer, neuron, step) rows in one order
+            rows = np.stack([raw["spike_trains"][k] for k in ("sample", "layer", "neuron",
+                                                               "step")], axis=1)
+            return rows[np.lexsort(rows.T[::-1])]
+
+        np.testing.assert_array_equal(spikes(brian), spikes(reference))
+    assert compiles(messages) == 1, messages
