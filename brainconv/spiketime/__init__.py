@@ -15,7 +15,8 @@ from .events import (EventResult, LayerEvents, discretise, simulate_events, ttfs
 from .gradients import backward_events, count_loss
 from .training import ENGINES, BatsSettings, evaluate, predict, train_bats
 
-__all__ = ["ENGINES", "BatsSettings", "EventResult", "LayerEvents", "backward_events", "count_loss", "cuba_network",
+__all__ = ["ENGINES", "BatsSettings", "EventResult", "LayerEvents", "backward_events",
+           "count_loss", "cuba_network",
            "discretise", "evaluate", "predict", "simulate_events", "train_bats", "ttfs_decode",
            "ttfs_encode"]
 

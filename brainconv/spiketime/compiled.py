@@ -18,7 +18,7 @@ counts) only by floating-point summation order and 1-ulp differences of ``exp``/
 import numpy as np
 from numba import get_num_threads, njit, prange
 
-from .events import _GRID_TOL
+from .events import GRID_TOLERANCE
 
 __all__ = ["adam_step", "run_batch"]
 
@@ -32,7 +32,7 @@ def _discretise(t, dt):
         return t
     q = t / dt
     r = np.rint(q)
-    k = r if abs(q - r) < _GRID_TOL else np.floor(q)
+    k = r if abs(q - r) < GRID_TOLERANCE else np.floor(q)
     return (k + 1.0) * dt
 
 

@@ -37,7 +37,7 @@ __all__ = ["EventResult", "LayerEvents", "discretise", "seconds", "simulate_even
            "ttfs_encode"]
 
 # Times within this many grid units of a grid point count as on the grid (k * dt in floats).
-_GRID_TOL = 1e-9
+GRID_TOLERANCE = 1e-9
 
 
 def discretise(times, dt):
@@ -53,7 +53,7 @@ def discretise(times, dt):
     finite = np.isfinite(times)
     q = np.where(finite, times, 0.0) / dt
     r = np.round(q)
-    k = np.where(np.abs(q - r) < _GRID_TOL, r, np.floor(q))
+    k = np.where(np.abs(q - r) < GRID_TOLERANCE, r, np.floor(q))
     return np.where(finite, (k + 1.0) * dt, times)
 
 
@@ -231,7 +231,7 @@ def seconds(name, value):
     return value
 
 
-def _check_inputs(weights, thresholds, input_times, tau_s, dt, t_max, max_spikes):
+def check_network_inputs(weights, thresholds, input_times, tau_s, dt, t_max, max_spikes):
     if not isinstance(weights, (list, tuple)) or not weights:
         raise ParameterError("weights must be a non-empty list of (n_pre, n_post) arrays, got "
                              f"{type(weights).__name__}.")
@@ -297,7 +297,7 @@ def simulate_events(weights, thresholds, input_times, tau_s=0.13, dt=0.0, t_max=
     EventResult
     """
     tau_s, dt, t_max = seconds("tau_s", tau_s), seconds("dt", dt), seconds("t_max", t_max)
-    weights, thresholds, x, ks = _check_inputs(weights, thresholds, input_times, tau_s, dt,
+    weights, thresholds, x, ks = check_network_inputs(weights, thresholds, input_times, tau_s, dt,
                                                t_max, max_spikes)
     passed = discretise(x, dt)[:, :, None]
     result = EventResult([], x, passed, thresholds, float(tau_s), float(dt), float(t_max), ks)
@@ -329,7 +329,8 @@ def ttfs_encode(pixels, t_in=0.1):
     pixels : array_like
         Intensities in [0, 1].
     t_in : float or Brian2 time
-        Latest input time (a number of seconds, or e.g. ``100 * brian2.ms``): a pixel of intensity just above 0 spikes just before ``t_in``.
+        Latest input time (a number of seconds, or e.g. ``100 * brian2.ms``): a pixel of
+        intensity just above 0 spikes just before ``t_in``.
 
     Returns
     -------

@@ -21,7 +21,7 @@ from pathlib import Path
 import numpy as np
 
 from ..errors import ParameterError, ShapeError
-from .events import _check_inputs, seconds, simulate_events
+from .events import check_network_inputs, seconds, simulate_events
 from .gradients import backward_events, count_loss
 
 __all__ = ["ENGINES", "BatsSettings", "check_settings", "evaluate", "predict", "train_bats"]
@@ -145,8 +145,9 @@ def predict(weights, x_times, thresholds=(0.2, 1.3), tau_s=0.13, dt=0.0, t_max=0
     weights = [np.asarray(w, dtype=float) for w in weights]
     settings = check_settings(thresholds, tau_s, dt, t_max, max_spikes, (15, 3), "received",
                          len(weights))
-    weights, _, x, _ = _check_inputs(weights, settings.thresholds, x_times, settings.tau_s,
-                                     settings.dt, settings.t_max, settings.max_spikes)
+    weights, _, x, _ = check_network_inputs(weights, settings.thresholds, x_times,
+                                            settings.tau_s, settings.dt, settings.t_max,
+                                            settings.max_spikes)
     counts = evaluate(weights, x, np.zeros(len(x), np.int64), settings, engine,
                       batch_size)["counts"]
     return np.argmax(counts, axis=1), counts
@@ -295,11 +296,11 @@ def train_bats(x_times, labels, hidden=(800,), thresholds=(0.2, 1.3), tau_s=0.13
                    for a, b in zip(sizes[:-1], sizes[1:])]
     else:
         weights = [np.array(W, dtype=float) for W in weights]
-    weights, _, x, _ = _check_inputs(weights, settings.thresholds, x, settings.tau_s,
-                                     settings.dt, settings.t_max, settings.max_spikes)
+    checked = (settings.thresholds, settings.tau_s, settings.dt, settings.t_max,
+               settings.max_spikes)
+    weights, _, x, _ = check_network_inputs(weights, checked[0], x, *checked[1:])
     if test is not None:
-        _, _, test_x, _ = _check_inputs(weights, settings.thresholds, test[0], settings.tau_s,
-                                        settings.dt, settings.t_max, settings.max_spikes)
+        _, _, test_x, _ = check_network_inputs(weights, checked[0], test[0], *checked[1:])
         test = (test_x, _check_labels(test_x, test[1], n_classes, "test"))
     if checkpoint is not None and not Path(checkpoint).parent.is_dir():
         raise ParameterError(f"checkpoint {checkpoint}: the folder "

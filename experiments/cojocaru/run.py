@@ -1,8 +1,8 @@
 """Cojocaru (2024): what a time grid of step dt does to a BATS CuBa-LIF network, at the thesis's
 training budget.
 
-    python experiments/cojocaru/run.py --dataset mnist                  # 784-800-10, 6 dt x 2 seeds
-    python experiments/cojocaru/run.py --dataset fashion-mnist          # 784-400-400-10, 3 dt x 2 seeds
+    python experiments/cojocaru/run.py --dataset mnist           # 784-800-10, 6 dt x 2 seeds
+    python experiments/cojocaru/run.py --dataset fashion-mnist   # 784-400-400-10, 3 dt x 2 seeds
 
 For each dt in ``--dts`` (ms; 0 = continuous) and each seed, a network is trained with BATS
 (exact spike-time gradients, straight-through estimator for ``d(t)``) with the discretisation in
@@ -222,7 +222,8 @@ def write_results(args, runs):
             for l in range(len(setting["max_spikes"])))
         lines.append(
             f"| {dt:g} | {_mean_spread([r['at_dt']['accuracy'] for r in rows], 100)} | "
-            f"{layer_spikes} | {_mean_spread([r['at_dt']['confidence'][100] for r in rows], digits=3)} | "
+            f"{layer_spikes} | "
+            f"{_mean_spread([r['at_dt']['confidence'][100] for r in rows], digits=3)} | "
             f"{_mean_spread([r['continuous']['accuracy'] for r in rows], 100)} | {cont_spikes} |")
     lines += ["", "## Per epoch (thesis Figs 1-3): train / test accuracy %, test spikes per "
               "neuron by layer", "",
@@ -243,7 +244,8 @@ def write_results(args, runs):
                   "", "Each trained network on the test images at its dt (dt = 0: a 1 ms grid), "
                   "against the engine run on the same grid and over Brian2's window of whole "
                   "steps.", "",
-                  "| dt (ms) | seed | grid (ms) | window (ms) | Brian2 accuracy % | engine accuracy % | same "
+                  "| dt (ms) | seed | grid (ms) | window (ms) | Brian2 accuracy % | engine "
+                  "accuracy % | same "
                   "predictions % | output counts differing | two engine spikes of a neuron "
                   "in one grid step | Brian2 s |",
                   "| ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: |"]
