@@ -151,11 +151,16 @@ DELTA = SynapseModel(
 # --- exponential: one first-order lowpass ------------------------------------------------
 
 EXPONENTIAL_EQUATIONS = """
-f_syn : 1                            # filter output at the start of the step, after arrivals
+q_syn : second                       # charge arrived since the last update (sum of weights)
+f_syn : 1                            # filter output at the start of the step
 tau_s : second (shared, constant)    # synaptic time constant
 """
-# d f_syn/dt = -f_syn / tau_s between spikes; a spike adds w / tau_s.
+# d f_syn/dt = -f_syn / tau_s between spikes; a spike adds w / tau_s. Spikes add their weight
+# to q_syn (a plain sum, so a pathway serves it by weight rows) and the update divides the
+# step's charge by tau_s once, as the numpy reference's filter_step does.
 EXPONENTIAL_UPDATE = """
+f_syn = f_syn + q_syn / tau_s
+q_syn = 0*second
 I_syn = -f_syn * expm1(-dt / tau_s) * tau_s / dt
 f_syn = f_syn * exp(-dt / tau_s)
 """
@@ -179,14 +184,14 @@ def exponential_step(state, charge, dt, tau_s=0.005):
 EXPONENTIAL = SynapseModel(
     name="exponential",
     equations=EXPONENTIAL_EQUATIONS,
-    on_pre="f_syn_post += {w} / tau_s",
+    on_pre="q_syn_post += {w}",
     update=EXPONENTIAL_UPDATE,
     parameters={"tau_s": 0.005},
     units={"tau_s": "second"},
     kernel=exponential_kernel,
     filter_step=exponential_step,
     state=("f_syn",),
-    clear="f_syn = 0",
+    clear="f_syn = 0\nq_syn = 0*second",
     citation="Nengo Lowpass(tau); Hunsberger & Eliasmith 2016 §2 (lowpass synapse)",
     description="First-order lowpass: kernel exp(-t/tau_s)/tau_s.",
 )
@@ -195,7 +200,8 @@ EXPONENTIAL = SynapseModel(
 # --- alpha: two cascaded lowpasses ---------------------------------------------------------
 
 ALPHA_EQUATIONS = """
-s_syn : 1                            # first lowpass (input stage), after arrivals
+q_syn : second                       # charge arrived since the last update (sum of weights)
+s_syn : 1                            # first lowpass (input stage)
 f_syn : 1                            # second lowpass: the alpha-filtered current
 tau_s : second (shared, constant)    # synaptic time constant
 """
@@ -203,6 +209,8 @@ tau_s : second (shared, constant)    # synaptic time constant
 # s_syn. From (f0, s0): f(u) = (f0 + s0 u / tau_s) exp(-u / tau_s); its mean over the step is
 # f0 (1 - e) tau_s/dt + s0 (1 - e - (dt/tau_s) e) tau_s/dt with e = exp(-dt / tau_s).
 ALPHA_UPDATE = """
+s_syn = s_syn + q_syn / tau_s
+q_syn = 0*second
 I_syn = (-f_syn * expm1(-dt / tau_s) - s_syn * (expm1(-dt / tau_s) + dt / tau_s * exp(-dt / tau_s))) * tau_s / dt
 f_syn = (f_syn + s_syn * dt / tau_s) * exp(-dt / tau_s)
 s_syn = s_syn * exp(-dt / tau_s)
@@ -231,14 +239,14 @@ def alpha_step(state, charge, dt, tau_s=0.005):
 ALPHA = SynapseModel(
     name="alpha",
     equations=ALPHA_EQUATIONS,
-    on_pre="s_syn_post += {w} / tau_s",
+    on_pre="q_syn_post += {w}",
     update=ALPHA_UPDATE,
     parameters={"tau_s": 0.005},
     units={"tau_s": "second"},
     kernel=alpha_kernel,
     filter_step=alpha_step,
     state=("f_syn", "s_syn"),
-    clear="f_syn = 0\ns_syn = 0",
+    clear="f_syn = 0\ns_syn = 0\nq_syn = 0*second",
     citation="Hunsberger & Eliasmith 2016 §2 (alpha filter, unit integral; the OCR'd kernel "
              "lacks 1/tau_s); Nengo Alpha(tau)",
     description="Alpha filter, two cascaded lowpasses: kernel t/tau_s**2 exp(-t/tau_s).",

@@ -120,3 +120,48 @@ def test_cpp_pathways_read_back_and_new_weights_through_run_args(standalone_dir,
     assert not np.array_equal(second["output_spikes"], first["output_spikes"])
     np.testing.assert_array_equal(project.built.synapses[-1].w[:],
                                   connections(changed.layers[-1].weights)[2])
+
+
+def filtered_conv_spec(synapse):
+    """sparse_conv_spec's conv -> dense network as lif_rc layers whose second pathway is a
+    filtered synapse (tau_s = 2 ms, SI units in the spec); weights scaled so that both layers
+    spike (lif_rc needs a current above 1)."""
+    spec = sparse_conv_spec()
+    conv, output = spec.layers
+    lif = (("gain", 1.0), ("tau_rc", 0.02), ("tau_ref", 0.002))
+    layers = (dataclasses.replace(conv, model="lif_rc", weights=conv.weights * 4,
+                                  parameters=lif),
+              dataclasses.replace(output, model="lif_rc", weights=output.weights * 0.25,
+                                  parameters=lif,
+                                  synapse=synapse, synapse_parameters=(("tau_s", 0.002),)))
+    return dataclasses.replace(spec, layers=layers)
+
+
+@pytest.mark.parametrize("synapse", ["exponential", "alpha"])
+@pytest.mark.parametrize("target", ["numpy", "cython"])
+def test_filtered_pathways_are_rows_and_equal_the_numpy_reference(synapse, target):
+    """A filtered synapse's `f_syn_post += w / tau_s` is served by weight rows (one entry per
+    ANN weight, no spike queue) and gives the reference's spikes, conv and dense, at two dt."""
+    spec = filtered_conv_spec(synapse)
+    x = np.round(np.random.default_rng(2).uniform(0, 1, (5, 36)) * 64) / 64
+    with brian2_device("runtime", prefs={"codegen.target": target}):
+        device = get_device("runtime")
+        values = layer_values(spec, spec.input_currents(x), 2, device)
+        built = build_network(spec, 30, 2, 3, values, dt_ms=0.5, device=device)
+        assert [p.propagation for p in built.synapses] == ["rows"]
+    for dt in (0.5, 1.0):
+        reference = run_network(spec, x, 30, device="numpy", dt=dt)
+        assert reference["output_spikes"].sum() > 0  # spikes crossed the filtered pathway
+        with brian2_device("runtime", prefs={"codegen.target": target}):
+            brian = get_device("runtime").run(spec, spec.input_currents(x), 30, 2, dt_ms=dt)
+        assert_same_results(brian, reference)
+
+
+@pytest.mark.standalone
+def test_filtered_rows_on_cpp_standalone_equal_the_numpy_reference(standalone_dir):
+    spec = filtered_conv_spec("alpha")
+    x = np.round(np.random.default_rng(3).uniform(0, 1, (7, 36)) * 64) / 64
+    reference = run_network(spec, x, 40, device="numpy", dt=0.5)
+    assert reference["output_spikes"].sum() > 0
+    assert_same_results(run_network(spec, x, 40, device="cpp_standalone", batch_size=3,
+                                    dt=0.5), reference)
