@@ -43,6 +43,8 @@ __all__ = [
     "softlif_rate_derivative",
     "softlif_activation",
     "softlif_activation_derivative",
+    "check_rate_parameters",
+    "T_LOW",
 ]
 
 #: Defaults of Hunsberger's MNIST network (``cuda-convnet2`` ``layers-mnist-lif.cfg``):
@@ -51,7 +53,7 @@ TAU_RC, TAU_REF, GAMMA, AMP = 0.022, 0.002, 0.02, 0.063
 
 # Below t = y / gamma = -20, softplus(t) = exp(t) to float64 precision; there the formulas are
 # rewritten in logs so that exp(t) never underflows (nengo_dl's SoftLIFRateBuilder does the same).
-_T_LOW = -20.0
+T_LOW = -20.0
 
 
 def _as_float(a) -> np.ndarray:
@@ -63,19 +65,19 @@ def _as_float(a) -> np.ndarray:
 def _log_terms(y: np.ndarray, gamma: float):
     """``(j, log1p(1/j), logistic(t) / softplus(t))`` for ``t = y / gamma``, underflow-free."""
     t = y / gamma
-    low = t < _T_LOW
-    ts = np.where(low, np.asarray(_T_LOW, t.dtype), t)  # the direct branch never sees tiny t
+    low = t < T_LOW
+    ts = np.where(low, np.asarray(T_LOW, t.dtype), t)  # the direct branch never sees tiny t
     softplus = np.maximum(ts, 0) + np.log1p(np.exp(-np.abs(ts)))
     j_direct = gamma * softplus
     # log1p(1/j) = log1p(j) - log(j); for t < -20, j = gamma * exp(t) so log(j) = log(gamma) + t.
-    j = np.where(low, gamma * np.exp(np.minimum(t, _T_LOW)), j_direct)
+    j = np.where(low, gamma * np.exp(np.minimum(t, T_LOW)), j_direct)
     log_term = np.where(low, np.log1p(j) - math.log(gamma) - t, np.log1p(1 / j_direct))
     logistic = 1 / (1 + np.exp(-ts))
     ratio = np.where(low, np.ones((), t.dtype), logistic / softplus)  # logistic/softplus -> 1
     return j, log_term, ratio
 
 
-def _floats(**values) -> list[float]:
+def check_rate_parameters(**values) -> list[float]:
     """Validate the parameters and return them as Python floats, in the order given.
 
     Python floats (not numpy scalars) keep float32 arrays float32 under NEP 50 promotion.
@@ -118,7 +120,7 @@ def softlif_rate(J, tau_rc: float = TAU_RC, tau_ref: float = TAU_REF, gamma: flo
         ``amp / (tau_ref + tau_rc * log1p(1 / j))`` with ``j = gamma * softplus((J - 1) /
         gamma)``, in ``J``'s float dtype (float64 for integer input).
     """
-    tau_rc, tau_ref, gamma, amp = _floats(tau_rc=tau_rc, tau_ref=tau_ref, gamma=gamma, amp=amp)
+    tau_rc, tau_ref, gamma, amp = check_rate_parameters(tau_rc=tau_rc, tau_ref=tau_ref, gamma=gamma, amp=amp)
     J = _as_float(J)
     return _softlif_y(J - 1, tau_rc, tau_ref, gamma, amp)
 
@@ -133,7 +135,7 @@ def softlif_rate_derivative(J, tau_rc: float = TAU_RC, tau_ref: float = TAU_REF,
         ``tau_rc * r**2 / (amp * j * (j + 1)) * logistic((J - 1) / gamma)``; bounded for every
         ``gamma > 0`` (its maximum grows as ``gamma`` shrinks).
     """
-    tau_rc, tau_ref, gamma, amp = _floats(tau_rc=tau_rc, tau_ref=tau_ref, gamma=gamma, amp=amp)
+    tau_rc, tau_ref, gamma, amp = check_rate_parameters(tau_rc=tau_rc, tau_ref=tau_ref, gamma=gamma, amp=amp)
     J = _as_float(J)
     return _softlif_y_derivative(J - 1, tau_rc, tau_ref, gamma, amp)
 
@@ -177,7 +179,7 @@ def softlif_activation(x, tau_rc: float = TAU_RC, tau_ref: float = TAU_REF,
     ndarray
         ``amp * r`` in ``x``'s float dtype.
     """
-    tau_rc, tau_ref, gamma, amp, gain = _floats(
+    tau_rc, tau_ref, gamma, amp, gain = check_rate_parameters(
         tau_rc=tau_rc, tau_ref=tau_ref, gamma=gamma, amp=amp, gain=gain)
     x = _as_float(x)
     return _softlif_y(gain * x, tau_rc, tau_ref, gamma, amp)
@@ -187,7 +189,7 @@ def softlif_activation_derivative(x, tau_rc: float = TAU_RC, tau_ref: float = TA
                                   gamma: float = GAMMA, amp: float = AMP, gain: float = 1.0,
                                   sigma: float = 0.0) -> np.ndarray:
     """``d softlif_activation / dx = gain * dr/dJ`` at ``J = gain * x + 1`` (noise-free)."""
-    tau_rc, tau_ref, gamma, amp, gain = _floats(
+    tau_rc, tau_ref, gamma, amp, gain = check_rate_parameters(
         tau_rc=tau_rc, tau_ref=tau_ref, gamma=gamma, amp=amp, gain=gain)
     x = _as_float(x)
     return gain * _softlif_y_derivative(gain * x, tau_rc, tau_ref, gamma, amp)
@@ -212,7 +214,7 @@ def lif_rate(J, tau_rc: float = TAU_RC, tau_ref: float = TAU_REF,
         ``amp / (tau_ref + tau_rc * log1p(1 / (J - 1)))`` for ``J > 1``, 0 for ``J <= 1``
         (Hunsberger & Eliasmith eq. 2). E.g. 231.6 Hz at ``J = 10`` with the defaults.
     """
-    tau_rc, tau_ref, amp = _floats(tau_rc=tau_rc, tau_ref=tau_ref, amp=amp)
+    tau_rc, tau_ref, amp = check_rate_parameters(tau_rc=tau_rc, tau_ref=tau_ref, amp=amp)
     J = _as_float(J)
     above = J > 1
     excess = np.where(above, J - 1, np.ones((), J.dtype))  # dummy 1 below: no 1/0 warning
@@ -226,7 +228,7 @@ def lif_rate_derivative(J, tau_rc: float = TAU_RC, tau_ref: float = TAU_REF,
 
     Unbounded as ``J -> 1+`` (the reason for the soft-LIF).
     """
-    tau_rc, tau_ref, amp = _floats(tau_rc=tau_rc, tau_ref=tau_ref, amp=amp)
+    tau_rc, tau_ref, amp = check_rate_parameters(tau_rc=tau_rc, tau_ref=tau_ref, amp=amp)
     J = _as_float(J)
     above = J > 1
     excess = np.where(above, J - 1, np.ones((), J.dtype))

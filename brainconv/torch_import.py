@@ -30,7 +30,10 @@ dropout) whatever its ``training`` flag:
                     Needs running statistics (``track_running_stats=True``).
 ``AvgPool2d``       ``padding=0``, ``ceil_mode=False``, no ``divisor_override``; folded into the
                     weight layer of its segment (see below).
-``ReLU``            required after every weight layer except the last.
+``ReLU``            required after every weight layer except the last (or ``SoftLIF``).
+``SoftLIF``         :class:`brainconv.torch_softlif.SoftLIF` in place of every ``ReLU``, all with
+                    the same parameters: the ANN gets the ``"softlif"`` activation with them,
+                    and converts to ``lif_rc`` neurons (Hunsberger & Eliasmith).
 ``Flatten``         ``start_dim=1, end_dim=-1`` (the defaults); C-order, like brainconv's layout.
 ``Dropout``         (and ``Dropout1d/2d/3d``, ``AlphaDropout``, ``FeatureAlphaDropout``) and
 ``Identity``        ignored: they are the identity at inference.
@@ -89,7 +92,7 @@ __all__ = ["SUPPORTED_LAYERS", "compare_with_torch", "from_torch"]
 
 #: Leaf module types :func:`from_torch` understands (plus containers, which it walks).
 SUPPORTED_LAYERS = (
-    "Conv2d", "Linear", "BatchNorm2d", "BatchNorm1d", "AvgPool2d", "ReLU", "Flatten",
+    "Conv2d", "Linear", "BatchNorm2d", "BatchNorm1d", "AvgPool2d", "ReLU", "SoftLIF", "Flatten",
     "Dropout", "Identity",
 )
 
@@ -120,7 +123,7 @@ def _torch():
 
 
 def from_torch(model, input_shape, *, check: bool = True) -> ANN:
-    """Convert a trained PyTorch model into a ReLU :class:`~brainconv.ann.ANN`.
+    """Convert a trained PyTorch model into a ReLU or soft-LIF :class:`~brainconv.ann.ANN`.
 
     Parameters
     ----------
@@ -140,7 +143,7 @@ def from_torch(model, input_shape, *, check: bool = True) -> ANN:
     Returns
     -------
     ANN
-        ReLU hidden layers, linear output; ``Conv2d`` layers as ``scipy.sparse.csr_matrix``
+        ReLU (or soft-LIF) hidden layers, linear output; ``Conv2d`` layers as ``scipy.sparse.csr_matrix``
         weights, ``Linear`` layers dense, all float64.
 
     Raises
@@ -160,13 +163,14 @@ def from_torch(model, input_shape, *, check: bool = True) -> ANN:
     if not isinstance(model, torch.nn.Module):
         raise ModelError(f"model must be a torch.nn.Module, got {type(model).__name__}")
     shape = _input_shape(input_shape)
-    segments = _plan(model, shape, torch.nn)
+    segments, activation = _plan(model, shape, torch.nn)
     weights, biases = [], []
     for segment in segments:
         w, b = _build_segment(segment, torch)
         weights.append(w)
         biases.append(b)
-    ann = ANN(tuple(weights), tuple(biases))
+    ann = ANN(tuple(weights), tuple(biases), activation=activation[0],
+              activation_params=activation[1])
     if check:
         diff, scale = _difference(ann, model, shape, n=8, seed=0)
         if not diff <= CHECK_RTOL * max(1.0, scale):
@@ -343,10 +347,13 @@ def _plan(model, shape, nn):
     max_pools = tuple(getattr(nn, name) for name in (
         "MaxPool1d", "MaxPool2d", "MaxPool3d", "AdaptiveMaxPool1d", "AdaptiveMaxPool2d",
         "AdaptiveMaxPool3d", "FractionalMaxPool2d", "LPPool2d"))
+    from .torch_softlif import SoftLIF
+
     segments, segment = [], []
     weight_op = None  # the weight op of the current segment
     bn_target = None  # the op a BatchNorm here would fold into
     last_relu = None
+    activation = None  # ("relu", None) or ("softlif", params): one kind for every hidden layer
     for path, module in _leaves(model, nn):
         where = _describe(path, module)
         _check_lazy(path, module, nn)
@@ -391,7 +398,16 @@ def _plan(model, shape, nn):
                     "supported (flattening one whole sample)"
                 )
             shape = (math.prod(shape),)
-        elif isinstance(module, nn.ReLU):
+        elif isinstance(module, (nn.ReLU, SoftLIF)):
+            kind = (("softlif", module.params) if isinstance(module, SoftLIF)
+                    else ("relu", None))
+            if activation is not None and kind != activation:
+                raise ModelError(
+                    f"{where}: every hidden activation must be the same (the imported network "
+                    f"has one activation for all its hidden layers), but an earlier one is "
+                    f"{activation[0]}{'' if activation[1] is None else activation[1]}; use "
+                    "one kind (nn.ReLU, or SoftLIF with the same parameters) throughout")
+            activation = kind
             if weight_op is None:
                 raise ModelError(
                     f"{where} does not follow a Conv2d or Linear layer (it is the first layer "
@@ -419,7 +435,7 @@ def _plan(model, shape, nn):
             "layer; the output layer of the imported network must be a weight layer"
         )
     segments.append(segment)
-    return segments
+    return segments, activation or ("relu", None)
 
 
 def _unsupported_message(where, name):
