@@ -34,7 +34,7 @@ _API = {
     "simulate": "simulation", "simulate_reference": "reference", "get_device": "devices",
     "register_device": "devices",
     # spike-time training
-    "train_bats": "spiketime",
+    "train_bats": "spiketime", "train_snn": "surrogate",
     # results and analysis
     "save_results": "results", "load_results": "results", "accuracy_over_time": "analysis",
     "time_to_accuracy": "analysis", "spikes_per_timestep": "analysis", "summary": "analysis",

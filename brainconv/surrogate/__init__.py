@@ -1,0 +1,15 @@
+"""Surrogate-gradient training of grid spiking networks through their own forward pass.
+
+:func:`train_snn` unrolls a network of ``if_soft``, ``if_hard`` or ``lif`` neurons over its
+timesteps in torch, on the numpy reference's schedule, and trains it by backpropagation through
+time with a surrogate derivative of the spike (:data:`~.functions.SURROGATES`); the result is a
+:class:`~brainconv.spec.NetworkSpec` that every device runs. torch is the optional ``[torch]``
+extra: importing this package does not import it.
+"""
+
+from .dynamics import TRAINABLE_MODELS, forward
+from .functions import SURROGATES, spike
+from .training import bptt_bytes, network_spec, train_snn
+
+__all__ = ["SURROGATES", "TRAINABLE_MODELS", "bptt_bytes", "forward", "network_spec",
+           "spike", "train_snn"]

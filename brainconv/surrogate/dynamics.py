@@ -1,0 +1,84 @@
+"""The grid paradigms' forward pass in torch, step for step the numpy reference's.
+
+:data:`TRAINABLE_MODELS` maps a neuron model name to its torch step
+``step(v, drive, theta, spike_fn, **parameters) -> (v, spikes)``, the same arithmetic in the
+same order as the model's numpy ``step`` (``equations/``), so that with float64 and exactly
+representable weights the spike counts are the reference's. The reset uses the spikes with the
+gradient cut (``spikes.detach()``): the surrogate shapes the threshold crossing, not the reset,
+as in snnTorch and SpikingJelly by default.
+
+:func:`forward` runs one timestep as one pass through all layers (the reference's schedule,
+Think Fast eq. 4): the first layer integrates the constant current ``x @ W_0 + b_0`` (current
+input encoding), each later layer ``spikes @ W_l + b_l`` of the same step.
+"""
+
+from ..errors import ModelError
+
+__all__ = ["TRAINABLE_MODELS", "forward", "trainable_model"]
+
+
+def _if_soft(v, drive, theta, spike_fn):
+    v = v + drive
+    s = spike_fn(v, theta)
+    return v - s.detach() * theta, s
+
+
+def _if_hard(v, drive, theta, spike_fn):
+    v = v + drive
+    s = spike_fn(v, theta)
+    return v * (1 - s.detach()), s
+
+
+def _lif(v, drive, theta, spike_fn, R=10.0):
+    v = v / R + drive
+    s = spike_fn(v, theta)
+    return v * (1 - s.detach()), s
+
+
+#: Neuron model name -> (torch step, the model's parameters it takes).
+TRAINABLE_MODELS = {"if_soft": (_if_soft, ()), "if_hard": (_if_hard, ()), "lif": (_lif, ("R",))}
+
+
+def trainable_model(name):
+    """The torch step of model ``name``, or ModelError naming the models that have one."""
+    if name not in TRAINABLE_MODELS:
+        raise ModelError(f"model {name!r} has no surrogate-gradient training rule yet; "
+                         f"train_snn trains {sorted(TRAINABLE_MODELS)} (accumulators, "
+                         "ensembles, few-spike and continuous-time models are not trainable "
+                         "through their spikes here: convert a trained ANN instead)")
+    return TRAINABLE_MODELS[name]
+
+
+def forward(weights, biases, x, steps, model, thresholds, spike_fn, parameters=None):
+    """Simulate ``steps`` timesteps; spike counts per layer, each ``(samples, n)``.
+
+    Parameters
+    ----------
+    weights, biases : list of torch.Tensor
+        ``(n_pre, n_post)`` and ``(n_post,)`` per layer.
+    x : torch.Tensor, (samples, n_inputs)
+    steps : int
+    model : str
+        A key of :data:`TRAINABLE_MODELS`.
+    thresholds : sequence of float
+        One per layer.
+    spike_fn : callable
+        ``spike_fn(v, theta) -> spikes`` (:func:`brainconv.surrogate.functions.spike`).
+    parameters : dict, optional
+        The model's parameters (``R`` of ``lif``).
+    """
+    import torch
+
+    step, names = trainable_model(model)
+    kwargs = {k: v for k, v in (parameters or {}).items() if k in names}
+    current = x @ weights[0] + biases[0]
+    v = [torch.zeros(len(x), w.shape[1], dtype=x.dtype, device=x.device) for w in weights]
+    counts = [torch.zeros_like(state) for state in v]
+    for _ in range(steps):
+        drive = current
+        for index, (w, b) in enumerate(zip(weights, biases)):
+            if index:
+                drive = spikes @ w + b
+            v[index], spikes = step(v[index], drive, thresholds[index], spike_fn, **kwargs)
+            counts[index] = counts[index] + spikes
+    return counts

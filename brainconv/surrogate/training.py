@@ -1,0 +1,279 @@
+"""``train_snn``: train a spiking network through its own forward pass (BPTT, surrogate
+gradients), and get back a :class:`~brainconv.spec.NetworkSpec` that every device runs.
+
+The loss is the cross-entropy of ``logit_scale * counts / steps`` (the output layer's spike
+counts as rates) against the labels, minimised by Adam over the unrolled ``steps`` timesteps.
+Training runs in torch (float32 by default; float64 for exact cross-checks); the result is the
+same network as a spec, so that the numpy reference, runtime and cpp_standalone give the spike
+counts of the torch forward pass (exactly, for exactly representable weights in float64).
+"""
+
+import sys
+import time
+from pathlib import Path
+
+import numpy as np
+
+from ..errors import ParameterError, ShapeError
+from .dynamics import forward, trainable_model
+from .functions import check_surrogate, spike
+
+__all__ = ["bptt_bytes", "network_spec", "train_snn"]
+
+#: Largest BPTT memory (bytes) accepted before training starts.
+BPTT_BUDGET = 8 * 2**30
+#: Version of the checkpoint files.
+CHECKPOINT_FORMAT = 1
+
+
+def bptt_bytes(steps, batch_size, sizes, itemsize=4):
+    """Memory the unrolled graph keeps for the backward pass: per step and neuron the potential,
+    the spikes and the surrogate's input (``steps x batch x neurons x 3`` values)."""
+    return int(steps) * int(batch_size) * int(sum(sizes[1:])) * 3 * itemsize
+
+
+def _start(start, x_width, hidden, n_classes, seed, model, threshold, parameters):
+    """Initial weights, biases, thresholds and the spec to fill in (None: convert at the end)."""
+    import torch
+
+    from ..spec import NetworkSpec
+
+    if start is None:
+        sizes = [x_width, *hidden, n_classes]
+        generator = torch.Generator().manual_seed(int(seed))
+        weights, biases = [], []
+        for a, b in zip(sizes[:-1], sizes[1:]):  # torch's nn.Linear initialisation
+            bound = 1 / np.sqrt(a)
+            weights.append((torch.rand(a, b, generator=generator, dtype=torch.float64) * 2 - 1)
+                           * bound)
+            biases.append((torch.rand(b, generator=generator, dtype=torch.float64) * 2 - 1)
+                          * bound)
+        return weights, biases, [float(threshold)] * len(weights), None
+    if not isinstance(start, NetworkSpec):
+        raise ParameterError(f"start must be a NetworkSpec (e.g. convert(ann, ...)) or None, "
+                             f"got {type(start).__name__}")
+    import scipy.sparse
+
+    for layer in start.layers:
+        if layer.model != model:
+            raise ParameterError(f"start's layer {layer.name!r} has model {layer.model!r}, "
+                                 f"not {model!r}; convert with model={model!r}")
+        if scipy.sparse.issparse(layer.weights):
+            raise ParameterError(f"start's layer {layer.name!r} is sparse (convolutional): "
+                                 "train_snn trains dense layers only so far")
+    if start.input_size != x_width:
+        raise ShapeError(f"start takes {start.input_size} inputs, the data has {x_width}")
+    if start.layers[-1].size != n_classes:
+        raise ShapeError(f"start has {start.layers[-1].size} outputs for {n_classes} classes")
+    weights = [torch.tensor(np.asarray(layer.weights), dtype=torch.float64)
+               for layer in start.layers]
+    biases = [torch.tensor(np.asarray(layer.bias), dtype=torch.float64) for layer in start.layers]
+    return weights, biases, [float(layer.threshold) for layer in start.layers], start
+
+
+def network_spec(weights, biases, model, thresholds, parameters=None, template=None):
+    """A spec of ``model`` layers with exactly these weights, biases and thresholds.
+
+    ``weights``/``biases``: arrays or tensors per layer. With ``template`` (a spec of the same
+    shapes) its layers are kept and only the weights and biases replaced; otherwise the network
+    is converted from an ANN of these weights with ``normalization="none"`` and threshold 1
+    (``convert`` scales weights by the threshold) and then given ``thresholds``.
+    """
+    import dataclasses
+
+    from ..ann import ANN
+    from ..conversion import convert
+
+    def array(value):
+        return (value.detach().double().cpu().numpy() if hasattr(value, "detach")
+                else np.asarray(value, dtype=float))
+
+    w, b = [array(t) for t in weights], [array(t) for t in biases]
+    if template is None:
+        template = convert(ANN(tuple(w), tuple(b)), model=model, normalization="none",
+                           threshold=1.0, parameters=parameters or None)
+    layers = tuple(dataclasses.replace(layer, weights=wl, bias=bl, threshold=float(theta))
+                   for layer, wl, bl, theta in zip(template.layers, w, b, thresholds))
+    return dataclasses.replace(template, layers=layers)
+
+
+def train_snn(x, labels, steps, hidden=(500,), model="if_soft", surrogate="fast_sigmoid",
+              surrogate_parameters=None, parameters=None, threshold=1.0, start=None, epochs=1,
+              batch_size=64, lr=1e-3, seed=0, logit_scale=10.0, n_classes=None, test=None,
+              checkpoint=None, progress=None, dtype="float32"):
+    """Train a spiking network through its forward pass with surrogate gradients (BPTT).
+
+    Parameters
+    ----------
+    x : ndarray, (samples, n_inputs)
+        Inputs (pixels); the first layer receives ``x @ W_0 + b_0`` every step.
+    labels : ndarray of int
+    steps : int
+        Timesteps unrolled per sample (the simulation's ``steps``).
+    hidden : tuple of int
+        Hidden layer sizes (ignored with ``start``).
+    model : str
+        Neuron model of every layer: a key of
+        :data:`brainconv.surrogate.dynamics.TRAINABLE_MODELS` (``if_soft``, ``if_hard``,
+        ``lif``).
+    surrogate : str
+        A key of :data:`brainconv.surrogate.functions.SURROGATES`.
+    surrogate_parameters, parameters : dict, optional
+        The surrogate's (``slope``, ``alpha``) and the model's (``R`` of ``lif``) parameters.
+    threshold : float
+        Threshold of every layer (with ``start``: the spec's thresholds).
+    start : NetworkSpec, optional
+        Fine-tune this network (e.g. ``convert(ann, model=model)``) instead of a random init.
+    epochs, batch_size, lr : int, int, float
+        Adam's learning rate ``lr``.
+    seed : int
+        Seeds the initialisation and each epoch's shuffle (``default_rng((seed, epoch))``).
+    logit_scale : float
+        The loss's logits are ``logit_scale * counts / steps``.
+    n_classes : int, optional
+        Default ``max(labels) + 1``.
+    test : (ndarray, ndarray), optional
+        Scored after every epoch.
+    checkpoint : str or path, optional
+        Written after every epoch; a run with the same inputs resumes from it.
+    progress : bool or callable, optional
+        ``True``: a progress bar on stderr and one line per epoch; a callable gets
+        ``(epoch, batch, loss, accuracy)``.
+    dtype : "float32" or "float64"
+
+    Returns
+    -------
+    spec : NetworkSpec
+        The trained network, ready for :func:`brainconv.simulation.simulate` on any device.
+    history : dict
+        Per epoch ``loss``, ``train_accuracy``, ``test_accuracy`` (NaN without ``test``),
+        ``spikes_per_neuron`` (per layer, training samples), ``seconds``; ``surrogate`` and
+        its parameters; ``bptt_bytes``.
+    """
+    import torch
+
+    x = np.asarray(x, dtype=float)
+    y = np.asarray(labels)
+    if x.ndim != 2 or len(x) == 0 or y.shape != (len(x),):
+        raise ShapeError(f"x must be (samples, n_inputs) with samples >= 1 and labels one per "
+                         f"sample; got x {x.shape}, labels {y.shape}")
+    if not np.all(np.isfinite(x)):
+        raise ParameterError("x holds NaN or inf; clean or rescale the data")
+    if not np.issubdtype(y.dtype, np.integer) or y.min() < 0:
+        raise ParameterError(f"labels must be non-negative ints, got dtype {y.dtype}")
+    n_classes = int(y.max()) + 1 if n_classes is None else int(n_classes)
+    if isinstance(steps, bool) or not isinstance(steps, (int, np.integer)) or steps < 1:
+        raise ParameterError(f"steps must be an int >= 1 (timesteps unrolled), got {steps!r}")
+    if not (int(epochs) >= 0 and int(batch_size) >= 1 and 0 < lr < np.inf):
+        raise ParameterError(f"need epochs >= 0, batch_size >= 1 and a finite lr > 0; got "
+                             f"{epochs}, {batch_size}, {lr}")
+    if dtype not in ("float32", "float64"):
+        raise ParameterError(f"dtype must be 'float32' or 'float64', got {dtype!r}")
+    trainable_model(model)
+    surrogate_values = check_surrogate(surrogate, surrogate_parameters)
+    weights, biases, thresholds, template = _start(start, x.shape[1], hidden, n_classes, seed,
+                                                   model, threshold, parameters)
+    sizes = [x.shape[1]] + [w.shape[1] for w in weights]
+    torch_dtype = getattr(torch, dtype)
+    memory = bptt_bytes(steps, batch_size, sizes, torch.finfo(torch_dtype).bits // 8)
+    if memory > BPTT_BUDGET:
+        raise ParameterError(f"the unrolled graph would keep {memory / 2**30:.1f} GiB for the "
+                             f"backward pass (steps {steps} x batch {batch_size} x "
+                             f"{sum(sizes[1:])} neurons); lower batch_size or steps")
+    if checkpoint is not None and not Path(checkpoint).parent.is_dir():
+        raise ParameterError(f"checkpoint {checkpoint}: the folder {Path(checkpoint).parent} "
+                             "does not exist; create it first")
+    from ..cache import atomic_write, digest
+
+    key = digest("train_snn", x, y, int(steps), [w.numpy() for w in weights], thresholds, model,
+                 surrogate, sorted(surrogate_values.items()), sorted((parameters or {}).items()),
+                 int(batch_size), float(lr), int(seed), float(logit_scale), dtype,
+                 None if test is None else (np.asarray(test[0], float), np.asarray(test[1])))
+    params = [t.to(torch_dtype).requires_grad_() for t in weights + biases]
+    optimiser = torch.optim.Adam(params, lr=lr)
+    log = {k: [] for k in ("loss", "train_accuracy", "test_accuracy", "spikes_per_neuron",
+                           "seconds")}
+    first = 0
+    if checkpoint is not None and Path(checkpoint).exists():
+        state = torch.load(checkpoint, weights_only=False)
+        if state.get("format") != CHECKPOINT_FORMAT or state.get("key") != key:
+            raise ParameterError(f"checkpoint {checkpoint} was written by a run with other "
+                                 "inputs; name another file, or delete it to start over")
+        with torch.no_grad():
+            for p, saved in zip(params, state["params"]):
+                p.copy_(saved)
+        optimiser.load_state_dict(state["optimiser"])
+        log, first = state["log"], state["epochs_done"]
+        if first > int(epochs):
+            raise ParameterError(f"checkpoint {checkpoint} holds {first} epochs, more than the "
+                                 f"{epochs} asked for")
+    L = len(weights)
+
+    def spike_fn(v, theta):
+        return spike(v, theta, surrogate, surrogate_values)
+
+    def run(inputs):
+        return forward(params[:L], params[L:], inputs, int(steps), model, thresholds, spike_fn,
+                       parameters)
+
+    x_t = torch.tensor(x, dtype=torch_dtype)
+    y_t = torch.tensor(y, dtype=torch.int64)
+    bar = None
+    if progress is True:
+        from tqdm import tqdm
+
+        bar = tqdm(total=len(x) * int(epochs), initial=len(x) * first, unit="sample",
+                   desc="train_snn", file=sys.stderr, dynamic_ncols=True)
+    try:
+        for epoch in range(first, int(epochs)):
+            began = time.perf_counter()
+            order = np.random.default_rng((int(seed), epoch)).permutation(len(x))
+            loss_sum, correct, spikes = 0.0, 0, np.zeros(L)
+            for b0 in range(0, len(x), int(batch_size)):
+                idx = torch.from_numpy(order[b0:b0 + int(batch_size)])
+                counts = run(x_t[idx])
+                logits = counts[-1] * (float(logit_scale) / int(steps))
+                loss = torch.nn.functional.cross_entropy(logits, y_t[idx])
+                optimiser.zero_grad()
+                loss.backward()
+                optimiser.step()
+                hits = int((logits.argmax(dim=1) == y_t[idx]).sum())
+                loss_sum += float(loss) * len(idx)
+                correct += hits
+                spikes += [float(c.sum()) for c in counts]
+                if bar is not None:
+                    bar.update(len(idx))
+                    bar.set_postfix(epoch=epoch + 1, loss=f"{float(loss):.3f}",
+                                    acc=f"{hits / len(idx):.2f}", refresh=False)
+                elif callable(progress):
+                    progress(epoch, b0 // int(batch_size), float(loss), hits / len(idx))
+            test_accuracy = np.nan
+            if test is not None:
+                with torch.no_grad():
+                    counts = run(torch.tensor(np.asarray(test[0], float), dtype=torch_dtype))
+                test_accuracy = float(np.mean(counts[-1].argmax(dim=1).numpy()
+                                              == np.asarray(test[1])))
+            row = {"loss": loss_sum / len(x), "train_accuracy": correct / len(x),
+                   "test_accuracy": test_accuracy,
+                   "spikes_per_neuron": list(spikes / (len(x) * np.array(sizes[1:]))),
+                   "seconds": time.perf_counter() - began}
+            for k, value in row.items():
+                log[k].append(value)
+            if bar is not None:
+                bar.write(f"epoch {epoch + 1}/{epochs}: loss {row['loss']:.4f}, train "
+                          f"{100 * row['train_accuracy']:.2f} %, test "
+                          f"{100 * test_accuracy:.2f} %, {row['seconds']:.0f} s",
+                          file=sys.stderr)
+            if checkpoint is not None:
+                state = {"format": CHECKPOINT_FORMAT, "key": key, "epochs_done": epoch + 1,
+                         "params": [p.detach().clone() for p in params],
+                         "optimiser": optimiser.state_dict(), "log": log}
+                atomic_write(checkpoint, lambda tmp: torch.save(state, tmp))
+    finally:
+        if bar is not None:
+            bar.close()
+    spec = network_spec(params[:L], params[L:], model, thresholds, parameters, template)
+    history = {k: np.asarray(v) for k, v in log.items()}
+    history.update(surrogate=surrogate, surrogate_parameters=surrogate_values,
+                   bptt_bytes=memory)
+    return spec, history

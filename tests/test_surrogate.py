@@ -1,0 +1,138 @@
+"""Surrogate-gradient training (brainconv.surrogate): the torch forward pass is the numpy
+reference's, spike for spike; the trained network runs on every device; it learns; it resumes."""
+
+import numpy as np
+import pytest
+
+torch = pytest.importorskip("torch")
+
+from brainconv.ann import ANN  # noqa: E402
+from brainconv.conversion import convert  # noqa: E402
+from brainconv.errors import ModelError, ParameterError  # noqa: E402
+from brainconv.reference import simulate_reference  # noqa: E402
+from brainconv.surrogate import (SURROGATES, forward, network_spec, spike,  # noqa: E402
+                                 train_snn)
+from conftest import dyadic  # noqa: E402
+
+
+@pytest.mark.parametrize("model, parameters", [("if_soft", {}), ("if_hard", {}),
+                                               ("lif", {"R": 2.0})])
+def test_torch_forward_equals_the_numpy_reference_spike_for_spike(model, parameters):
+    rng = np.random.default_rng(0)
+    sizes = (12, 16, 9, 4)
+    weights = [dyadic(rng, (a, b), 1.0) for a, b in zip(sizes[:-1], sizes[1:])]
+    biases = [dyadic(rng, (b,), 0.25) for b in sizes[1:]]
+    x = np.round(rng.uniform(0, 1, (10, 12)) * 64) / 64
+    spec = network_spec(weights, biases, model, [0.75] * 3, parameters)
+    reference = simulate_reference(spec, x, 25)
+    counts = forward([torch.tensor(w) for w in weights], [torch.tensor(b) for b in biases],
+                     torch.tensor(x), 25, model, [0.75] * 3,
+                     lambda v, theta: spike(v, theta), parameters)
+    per_layer = np.split(reference["unit_spike_count"], np.cumsum(sizes[1:-1]))
+    for ours, theirs in zip(counts, per_layer):
+        np.testing.assert_array_equal(ours.sum(dim=0).numpy(), theirs)
+    np.testing.assert_array_equal(counts[-1].numpy(), reference["output_spikes"].sum(axis=1))
+    assert reference["output_spikes"].sum() > 0
+
+
+@pytest.mark.parametrize("name", sorted(SURROGATES))
+def test_surrogate_derivative_is_its_functions_and_forward_is_the_threshold(name):
+    v = torch.linspace(-2, 3, 101, dtype=torch.float64, requires_grad=True)
+    out = spike(v, 0.5, name)
+    assert torch.equal(out, (v >= 0.5).double())
+    out.sum().backward()
+    function, defaults = SURROGATES[name]
+    np.testing.assert_allclose(v.grad.numpy(), function(v.detach() - 0.5, 0.5,
+                                                        **defaults).numpy())
+    assert float(v.grad[50]) > 0
+    if name != "srinivasan":  # the others peak at the threshold and fall off
+        at = int(torch.argmin((v.detach() - 0.5).abs()))
+        assert v.grad[at] == v.grad.max() and v.grad[0] < v.grad[at]
+
+
+def test_fast_sigmoid_is_the_derivative_of_its_smooth_step():
+    """Finite differences of the smooth step x / (theta + slope |x|) (the SuperSpike form)."""
+    theta, slope = 0.5, 5.0
+    x = torch.linspace(-1, 1, 40, dtype=torch.float64)  # not 0: |x| has a kink there
+    h = 1e-6
+
+    def smooth(u):
+        return u / theta / (1 + slope * (u / theta).abs())
+
+    numeric = (smooth(x + h) - smooth(x - h)) / (2 * h)
+    analytic = SURROGATES["fast_sigmoid"][0](x, theta, slope=slope)
+    np.testing.assert_allclose(analytic.numpy(), numeric.numpy(), rtol=1e-6, atol=1e-9)
+
+
+def _two_class(n=160, seed=0):
+    rng = np.random.default_rng(seed)
+    y = rng.integers(0, 2, n)
+    x = rng.uniform(0, 0.3, (n, 10))
+    x[y == 0, :5] += 0.6
+    x[y == 1, 5:] += 0.6
+    return x, y
+
+
+@pytest.mark.parametrize("model, surrogate", [("if_soft", "fast_sigmoid"),
+                                              ("lif", "srinivasan"), ("if_hard", "arctan")])
+def test_a_small_task_is_learned_and_the_spec_runs_with_the_same_counts(model, surrogate):
+    x, y = _two_class()
+    spec, history = train_snn(x, y, steps=10, hidden=(16,), model=model, surrogate=surrogate,
+                              parameters={"R": 4.0} if model == "lif" else None, epochs=8,
+                              batch_size=16, lr=0.02, seed=0, dtype="float64")
+    assert history["train_accuracy"][-1] > 0.9, history["train_accuracy"]
+    assert history["surrogate"] == surrogate
+    reference = simulate_reference(spec, x, 10)
+    predicted = np.argmax(reference["output_spikes"].sum(axis=1), axis=1)
+    assert np.mean(predicted == y) > 0.9
+
+
+@pytest.mark.standalone
+def test_trained_network_on_cpp_standalone_equals_torch(standalone_dir):
+    from brainconv.simulation import run_network
+
+    x, y = _two_class(seed=1)
+    spec, _ = train_snn(x, y, steps=12, hidden=(8,), epochs=2, batch_size=32, lr=0.02,
+                        dtype="float64")
+    reference = run_network(spec, x, 12, device="numpy")
+    compiled = run_network(spec, x, 12, device="cpp_standalone")
+    np.testing.assert_array_equal(compiled["output_spikes"], reference["output_spikes"])
+
+
+def test_fine_tuning_a_converted_network_and_resuming(tmp_path):
+    x, y = _two_class(seed=2)
+    rng = np.random.default_rng(1)
+    ann = ANN((rng.normal(0, 0.3, (10, 12)), rng.normal(0, 0.3, (12, 2))),
+              (np.zeros(12), np.zeros(2)))
+    start = convert(ann, normalization="none")
+    kwargs = dict(steps=8, start=start, epochs=3, batch_size=32, lr=0.01, seed=0)
+    whole, whole_history = train_snn(x, y, **kwargs)
+    assert whole.layers[0].threshold == start.layers[0].threshold
+    assert not np.array_equal(whole.layers[0].weights, start.layers[0].weights)
+
+    def interrupt(epoch, batch, loss, accuracy):
+        if epoch == 2:
+            raise KeyboardInterrupt
+
+    path = tmp_path / "snn.pt"
+    with pytest.raises(KeyboardInterrupt):
+        train_snn(x, y, checkpoint=path, progress=interrupt, **kwargs)
+    resumed, history = train_snn(x, y, checkpoint=path, **kwargs)
+    for a, b in zip(resumed.layers, whole.layers):
+        np.testing.assert_array_equal(a.weights, b.weights)
+    np.testing.assert_array_equal(history["loss"], whole_history["loss"])
+    with pytest.raises(ParameterError, match="other inputs"):
+        train_snn(x, y, checkpoint=path, **{**kwargs, "lr": 0.02})
+
+
+@pytest.mark.parametrize("kwargs, error, message", [
+    ({"steps": 0}, ParameterError, "steps must be an int >= 1"),
+    ({"surrogate": "sigmoid"}, ParameterError, "unknown surrogate gradient 'sigmoid'"),
+    ({"surrogate_parameters": {"beta": 1}}, ParameterError, "has no parameter 'beta'"),
+    ({"model": "ion"}, ModelError, "'ion' has no surrogate-gradient training rule"),
+    ({"batch_size": 10**6, "steps": 10**4}, ParameterError, "GiB for the backward pass"),
+])
+def test_bad_settings_are_refused_before_training(kwargs, error, message):
+    x, y = _two_class(n=8)
+    with pytest.raises(error, match=message):
+        train_snn(x, y, **{"steps": 5, **kwargs})
