@@ -5,20 +5,13 @@ Each entry of :data:`SURROGATES` maps the distance to threshold ``x = v - theta`
 forward pass is exactly the numpy reference's test ``v >= theta`` (``v - theta >= 0`` has the
 same truth value in floating point: rounding is monotone).
 
-============== ===================================================== ==========================
-name           dS/dv                                                 source
-============== ===================================================== ==========================
-fast_sigmoid   ``1 / (1 + slope |x| / theta)^2 / theta``              SuperSpike (Zenke & Ganguli
-                                                                     2018), snnTorch's default
-arctan         ``(slope / 2) / (1 + (pi / 2 slope x / theta)^2) / theta``  Fang et al. 2021
-                                                                     (SpikingJelly ATan)
-triangle       ``max(0, 1 - |x| / theta) / theta``                    Esser et al. 2016; Bellec
-                                                                     et al. 2018
-srinivasan     ``1 / (theta + alpha)``, everywhere                   Lee et al. 2020, as used by
-                                                                     Srinivasan et al. (eq. 1):
-                                                                     ``alpha`` corrects for
-                                                                     the leak (0: none)
-============== ===================================================== ==========================
+* ``fast_sigmoid``: ``1 / (1 + slope |x| / theta)^2 / theta`` (SuperSpike, Zenke & Ganguli
+  2018; snnTorch's default);
+* ``arctan``: ``(slope / 2) / (1 + (pi / 2 slope x / theta)^2) / theta`` (Fang et al. 2021,
+  SpikingJelly's ATan);
+* ``triangle``: ``max(0, 1 - |x| / theta) / theta`` (Esser et al. 2016; Bellec et al. 2018);
+* ``srinivasan``: ``1 / (theta + alpha)`` everywhere (Lee et al. 2020, as used by Srinivasan et
+  al., eq. 1: ``alpha`` corrects for the leak; 0: none).
 
 ``x`` is measured in units of the threshold so that one setting serves any ``theta``.
 """

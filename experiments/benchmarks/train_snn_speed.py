@@ -1,0 +1,45 @@
+"""Benchmark: surrogate-gradient training throughput (brainconv.train_snn), torch on the CPU.
+
+    python experiments/benchmarks/train_snn_speed.py [--samples 2000]
+
+Trains 784-500-10 ``if_soft`` networks on the first MNIST training images for one epoch
+(batch 64, fast-sigmoid surrogate, float32) at T = 20 and T = 100 unrolled steps, and prints
+samples per second of forward + backward + Adam, with torch's thread count. Last line:
+``samples_per_s=<784-500-10, T=20, CPU>``.
+"""
+
+import argparse
+import sys
+from pathlib import Path
+
+import torch
+
+sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
+
+from common import mnist  # noqa: E402
+
+from brainconv.surrogate import train_snn  # noqa: E402
+
+
+def main(argv=None):
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--samples", type=int, default=2000)
+    args = parser.parse_args(argv)
+    x, y = mnist("train")
+    x, y = x[:args.samples], y[:args.samples]
+    rows = []
+    for steps in (20, 100):
+        _, history = train_snn(x, y, steps=steps, hidden=(500,), epochs=1, batch_size=64,
+                               lr=1e-3, seed=0)
+        rows.append((steps, args.samples / float(history["seconds"][0]),
+                     history["bptt_bytes"] / 2**20))
+    print(f"torch {torch.__version__}, {torch.get_num_threads()} threads, CPU")
+    print("| network | T | samples/s | BPTT memory per batch (MiB) |")
+    print("| --- | ---: | ---: | ---: |")
+    for steps, rate, mib in rows:
+        print(f"| 784-500-10 if_soft | {steps} | {rate:.0f} | {mib:.0f} |")
+    print(f"samples_per_s={rows[0][1]:.0f}")
+
+
+if __name__ == "__main__":
+    main()
