@@ -208,17 +208,20 @@ def nan_check(group, clear):
     """Code run before each batch is cleared: count the neurons whose state ended the last
     batch NaN or infinite, except padding copies (whose current is NaN on purpose).
 
-    ``abs(x) < 1e300`` is false for NaN and infinities; sympy would simplify ``x == x``."""
+    ``abs(x) < largest`` (the largest finite value of the float type being built) is false
+    for NaN and infinities only; sympy would simplify ``x == x``."""
     import brian2
 
     variables = checked_state(group, clear)
     if not variables:
         return ""
+    largest = float(np.finfo(brian2.prefs.core.default_float_dtype).max)
     for name in variables:  # a bound in the variable's own unit
         group.namespace[f"{NAN_COUNTER}_{name}"] = brian2.Quantity(
-            1e300, dim=group.variables[name].dim)
+            largest, dim=group.variables[name].dim)
+    group.namespace[f"{NAN_COUNTER}_largest"] = largest
     bad = " + ".join(f"(1 - int(abs({name}) < {NAN_COUNTER}_{name}))" for name in variables)
-    return f"{NAN_COUNTER} += int({bad} > 0) * int(abs(I) < 1e300)\n"
+    return f"{NAN_COUNTER} += int({bad} > 0) * int(abs(I) < {NAN_COUNTER}_largest)\n"
 
 
 def placeholder(value):

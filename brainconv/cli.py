@@ -157,7 +157,8 @@ def run(args, ann=None):
                       window=tuple(args.window) if args.window else None,
                       record=getattr(args, "record", None), processes=args.processes,
                       notify=_say, progress=True, ann_file=ann_file,
-                      attrs={"dataset": args.dataset, "seed": args.seed})
+                      attrs={"dataset": args.dataset, "seed": args.seed},
+                      precision=args.precision)
     _say(f"simulation done in {time.perf_counter() - start:.1f} s")
     saved = time.perf_counter()
     save_results(ds, args.out)
@@ -466,6 +467,9 @@ def _parser():
 
     def run_options(p):
         simulation_options(p)
+        p.add_argument("--precision", default="float64", choices=["float64", "float32"],
+                       help="floating-point type of the simulation (float64: the exact "
+                       "cross-checks; float32: faster)")
         p.add_argument("--model", default="if_soft", help="neuron model (see `brainconv models`)")
         p.add_argument("--model-file", action="append", default=[], metavar="PATH",
                        help="Python file defining neuron models with "

@@ -199,7 +199,8 @@ def check_paradigm(ann, paradigm, device=None):
 
 def run_paradigm(ann, paradigm, x, labels, steps, calibration=None, device="cpp_standalone",
                  batch_size=None, window=None, record=None, record_layers=None,
-                 processes=None, notify=None, progress=False, attrs=None, ann_file=None):
+                 processes=None, notify=None, progress=False, attrs=None, ann_file=None,
+                 precision="float64"):
     """Convert ``ann`` into ``paradigm``, simulate it on ``x`` and return the results.
 
     Parameters
@@ -215,7 +216,7 @@ def run_paradigm(ann, paradigm, x, labels, steps, calibration=None, device="cpp_
     calibration : ndarray, optional
         Training inputs for normalization (needed unless ``paradigm.normalization`` is
         ``"none"``).
-    device, batch_size, window, record, processes, progress
+    device, batch_size, window, record, processes, progress, precision
         As for :func:`brainconv.simulation.simulate`.
     record_layers : sequence of str or "hidden", optional
         As for :func:`brainconv.simulation.simulate`; ``"hidden"``: every layer but the output
@@ -266,7 +267,8 @@ def run_paradigm(ann, paradigm, x, labels, steps, calibration=None, device="cpp_
         record = record if record_layers else None
     ds = simulate(spec, x, labels, steps, device=device, batch_size=batch_size, dt=paradigm.dt,
                   window=window, notify=notify, progress=progress, record=record,
-                  record_layers=record_layers, processes=processes, attrs=attrs)
+                  record_layers=record_layers, processes=processes, attrs=attrs,
+                  precision=precision)
     operations = snn_operations(ds, spec)
     ds.attrs.update(ops_acs=operations["acs"], ops_macs=operations["macs"])
     ds = add_energy_attrs(ds, spec, window)

@@ -13,7 +13,7 @@ import numpy as np
 from .build import Recording
 from .devices import (BYTES_PER_NEURON, BYTES_PER_SYNAPSE, CPU_SYNAPSE_BUDGET,
                       DEFAULT_BATCH_SIZE, DEVICES, PROFILE, available_cpus,
-                      brian2_version, get_device, plan_processes)
+                      brian2_version, float_prefs, get_device, plan_processes)
 from .devices.cpp_standalone import StandaloneProject, cache_root
 from .devices.cuda_standalone import GPU_SYNAPSE_BUDGET
 from .devices.warm import MANIFEST_NAME
@@ -115,11 +115,14 @@ class _Plan:
     batch_size: int
     samples: np.ndarray
     layers: tuple
+    precision: str = "float64"
 
 
-def _plan(spec, x, steps, device, batch_size, dt, record, record_layers, processes):
+def _plan(spec, x, steps, device, batch_size, dt, record, record_layers, processes,
+          precision="float64"):
     """Every check of a run, once, before anything is built: the backend and its processes,
     steps and dt, the inputs, the memory for the results, the batch and the recording."""
+    float_prefs(precision)  # checks the name
     backend = get_device(device)
     backend.check()
     backend.check_network(spec)
@@ -133,13 +136,13 @@ def _plan(spec, x, steps, device, batch_size, dt, record, record_layers, process
     if isinstance(batch_size, bool) or int(batch_size) != batch_size or batch_size < 1:
         raise ParameterError(f"batch_size must be a positive integer or None, got {batch_size!r}")
     plan_processes(len(currents), int(batch_size), backend, processes)  # checks ``processes``
-    return _Plan(backend, currents, steps, dt_ms, int(batch_size), samples, layers)
+    return _Plan(backend, currents, steps, dt_ms, int(batch_size), samples, layers, precision)
 
 
 def _execute(spec, x, plan, directory, notify, progress, processes):
     """Run a checked plan on its backend; results in the caller's sample order."""
     options = dict(dt_ms=plan.dt_ms, directory=directory, notify=notify, progress=progress,
-                   processes=processes)
+                   processes=processes, precision=plan.precision)
     samples, layers = plan.samples, plan.layers
     if not plan.backend.batched:  # the inputs in the caller's order; records the samples itself
         return plan.backend.run(spec, x, plan.steps, plan.batch_size, **options,
@@ -156,7 +159,7 @@ def _execute(spec, x, plan, directory, notify, progress, processes):
 
 def run_network(spec, x, steps, device="cpp_standalone", batch_size=None,
                 directory=None, dt=None, notify=None, progress=False, record=None,
-                record_layers=None, processes=None):
+                record_layers=None, processes=None, precision="float64"):
     """Simulate ``spec`` on inputs ``x``; return plain numpy results.
 
     ``dt`` is the step in ms of a continuous-time network (default 1 ms; see
@@ -165,7 +168,9 @@ def run_network(spec, x, steps, device="cpp_standalone", batch_size=None,
     standalone binary print samples done and an ETA to stderr as it runs. ``record`` (sample
     indices) and ``record_layers`` (layer names, default every spiking layer) choose full spike
     trains to record (:func:`plan_recording`). ``processes`` caps the ``cpp_standalone``
-    binaries run side by side (:func:`plan_processes`; default one per CPU).
+    binaries run side by side (:func:`plan_processes`; default one per CPU). ``precision``
+    (``"float64"`` or ``"float32"``) is the floating-point type of the state, weights and
+    inputs on every device (:func:`brainconv.devices.float_prefs`).
 
     Returns
     -------
@@ -177,13 +182,14 @@ def run_network(spec, x, steps, device="cpp_standalone", batch_size=None,
         and ``recorded_samples``, ``recorded_layers`` when recording. Also a dict of the
         present ones (``raw["output_spikes"]``).
     """
-    plan = _plan(spec, x, steps, device, batch_size, dt, record, record_layers, processes)
+    plan = _plan(spec, x, steps, device, batch_size, dt, record, record_layers, processes,
+                 precision)
     return _execute(spec, x, plan, directory, notify, progress, processes)
 
 
 def simulate(spec, x, labels, steps, device="cpp_standalone", batch_size=None,
              directory=None, attrs=None, dt=None, window=None, notify=None, progress=False,
-             record=None, record_layers=None, processes=None):
+             record=None, record_layers=None, processes=None, precision="float64"):
     """Simulate ``spec`` on ``x`` and return the results as an ``xarray.Dataset``.
 
     Parameters
@@ -221,6 +227,9 @@ def simulate(spec, x, labels, steps, device="cpp_standalone", batch_size=None,
     processes : int, optional
         ``cpp_standalone`` binaries run side by side, each on its share of the samples
         (:func:`plan_processes`; default one per CPU).
+    precision : {"float64", "float32"}
+        Floating-point type of the simulation (float64: Brian2's default and the exact
+        cross-checks; float32: faster, checked against the float32 numpy reference).
     """
     labels = np.asarray(labels)
     if labels.shape != (len(np.asarray(x)),):
@@ -228,7 +237,8 @@ def simulate(spec, x, labels, steps, device="cpp_standalone", batch_size=None,
             f"labels have shape {labels.shape}, expected ({len(np.asarray(x))},): one label per "
             "input row"
         )
-    plan = _plan(spec, x, steps, device, batch_size, dt, record, record_layers, processes)
+    plan = _plan(spec, x, steps, device, batch_size, dt, record, record_layers, processes,
+                 precision)
     continuous = time_base(spec) == "continuous"
     if window is not None:
         if "readout" not in [layer.model for layer in spec.layers[-1:]]:
@@ -249,6 +259,7 @@ def simulate(spec, x, labels, steps, device="cpp_standalone", batch_size=None,
         "dt": f"{plan.dt_ms} ms",
         "dt_ms": plan.dt_ms,
         "batch_size": plan.batch_size,
+        "precision": plan.precision,
         **(attrs or {}),
     }
     ds = make_dataset(raw.output_spikes, labels, raw.layer_spikes, raw.unit_spike_count,

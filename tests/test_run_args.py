@@ -143,3 +143,23 @@ def test_recording_other_samples_reuses_the_project(standalone_dir, small_inputs
 
         np.testing.assert_array_equal(spikes(brian), spikes(reference))
     assert compiles(messages) == 1, messages
+
+
+@pytest.mark.parametrize("model", ["if_soft", "lif"])
+def test_float32_runs_equal_the_float32_numpy_reference(standalone_dir, small_inputs, model):
+    """precision="float32" on runtime and cpp_standalone: the float32 reference's spikes (the
+    small network's weights are dyadic, so every sum is exact in float32 as well), on a
+    project of its own (float64 projects keep their layout key)."""
+    spec = convert(small_ann(), model=model, normalization="none",
+                   parameters={"R": 4} if model == "lif" else None)
+    messages = []
+    reference = run_network(spec, small_inputs, 20, device="numpy", precision="float32")
+    assert reference["layer_spikes"].sum() > 0
+    for device in ("runtime", "cpp_standalone"):
+        got = run_network(spec, small_inputs, 20, device=device, batch_size=4,
+                          precision="float32", notify=messages.append)
+        assert_same_spikes(got, reference)
+    key = StandaloneProject.layout_key
+    assert key(spec, 20, 4, 3) != key(spec, 20, 4, 3, precision="float32")
+    with pytest.raises(Exception, match=r"precision must be one of \('float64', 'float32'\)"):
+        run_network(spec, small_inputs, 20, device="numpy", precision="half")

@@ -35,13 +35,15 @@ import os
 import time
 from collections.abc import Sequence
 
+import numpy as np
+
 from ..errors import ParameterError, brian2_cause
 from .results import RawResults
 
 __all__ = ["BYTES_PER_NEURON", "BYTES_PER_SYNAPSE", "CPU_SYNAPSE_BUDGET", "DEFAULT_BATCH_SIZE",
-           "DEVICES", "Device", "PROFILE", "RawResults", "available_cpus", "brian2_device",
-           "brian2_failure", "brian2_version", "device_names", "get_device", "import_brian2",
-           "plan_processes", "register_device", "stage"]
+           "DEVICES", "Device", "PRECISIONS", "PROFILE", "RawResults", "available_cpus",
+           "brian2_device", "brian2_failure", "brian2_version", "device_names", "float_prefs",
+           "get_device", "import_brian2", "plan_processes", "register_device", "stage"]
 
 #: Seconds spent in each stage of the simulations of this process (``brainconv run --profile``).
 PROFILE = {}
@@ -236,7 +238,7 @@ class Device:
         return 1, -(-n_samples // batch_size)
 
     def run(self, spec, inputs, steps, batch_size, *, dt_ms, recording=None, directory=None,
-            notify=None, progress=False, processes=None):
+            notify=None, progress=False, processes=None, precision="float64"):
         """Simulate ``spec`` and return its :class:`RawResults`.
 
         Parameters
@@ -255,8 +257,23 @@ class Device:
         directory, notify, progress, processes
             As :func:`brainconv.simulation.run_network`; backends without a compiled project
             ignore them.
+        precision : {"float64", "float32"}
+            Floating-point type of the state, weights and inputs (:func:`float_prefs`).
         """
         raise NotImplementedError
+
+
+#: The floating-point precisions a run can take (``precision=``, ``--precision``).
+PRECISIONS = ("float64", "float32")
+
+
+def float_prefs(precision):
+    """Brian2 preferences for ``precision``: float64 (Brian2's default, the exact cross-checks)
+    or float32 (half the memory traffic and twice the SIMD width; checked against the float32
+    numpy reference)."""
+    if precision not in PRECISIONS:
+        raise ParameterError(f"precision must be one of {PRECISIONS}, got {precision!r}")
+    return {"core.default_float_dtype": np.float32} if precision == "float32" else {}
 
 
 def _stored_entries(weights):

@@ -162,10 +162,10 @@ def _check_finite(read, spec, layout):
     """
     for index, names in enumerate(layout.get("checked_state", [])):
         count = int(read(f"layer{index}.nan").sum())
-        real = np.abs(read(f"layer{index}.final.I")) < 1e300
+        real = np.isfinite(read(f"layer{index}.final.I"))
         bad = np.zeros_like(real)
         for name in names:
-            bad |= ~(np.abs(read(f"layer{index}.final.{name}")) < 1e300)
+            bad |= ~np.isfinite(read(f"layer{index}.final.{name}"))
         count += int((bad & real).sum())
         if count:
             layer = spec.layers[index]

@@ -25,7 +25,7 @@ from ..errors import SimulationError, brian2_cause
 from ..spec import TIMESTEP_MS
 from .binary import InterruptFlag, TemporaryEnvironment, shape_mismatch
 from . import (Device, available_cpus, brian2_device, brian2_failure, brian2_version,
-               get_device, import_brian2, register_device, stage)
+               float_prefs, get_device, import_brian2, register_device, stage)
 
 __all__ = ["CppStandaloneDevice", "StandaloneProject", "cache_root", "compile_interrupted"]
 
@@ -61,7 +61,8 @@ class StandaloneProject:
     _current = None
 
     def __init__(self, spec, steps, batch_size, n_batches, directory=None,
-                 device="cpp_standalone", dt_ms=TIMESTEP_MS, notify=None, recording=None):
+                 device="cpp_standalone", dt_ms=TIMESTEP_MS, notify=None, recording=None,
+                 precision="float64"):
         import brian2
 
         from ..build import build_network, layer_values, placeholder
@@ -73,7 +74,7 @@ class StandaloneProject:
         backend = get_device(device)
         backend.configure()
         self.key = self.layout_key(spec, steps, batch_size, n_batches, backend, dt_ms,
-                                   recording)
+                                   recording, precision)
         self.directory = Path(directory) if directory else cache_root() / self.key
         notify = notify or (lambda message: None)
         # Another process (a second `brainconv run`, a sweep worker) may be building or running
@@ -86,7 +87,7 @@ class StandaloneProject:
                        f"layout, ~20 s) in {self.directory}")
             zeros = np.zeros((n_batches * batch_size, spec.layers[0].size))
             try:
-                with brian2_device(backend.name):
+                with brian2_device(backend.name, prefs=float_prefs(precision)):
                     # Placeholders: the real values arrive as run_args, so the project (and
                     # its compiled binary) depends on the layout only.
                     placeholders = {
@@ -142,13 +143,15 @@ class StandaloneProject:
 
     @staticmethod
     def layout_key(spec, steps, batch_size, n_batches, device="cpp_standalone",
-                   dt_ms=TIMESTEP_MS, recording=None):
+                   dt_ms=TIMESTEP_MS, recording=None, precision="float64"):
         """Hash of everything the generated code depends on."""
         from ..build import BATCH_CLOCK_SHRINK
 
+        # float64 keeps the key it had before precision existed: cached projects stay valid.
         return digest(spec.architecture, steps, batch_size, n_batches, float(dt_ms),
                       brian2_version(), __version__, BATCH_CLOCK_SHRINK,
-                      get_device(device).name, recording)[:16]
+                      get_device(device).name, recording,
+                      *(() if precision == "float64" else (precision,)))[:16]
 
     def run(self, spec, values, n_samples, progress=False):
         """Run the compiled binary with new inputs and weights; return the raw results.
@@ -251,7 +254,7 @@ class CppStandaloneDevice(Device):
         return -(-n_batches // per_process), per_process
 
     def run(self, spec, inputs, steps, batch_size, *, dt_ms, recording=None, directory=None,
-            notify=None, progress=False, processes=None):
+            notify=None, progress=False, processes=None, precision="float64"):
         """Run on the cached project of this layout, building (or relinking) it when needed.
 
         The binary runs from the project's manifest, without Brian2 (:mod:`.warm`), in
@@ -262,8 +265,8 @@ class CppStandaloneDevice(Device):
 
         processes, n_batches = self.plan_processes(len(inputs), batch_size, processes)
         key = StandaloneProject.layout_key(spec, steps, batch_size, n_batches, self, dt_ms,
-                                           recording)
-        options = dict(dt_ms=dt_ms, notify=notify, recording=recording)
+                                           recording, precision)
+        options = dict(dt_ms=dt_ms, notify=notify, recording=recording, precision=precision)
         if not self.warm_runs:
             return self._run_project(spec, inputs, steps, batch_size, n_batches, key,
                                      directory, progress, options)

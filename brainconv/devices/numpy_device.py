@@ -1,5 +1,7 @@
 """The ``numpy`` backend: the numpy reference simulator, same schedule, no Brian2."""
 
+import numpy as np
+
 from ..reference import check_numpy_functions, simulate_reference
 from . import Device, RawResults, register_device
 
@@ -22,11 +24,12 @@ class NumpyDevice(Device):
         check_numpy_functions(spec)
 
     def run(self, spec, inputs, steps, batch_size, *, dt_ms, recording=None, directory=None,
-            notify=None, progress=False, processes=None):
+            notify=None, progress=False, processes=None, precision="float64"):
         """Simulate ``spec`` on the inputs ``x`` (``inputs``); ``recording`` is ``(samples,
         layers)`` or None. See :meth:`brainconv.devices.Device.run`."""
         return RawResults.from_mapping(simulate_reference(spec, inputs, steps, dt_ms=dt_ms,
-                                                          record=recording))
+                                                          record=recording,
+                                                          dtype=np.dtype(precision)))
 
 
 register_device(NumpyDevice())

@@ -1,7 +1,8 @@
 """The ``runtime`` backend: Brian2's runtime mode, in this process."""
 
 from ..errors import SimulationError
-from . import Device, brian2_device, brian2_failure, import_brian2, register_device, stage
+from . import (Device, brian2_device, brian2_failure, float_prefs, import_brian2,
+               register_device, stage)
 
 __all__ = ["RuntimeDevice"]
 
@@ -19,7 +20,7 @@ class RuntimeDevice(Device):
     direct_pathways = True  # brainconv/templates has pathway.pyx and pathway.py_
 
     def run(self, spec, inputs, steps, batch_size, *, dt_ms, recording=None, directory=None,
-            notify=None, progress=False, processes=None):
+            notify=None, progress=False, processes=None, precision="float64"):
         """See :meth:`brainconv.devices.Device.run`."""
         from ..build import build_network, layer_values
         from .collect import collect
@@ -29,7 +30,7 @@ class RuntimeDevice(Device):
             values = layer_values(spec, inputs, batch_size, self)
         n_batches = -(-len(inputs) // batch_size)
         try:
-            with brian2_device("runtime"):
+            with brian2_device("runtime", prefs=float_prefs(precision)):
                 built = build_network(spec, steps, batch_size, n_batches, values, dt_ms,
                                       recording, device=self)
                 if notify is not None and progress:

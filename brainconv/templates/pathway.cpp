@@ -15,13 +15,13 @@
     {
         const int32_t _i = {{_spikespace}}[_s];
         const int32_t _k = _i % {{n_pre}};
-        double* const _copy = {{_target}} + (size_t)(_i / {{n_pre}}) * {{n_post}};
+        {{c_data_type(variables['_target'].dtype)}}* const _copy = {{_target}} + (size_t)(_i / {{n_pre}}) * {{n_post}};
         {% if payload %}
-        const double _scale = {{_payload}}[_i];
+        const {{c_data_type(variables['_payload'].dtype)}} _scale = {{_payload}}[_i];
         {% endif %}
         {% if dense %}
-        double* _target_j = _copy;
-        const double* _w_j = {{w}} + (size_t)_k * {{n_post}};
+        {{c_data_type(variables['_target'].dtype)}}* _target_j = _copy;
+        const {{c_data_type(variables['w'].dtype)}}* _w_j = {{w}} + (size_t)_k * {{n_post}};
         int32_t _left = {{n_post}};
         // Scalar steps until the target is 32-byte aligned: the vectorised loop's stores then
         // never straddle a cache line, whatever address Brian2 gave the target array.
