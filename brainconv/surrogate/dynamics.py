@@ -35,8 +35,24 @@ def _lif(v, drive, theta, spike_fn, R=10.0):
     return v * (1 - s.detach()), s
 
 
-#: Neuron model name -> (torch step, the model's parameters it takes).
-TRAINABLE_MODELS = {"if_soft": (_if_soft, ()), "if_hard": (_if_hard, ()), "lif": (_lif, ("R",))}
+def _accumulator(v, drive, theta, spike_fn, k=100):
+    from .functions import payload
+
+    v = v + drive
+    n = payload(v, theta, k)
+    return v - n.detach() * theta, n
+
+
+def _leaky_accumulator(v, drive, theta, spike_fn, k=100, R=10.0):
+    return _accumulator(v / R, drive, theta, spike_fn, k)
+
+
+#: Neuron model name -> (torch step, the model's parameters it takes). An accumulator sends
+#: its payload (the next layer receives ``w * n``); its gradient is the straight-through
+#: :func:`brainconv.surrogate.functions.payload`, not the spike surrogate.
+TRAINABLE_MODELS = {"if_soft": (_if_soft, ()), "if_hard": (_if_hard, ()), "lif": (_lif, ("R",)),
+                    "accumulator": (_accumulator, ("k",)),
+                    "leaky_accumulator": (_leaky_accumulator, ("k", "R"))}
 
 
 def trainable_model(name):

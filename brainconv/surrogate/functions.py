@@ -20,7 +20,7 @@ import math
 
 from ..errors import ParameterError
 
-__all__ = ["SURROGATES", "check_surrogate", "spike"]
+__all__ = ["SURROGATES", "check_surrogate", "payload", "spike"]
 
 
 def _fast_sigmoid(x, theta, slope=5.0, **_):
@@ -91,6 +91,34 @@ def _function():
 
         _FUNCTION = Spike
     return _FUNCTION
+
+
+_PAYLOAD = None
+
+
+def payload(v, theta, k):
+    """An accumulator's payload ``clip(floor(v / theta), 0, k)`` with the straight-through
+    derivative ``1 / theta`` on ``[0, (k + 1) theta)`` (the rate curve's slope, Think Fast's
+    ReLU-like accumulator gradient), 0 outside."""
+    global _PAYLOAD
+    if _PAYLOAD is None:
+        import torch
+
+        class Payload(torch.autograd.Function):
+            @staticmethod
+            def forward(ctx, v, theta, k):
+                ctx.save_for_backward(v)
+                ctx.theta, ctx.k = theta, k
+                return torch.clamp(torch.floor(v / theta), 0, k)
+
+            @staticmethod
+            def backward(ctx, grad):
+                (v,) = ctx.saved_tensors
+                inside = (v >= 0) & (v < (ctx.k + 1) * ctx.theta)
+                return grad * inside.to(grad.dtype) / ctx.theta, None, None
+
+        _PAYLOAD = Payload
+    return _PAYLOAD.apply(v, float(theta), float(k))
 
 
 def spike(v, theta, name="fast_sigmoid", parameters=None):
