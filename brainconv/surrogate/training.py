@@ -238,15 +238,15 @@ def train_snn(x, labels, steps, hidden=(500,), model="if_soft", surrogate="fast_
                 loss.backward()
                 optimiser.step()
                 hits = int((logits.argmax(dim=1) == y_t[idx]).sum())
-                loss_sum += float(loss) * len(idx)
+                loss_sum += loss.item() * len(idx)
                 correct += hits
                 spikes += [float(c.sum()) for c in counts]
                 if bar is not None:
                     bar.update(len(idx))
-                    bar.set_postfix(epoch=epoch + 1, loss=f"{float(loss):.3f}",
+                    bar.set_postfix(epoch=epoch + 1, loss=f"{loss.item():.3f}",
                                     acc=f"{hits / len(idx):.2f}", refresh=False)
                 elif callable(progress):
-                    progress(epoch, b0 // int(batch_size), float(loss), hits / len(idx))
+                    progress(epoch, b0 // int(batch_size), loss.item(), hits / len(idx))
             test_accuracy = np.nan
             if test is not None:
                 with torch.no_grad():
