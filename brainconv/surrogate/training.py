@@ -240,7 +240,7 @@ def train_snn(x, labels, steps, hidden=(500,), model="if_soft", surrogate="fast_
                 hits = int((logits.argmax(dim=1) == y_t[idx]).sum())
                 loss_sum += loss.item() * len(idx)
                 correct += hits
-                spikes += [float(c.sum()) for c in counts]
+                spikes += [c.sum().item() for c in counts]
                 if bar is not None:
                     bar.update(len(idx))
                     bar.set_postfix(epoch=epoch + 1, loss=f"{loss.item():.3f}",
