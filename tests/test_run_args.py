@@ -145,7 +145,7 @@ def test_recording_other_samples_reuses_the_project(standalone_dir, small_inputs
     assert compiles(messages) == 1, messages
 
 
-@pytest.mark.parametrize("model", ["if_soft", "lif"])
+@pytest.mark.parametrize("model", ["if_soft", pytest.param("lif", marks=pytest.mark.long)])
 def test_float32_runs_equal_the_float32_numpy_reference(standalone_dir, small_inputs, model):
     """precision="float32" on runtime and cpp_standalone: the float32 reference's spikes (the
     small network's weights are dyadic, so every sum is exact in float32 as well), on a
