@@ -1,9 +1,10 @@
 """Surrogate-gradient training of grid spiking networks through their own forward pass.
 
-:func:`train_snn` unrolls a network of ``if_soft``, ``if_hard``, ``lif`` or accumulator neurons
-over its timesteps in torch, on the numpy reference's schedule, and trains it by
-backpropagation through time with a surrogate derivative of the spike (:data:`~.functions.SURROGATES`); the result is a
-:class:`~brainconv.spec.NetworkSpec` that every device runs. torch is the optional ``[torch]``
+:func:`train_snn` unrolls a network of ``if_soft``, ``if_hard``, ``lif``, accumulator or ION
+neurons over its timesteps in torch, on the numpy reference's schedule, and trains it by
+backpropagation through time with a surrogate derivative of the spike
+(:data:`~.functions.SURROGATES`); the result is a :class:`~brainconv.spec.NetworkSpec` that
+every device runs. torch is the optional ``[torch]``
 extra: importing this package does not import it.
 """
 

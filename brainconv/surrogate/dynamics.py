@@ -47,12 +47,32 @@ def _leaky_accumulator(v, drive, theta, spike_fn, k=100, R=10.0):
     return _accumulator(v / R, drive, theta, spike_fn, k)
 
 
+def _ion(v, drive, theta, spike_fn, size=7):
+    """Think Fast's ION ensemble (``equations/ensembles.py``): ``size`` members, each spiking
+    up (``v >= theta``) or down (``v <= -theta``); the payload is their sum clipped to
+    ``[0, size]`` (gradient through the clip inside it)."""
+    import torch
+
+    from brainconv.equations.ensembles import ion_offsets
+
+    offsets = torch.as_tensor(ion_offsets(int(size)), dtype=v.dtype, device=v.device)
+    v = v + drive[..., None]
+    v = v - offsets * theta
+    members = spike_fn(v, theta) - spike_fn(-v, theta)
+    v = v - members.detach() * theta
+    return v, torch.clamp(members.sum(dim=-1), 0, int(size))
+
+
 #: Neuron model name -> (torch step, the model's parameters it takes). An accumulator sends
 #: its payload (the next layer receives ``w * n``); its gradient is the straight-through
 #: :func:`brainconv.surrogate.functions.payload`, not the spike surrogate.
 TRAINABLE_MODELS = {"if_soft": (_if_soft, ()), "if_hard": (_if_hard, ()), "lif": (_lif, ("R",)),
                     "accumulator": (_accumulator, ("k",)),
-                    "leaky_accumulator": (_leaky_accumulator, ("k", "R"))}
+                    "leaky_accumulator": (_leaky_accumulator, ("k", "R")),
+                    "ion": (_ion, ("size",))}
+
+#: Models whose unit holds several members: the state's extra dimension from the parameters.
+_MEMBERS = {"ion": lambda parameters: int(parameters.get("size", 7))}
 
 
 def trainable_model(name):
@@ -88,8 +108,10 @@ def forward(weights, biases, x, steps, model, thresholds, spike_fn, parameters=N
     step, names = trainable_model(model)
     kwargs = {k: v for k, v in (parameters or {}).items() if k in names}
     current = x @ weights[0] + biases[0]
-    v = [torch.zeros(len(x), w.shape[1], dtype=x.dtype, device=x.device) for w in weights]
-    counts = [torch.zeros_like(state) for state in v]
+    members = (_MEMBERS[model](parameters or {}),) if model in _MEMBERS else ()
+    v = [torch.zeros((len(x), w.shape[1]) + members, dtype=x.dtype, device=x.device)
+         for w in weights]
+    counts = [torch.zeros(len(x), w.shape[1], dtype=x.dtype, device=x.device) for w in weights]
     for _ in range(steps):
         drive = current
         for index, (w, b) in enumerate(zip(weights, biases)):
