@@ -115,7 +115,7 @@ def train_snn(x, labels, steps, hidden=(500,), model="if_soft", surrogate="fast_
     model : str
         Neuron model of every layer: a key of
         :data:`brainconv.surrogate.dynamics.TRAINABLE_MODELS` (``if_soft``, ``if_hard``,
-        ``lif``, ``accumulator``, ``leaky_accumulator``).
+        ``lif``, ``accumulator``, ``leaky_accumulator``, ``ion``).
     surrogate : str
         A key of :data:`brainconv.surrogate.functions.SURROGATES`.
     surrogate_parameters, parameters : dict, optional
