@@ -26,8 +26,8 @@ from common import mnist  # noqa: E402
 from brainconv.simulation import StandaloneProject, run_network  # noqa: E402
 from brainconv.spiketime import cuba_network, simulate_events, ttfs_encode  # noqa: E402
 
-WEIGHTS = (Path(__file__).resolve().parent.parent / "cojocaru" / "results"
-           / "mnist_dt0_n5000_e1.npz")
+WEIGHTS = (Path(__file__).resolve().parent.parent / "cojocaru" / "results" / "cache"
+           / "mnist_dt0_seed0_n60000_e10_t10000.npz")
 THRESHOLDS, TAU_S, T_MAX = (0.2, 1.3), 0.13, 0.2
 
 
@@ -58,8 +58,9 @@ def main():
     if not path.exists():
         sys.exit(f"{path} does not exist: run `python experiments/cojocaru/run.py --dataset "
                  "mnist` first (it trains and saves the network), or pass --weights")
-    with np.load(path) as npz:
-        weights = [npz[f"W{i}"] for i in range(len(npz.files))]
+    with np.load(path) as npz:  # a train_bats checkpoint or a file of W0, W1, ...
+        weights = [npz[f"W{i}"] for i in range(sum(name[1:].isdigit() and name[0] == "W"
+                                                   for name in npz.files))]
     x, y = mnist("test")
     x, y = x[:args.samples], y[:args.samples]
     dt = args.dt * 1e-3
