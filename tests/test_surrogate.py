@@ -133,7 +133,7 @@ def test_fine_tuning_a_converted_network_and_resuming(tmp_path):
     ({"steps": 0}, ParameterError, "steps must be an int >= 1"),
     ({"surrogate": "sigmoid"}, ParameterError, "unknown surrogate gradient 'sigmoid'"),
     ({"surrogate_parameters": {"beta": 1}}, ParameterError, "has no parameter 'beta'"),
-    ({"model": "ion"}, ModelError, "'ion' has no surrogate-gradient training rule"),
+    ({"model": "len"}, ModelError, "'len' has no surrogate-gradient training rule"),
     ({"batch_size": 10**6, "steps": 10**4}, ParameterError, "GiB for the backward pass"),
 ])
 def test_bad_settings_are_refused_before_training(kwargs, error, message):
