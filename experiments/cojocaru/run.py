@@ -289,7 +289,7 @@ def plot(name, runs, dts, seeds, epochs):
     spk.set(xlabel="epoch", ylabel="test spikes per neuron (layer mean)", title="spikes")
     conf.set(xlabel="t (s)", ylabel="true-class spikes / 15", title="confidence (trained at dt)")
     pareto.set(xlabel="1 / spikes per image", ylabel="test accuracy %",
-               title="accuracy vs 1/spikes (o at dt, □ dt=0 net)")
+               title="accuracy vs 1/spikes\n(o trained at dt, □ dt = 0 net)")
     acc.legend(fontsize=7)
     fig.tight_layout()
     fig.savefig(RESULTS / f"{name}_study.png", dpi=120)
