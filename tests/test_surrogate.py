@@ -140,3 +140,9 @@ def test_bad_settings_are_refused_before_training(kwargs, error, message):
     x, y = _two_class(n=8)
     with pytest.raises(error, match=message):
         train_snn(x, y, **{"steps": 5, **kwargs})
+
+
+def test_a_test_set_of_the_wrong_width_is_refused_before_training():
+    x, y = _two_class(n=8)
+    with pytest.raises(Exception, match=r"test must be \(inputs \(n, 10\)"):
+        train_snn(x, y, steps=5, test=(np.zeros((3, 9)), np.zeros(3, int)))

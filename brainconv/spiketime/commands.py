@@ -99,10 +99,7 @@ def train_command(args):
         seed=args.seed, max_spikes=args.max_spikes, t_max=args.t_max * 1e-3, n_classes=10,
         init_range=args.init_range,
         test=test, checkpoint=checkpoint, progress=True)
-    from .training import check_settings
-
-    settings = check_settings(thresholds, args.tau_s * 1e-3, args.dt * 1e-3, args.t_max * 1e-3,
-                         args.max_spikes, (15, 3), "received", len(weights))
+    settings = history["settings"]
     epochs = history["epochs"]
     final = float(epochs["test_accuracy"][-1]) if len(epochs["test_accuracy"]) else np.nan
     save_network(args.out, weights, settings, args.t_in * 1e-3,

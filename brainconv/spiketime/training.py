@@ -264,7 +264,7 @@ def train_bats(x_times, labels, hidden=(800,), thresholds=(0.2, 1.3), tau_s=0.13
         ``"accuracy"``; ``"epochs"``: per epoch ``train_loss``, ``train_accuracy``,
         ``test_accuracy`` (NaN without ``test``), ``spikes_per_neuron`` (train, per layer),
         ``test_spikes_per_neuron`` and ``seconds``; ``"seconds"`` and ``"samples_per_s"`` of
-        the epochs trained in this call.
+        the epochs trained in this call; ``"settings"``, the checked :class:`BatsSettings`.
     """
     from .compiled import adam_step  # one Adam for every engine (element-wise, in place)
 
@@ -384,4 +384,5 @@ def train_bats(x_times, labels, hidden=(800,), thresholds=(0.2, 1.3), tau_s=0.13
     history["epochs"] = {k: np.asarray(val) for k, val in log.items()}
     history["seconds"] = elapsed
     history["samples_per_s"] = trained / elapsed if elapsed > 0 and trained else np.nan
+    history["settings"] = settings
     return weights, history

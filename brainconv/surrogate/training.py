@@ -169,6 +169,14 @@ def train_snn(x, labels, steps, hidden=(500,), model="if_soft", surrogate="fast_
                              f"{epochs}, {batch_size}, {lr}")
     if dtype not in ("float32", "float64"):
         raise ParameterError(f"dtype must be 'float32' or 'float64', got {dtype!r}")
+    if test is not None:
+        test_x, test_y = np.asarray(test[0], dtype=float), np.asarray(test[1])
+        if test_x.ndim != 2 or test_x.shape[1] != x.shape[1] or test_y.shape != (len(test_x),):
+            raise ShapeError(f"test must be (inputs (n, {x.shape[1]}), labels (n,)), got "
+                             f"{test_x.shape} and {test_y.shape}")
+        if not np.all(np.isfinite(test_x)):
+            raise ParameterError("the test inputs hold NaN or inf; clean or rescale them")
+        test = (test_x, test_y)
     trainable_model(model)
     surrogate_values = check_surrogate(surrogate, surrogate_parameters)
     weights, biases, thresholds, template = _start(start, x.shape[1], hidden, n_classes, seed,
@@ -188,7 +196,7 @@ def train_snn(x, labels, steps, hidden=(500,), model="if_soft", surrogate="fast_
     key = digest("train_snn", x, y, int(steps), [w.numpy() for w in weights], thresholds, model,
                  surrogate, sorted(surrogate_values.items()), sorted((parameters or {}).items()),
                  int(batch_size), float(lr), int(seed), float(logit_scale), dtype,
-                 None if test is None else (np.asarray(test[0], float), np.asarray(test[1])))
+                 None if test is None else test)
     params = [t.to(torch_dtype).requires_grad_() for t in weights + biases]
     optimiser = torch.optim.Adam(params, lr=lr)
     log = {k: [] for k in ("loss", "train_accuracy", "test_accuracy", "spikes_per_neuron",
@@ -250,9 +258,8 @@ def train_snn(x, labels, steps, hidden=(500,), model="if_soft", surrogate="fast_
             test_accuracy = np.nan
             if test is not None:
                 with torch.no_grad():
-                    counts = run(torch.tensor(np.asarray(test[0], float), dtype=torch_dtype))
-                test_accuracy = float(np.mean(counts[-1].argmax(dim=1).numpy()
-                                              == np.asarray(test[1])))
+                    counts = run(torch.tensor(test[0], dtype=torch_dtype))
+                test_accuracy = float(np.mean(counts[-1].argmax(dim=1).numpy() == test[1]))
             row = {"loss": loss_sum / len(x), "train_accuracy": correct / len(x),
                    "test_accuracy": test_accuracy,
                    "spikes_per_neuron": list(spikes / (len(x) * np.array(sizes[1:]))),
