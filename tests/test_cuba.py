@@ -150,6 +150,73 @@ def test_exact_grid_semantics_equal_the_snapped_event_driven_reference(dt):
     np.testing.assert_array_equal(brian["layer_spikes"][1], per_step)
 
 
+def driven_cuba(dt, buffers=(10, 8)):
+    """A network driven hard enough that neurons cross several times within one step of
+    ``dt`` ms and fill their spike buffers, and the event-driven reference's spike steps."""
+    from brainconv.spiketime import simulate_events
+
+    rng = np.random.default_rng(int(dt))
+    scale = {5.0: 3.0, 9.0: 2.0}[dt]  # some output neurons fill their buffer, some do not
+    weights = [rng.uniform(-1, 3, (30, 12)) * scale, rng.uniform(-1, 3, (12, 4))]
+    steps = int(round(200 / dt))
+    k = rng.integers(0, int(round(100 / dt)), (6, 30))
+    x = np.where(rng.random((6, 30)) < 0.7, 1 - k * dt / 100, 0.0)
+    spec = cuba_network(weights, [THETA, 0.5], tau_s=TAU_S, max_spikes=list(buffers))
+    events = simulate_events(weights, [THETA, 0.5], np.where(x > 0, 0.1 * (1 - x), np.inf),
+                             tau_s=TAU_S, dt=dt * 1e-3, t_max=steps * dt * 1e-3,
+                             max_spikes=list(buffers))
+    return spec, x, steps, [np.ceil(np.round(layer.times / (dt * 1e-3), 6)) - 1
+                            for layer in events.layers], events
+
+
+@pytest.mark.parametrize("dt", [5.0, 9.0])
+def test_several_crossings_in_one_step_and_the_spike_buffer_follow_the_reference(dt):
+    """Every crossing inside a step is sent at the step's end (payload n), and a neuron stops
+    after max_spikes spikes per sample, as in the event-driven engine (BATS' buffer)."""
+    spec, x, steps, (hidden, output), events = driven_cuba(dt)
+    with np.errstate(invalid="ignore"):  # inf - inf between empty slots
+        shared = [int(np.sum(np.diff(s, axis=-1) == 0)) for s in (hidden, output)]
+    assert min(shared) > 0  # both layers send several spikes in one step somewhere
+    assert (events.layers[1].counts == 8).any() and (events.layers[1].counts < 8).any()
+    brian = run_network(spec, x, steps, device="numpy", dt=dt)
+    expected = np.zeros_like(brian["output_spikes"])
+    for sample, unit, slot in np.argwhere(np.isfinite(output)):
+        expected[sample, int(output[sample, unit, slot]), unit] += 1
+    np.testing.assert_array_equal(brian["output_spikes"], expected)
+    per_step = np.bincount(hidden[np.isfinite(hidden)].astype(int), minlength=steps)
+    np.testing.assert_array_equal(brian["layer_spikes"][1], per_step)
+    np.testing.assert_array_equal(brian["unit_spike_count"][30:42],
+                                  events.layers[0].counts.sum(axis=0))  # each at most 10
+
+
+def test_brian2_runtime_sends_several_spikes_in_one_step_as_numpy(numpy_codegen):
+    spec, x, steps, _, _ = driven_cuba(9.0)
+    reference = run_network(spec, x, steps, device="numpy", dt=9.0)
+    brian = run_network(spec, x, steps, device="runtime", batch_size=4, dt=9.0)
+    assert reference["output_spikes"].max() > 1
+    for key in ("output_spikes", "layer_spikes", "unit_spike_count"):
+        np.testing.assert_array_equal(brian[key], reference[key], err_msg=key)
+
+
+@pytest.mark.standalone
+def test_cpp_standalone_sends_several_spikes_in_one_step_as_numpy(standalone_dir):
+    spec, x, steps, _, _ = driven_cuba(5.0)
+    reference = run_network(spec, x, steps, device="numpy", dt=5.0)
+    brian = run_network(spec, x, steps, device="cpp_standalone", batch_size=4, dt=5.0)
+    assert reference["output_spikes"].max() > 1
+    for key in ("output_spikes", "layer_spikes", "unit_spike_count"):
+        np.testing.assert_array_equal(brian[key], reference[key], err_msg=key)
+
+
+@pytest.mark.parametrize("bad", [0, 2.5, 1000, True])
+def test_a_bad_spike_buffer_is_refused_with_its_range(bad):
+    with pytest.raises(ParameterError, match=rf"max_spikes must be an integer in \[1, 200\].*"
+                                             rf"got {bad!r}"):
+        cuba_network([np.ones((3, 2))], [0.2], max_spikes=bad)
+    with pytest.raises(ParameterError, match="max_spikes once or once per weight matrix"):
+        cuba_network([np.ones((3, 2))], [0.2], max_spikes=[30, 30])
+
+
 def test_pixel_inputs_near_grid_points_act_where_the_reference_puts_them():
     """float32 pixels k/255: t_in = 0.1 (1 - p) falls a few 1e-9 s off the 20, 40, 60, 80 ms
     grid points (p = 0.8, 0.6, ...). Brian2's timestep() would move such an input one step

@@ -77,7 +77,7 @@ def test_neuron_model_keeps_its_positional_constructor():
     ("ion", ("step", "add", "count")),
     ("fs_relu", ("step", "one_off", "payload")),
     ("lif_rc", ("continuous", "filtered", "spikes")),
-    ("cuba_lif", ("continuous", "after_reset", "spikes")),
+    ("cuba_lif", ("continuous", "after_reset", "count")),
     ("readout", ("continuous", "filtered", "readout")),
 ])
 def test_parts_of_the_builtin_models(name, parts):

@@ -139,7 +139,8 @@ def run_command(args):
 
     dt_ms = args.dt if args.dt is not None else (1e3 * settings.dt or 1.0)
     steps = int(round(1e3 * settings.t_max / dt_ms))
-    spec = cuba_network(weights, settings.thresholds, tau_s=settings.tau_s, t_window=t_in)
+    spec = cuba_network(weights, settings.thresholds, tau_s=settings.tau_s, t_window=t_in,
+                        max_spikes=settings.max_spikes)
     start = time.perf_counter()
     ds = simulate(spec, pixels, y, steps, device=args.device, dt=dt_ms, progress=True,
                   notify=lambda message: print(message, flush=True),

@@ -6,9 +6,9 @@ numpy reference, on the MNIST test images, both on a grid of ``--dt`` ms (Cojoca
 The network is the 784-800-10 one trained by ``experiments/cojocaru/run.py`` at dt = 0 (read
 from its results folder; ``--weights`` names another file). Brian2 runs ``cuba_lif`` behind the
 ``ttfs`` input layer, 0.2 s per image, batches in time; the reference is
-``brainconv.spiketime.simulate_events`` with the same dt. Prints the times, whether predictions
-and spike counts agree, and the differences that two crossings of one neuron within one step
-explain (Brian2's in-step crossing finds the first only). Last line:
+``brainconv.spiketime.simulate_events`` with the same dt, both with BATS' 30-spike buffer. Prints
+the times, whether predictions and spike counts agree, and how many spikes of one neuron share a
+grid step (Brian2 sends them at once, as one event with payload ``n``). Last line:
 ``ratio_to_numpy=<x> accuracy=<y>`` (Brian2 run time over the reference's; Brian2's accuracy).
 """
 
@@ -32,7 +32,8 @@ THRESHOLDS, TAU_S, T_MAX = (0.2, 1.3), 0.13, 0.2
 
 
 def reference(weights, times, dt, batch=200):
-    """Output counts, hidden spikes per step of the grid, and same-step double crossings."""
+    """Output counts, hidden spikes per step of the grid, and spikes that share a grid step
+    with an earlier one of the same neuron."""
     steps = int(round(T_MAX / dt))
     counts, hidden, doubles = [], np.zeros(steps), 0
     for start in range(0, len(times), batch):
@@ -91,9 +92,8 @@ def main():
           f"   (compile {compile_seconds:.1f} s)")
     print(f"same predictions: {100 * same_predictions:.2f} %; output counts differing: "
           f"{int(np.sum(brian_counts != counts))} of {counts.size}; hidden spikes: Brian2 "
-          f"{int(brian['layer_spikes'][1].sum())}, reference {int(hidden.sum())}; two "
-          f"crossings of one neuron within one step in the reference (not separable on the "
-          f"grid): {doubles}")
+          f"{int(brian['layer_spikes'][1].sum())}, reference {int(hidden.sum())}; spikes that "
+          f"share a grid step with an earlier one of the same neuron: {doubles}")
     print(f"ratio_to_numpy={brian_seconds / numpy_seconds:.2f} accuracy={accuracy:.4f}")
 
 

@@ -101,7 +101,8 @@ def brian2_check(weights, setting, pixels, labels, dt_ms):
     from brainconv.spiketime import cuba_network
 
     dt_ms = dt_ms or 1.0
-    spec = cuba_network(weights, setting["thresholds"], tau_s=TAU_S, t_window=0.1)
+    spec = cuba_network(weights, setting["thresholds"], tau_s=TAU_S, t_window=0.1,
+                        max_spikes=setting["max_spikes"])
     start = time.perf_counter()
     steps = int(round(T_MAX * 1e3 / dt_ms))
     raw = run_network(spec, pixels, steps, device="cpp_standalone", dt=dt_ms)
