@@ -12,8 +12,8 @@ from scipy.stats import binom
 
 from brainconv.ann import ANN
 from brainconv.conversion import convert, spike_norm
-from brainconv.energy import (ENERGY_PRESETS, efficiency, operation_energies, operations_energy,
-                              snn_operations, table1)
+from brainconv.energy import (ENERGY_PRESETS, TABLE1_RESNET4, efficiency, implied_ac_energy,
+                              operation_energies, operations_energy, snn_operations, table1)
 from brainconv.equations import PLASTIC_SYNAPSE_MODELS, get_model, get_plastic_synapse_model
 from brainconv.equations.plasticity import (PAIR_STDP, STOCHASTIC_BINARY_STDP,
                                             pair_weight_change, switch_probability)
@@ -304,16 +304,24 @@ def test_spike_norm_errors():
 
 def test_table1_arithmetic():
     rows = table1()
-    conversion, backprop = rows
+    conversion, backprop, vgg16 = rows
     assert conversion["int32"] == pytest.approx(4.80, abs=0.005)
     assert conversion["float32"] == pytest.approx(0.64, abs=0.005)
     assert backprop["int32"] == pytest.approx(8.60, abs=0.005)
     assert backprop["float32"] == pytest.approx(1.14, abs=0.005)
+    assert vgg16["int32"] == pytest.approx(3.1 / (1.975 * 0.1))  # 15.70
+    assert vgg16["float32"] == pytest.approx(3.7 / (1.975 * 0.9))  # 2.08
     for row in rows:  # the printed values, to the paper's one decimal
         assert round(row["int32"], 1) == row["paper_int32"]
         assert round(row["float32"], 1) == row["paper_float32"]
     assert efficiency(1.95e8, 1.26e9, preset="int32") == pytest.approx(1.95e8 * 31 / 1.26e9)
     assert efficiency(1.95e8, 1.26e9, preset="common") == pytest.approx(0.79, abs=0.005)
+    # ResNet-4 read backwards: its printed 12.5x would need 0.37 pJ per 8-bit AC, no preset's
+    acs, printed_int, printed_float = TABLE1_RESNET4
+    assert implied_ac_energy(1.95e8, acs, printed_int, "int32") == pytest.approx(0.366, abs=1e-3)
+    assert implied_ac_energy(1.95e8, acs, printed_float, "float32") == pytest.approx(0.628,
+                                                                                      abs=1e-3)
+    assert efficiency(1.95e8, acs, e_mac=3.1, e_ac=0.366) == pytest.approx(12.5, abs=0.02)
 
 
 def test_energy_presets_and_user_values():
