@@ -7,7 +7,7 @@ setup(
     "batch simulation, accuracy/latency/spike trade-offs",
     python_requires=">=3.10",
     # equations/ sits at the top level of the repository but ships as brainconv.equations.
-    packages=["brainconv", "brainconv.ann", "brainconv.conversion", "brainconv.devices", "brainconv.equations", "brainconv.spiketime", "brainconv.surrogate"],
+    packages=["brainconv", "brainconv.ann", "brainconv.conversion", "brainconv.devices", "brainconv.equations", "brainconv.learning", "brainconv.spiketime", "brainconv.surrogate"],
     package_dir={"brainconv": "brainconv", "brainconv.equations": "equations"},
     # Code-object templates: the branchless threshold and the weight-row pathway.
     package_data={"brainconv": ["templates/*.cpp", "templates/*.pyx", "templates/*.py_"]},

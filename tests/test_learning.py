@@ -5,7 +5,8 @@ import pytest
 from brian2 import ms, second
 
 from brainconv.errors import ParameterError, ShapeError
-from brainconv.learning import image_patches, learn_kernels
+from brainconv.learning import (image_patches, learn_kernels, learn_shared_kernels,
+                                 offset_connections)
 
 #: A stroke the learning neurons see over and over (a diagonal).
 PATTERN = np.array([1, 0, 0, 0, 1, 0, 0, 0, 1], dtype=float)
@@ -107,3 +108,95 @@ def test_learning_keeps_its_compiled_project_for_new_patches_and_seeds(tmp_path,
         == objects
     assert [path for path in (tmp_path / "learning").iterdir() if path.is_dir()] == [project]
     assert again.weights.shape == (9, 4)
+
+
+# --- shared kernels over whole images ----------------------------------------------------------
+
+#: Two strokes; with every pixel spiking each step (1000 Hz at 1 ms), a potentiation
+#: probability of 1 and no depression, learning is deterministic.
+STROKE_A = np.array([[1, 1, 0], [0, 1, 0], [0, 0, 0]], float)
+STROKE_B = np.array([[0, 0, 0], [0, 1, 0], [0, 1, 1]], float)
+DETERMINISTIC = {"n_maps": 1, "seed": 0, "progress": False, "max_rate": 1000 / second,
+                 "neuron": {"dropout": 0.0, "w_scale": 0.5},
+                 "plasticity": {"gamma_pot": 1.0, "gamma_adep": 0.0, "gamma_dep": 0.0}}
+
+
+def _canvas(*placements, side=9):
+    """One image with each stroke at its (row, column)."""
+    image = np.zeros((1, side, side))
+    for stroke, (row, col) in placements:
+        image[0, row:row + 3, col:col + 3] = stroke
+    return image
+
+
+def _centre_kernel():
+    kernel = np.zeros((1, 3, 3))
+    kernel[0, 1, 1] = 1.0  # enough to make a window over a stroke's centre fire
+    return kernel
+
+
+def _learn_shared(images, device="runtime", **kwargs):
+    return learn_shared_kernels(images, device=device, initial=_centre_kernel(),
+                                **{**DETERMINISTIC, **kwargs}).kernels()[0]
+
+
+def test_offset_connections_place_each_kernel_entry_over_its_pixel():
+    pairs = offset_connections(4, 5, 3, n_maps=2)  # 2 x 3 positions per map
+    assert len(pairs) == 9
+    pre, post = pairs[5]  # entry (1, 2)
+    # neuron 6 + 1 * 3 + 1 = map 1, position (1, 1): its window's (1, 2) pixel is (2, 3)
+    assert pre[list(post).index(6 + 1 * 3 + 1)] == 2 * 5 + 3
+    assert sorted(post) == list(range(12))  # one synapse per neuron and entry
+
+
+def test_shared_update_from_two_positions_is_the_sum_of_both(numpy_codegen):
+    """One kernel for all positions: a stroke at one position and another far away teach it
+    what each teaches alone, together (binary weights: the union)."""
+    only_a = _learn_shared(_canvas((STROKE_A, (0, 0))))
+    only_b = _learn_shared(_canvas((STROKE_B, (6, 6))))
+    both = _learn_shared(_canvas((STROKE_A, (0, 0)), (STROKE_B, (6, 6))))
+    assert not np.array_equal(only_a, only_b)
+    assert only_a.sum() > 1 and only_b.sum() > 1  # each taught more than the centre
+    np.testing.assert_array_equal(both, np.clip(only_a + only_b - _centre_kernel()[0], 0, 1))
+
+
+def test_a_stroke_at_random_positions_is_learned_as_at_one(numpy_codegen):
+    """Translation: the shared kernel learns the same from the stroke wherever it lies (a
+    learner with one kernel per position would spread it over positions)."""
+    rng = np.random.default_rng(1)
+    images = np.concatenate([_canvas((STROKE_A, tuple(rng.integers(1, 6, 2))))
+                             for _ in range(4)])
+    at_one = _learn_shared(_canvas((STROKE_A, (3, 3))), rest=100 * ms)
+    at_random = _learn_shared(images, rest=100 * ms)
+    assert at_one.sum() > 1
+    np.testing.assert_array_equal(at_random, at_one)
+
+
+def test_shared_learning_rejects_bad_input_before_running():
+    with pytest.raises(ParameterError, match=r"lie in \[0, 1\]"):
+        learn_shared_kernels(np.full((2, 5, 5), 2.0), device="runtime")
+    with pytest.raises(ShapeError, match="at least 3x3"):
+        learn_shared_kernels(np.ones((2, 2, 2)), device="runtime")
+    with pytest.raises(ParameterError, match=r"initial kernels must have shape \(2, 3, 3\)"):
+        learn_shared_kernels(np.ones((2, 5, 5)), n_maps=2, device="runtime",
+                             initial=np.full((2, 3, 3), 0.5))
+    with pytest.raises(ParameterError, match=r"max_rate \* dt = 2.0 > 1"):
+        learn_shared_kernels(np.ones((2, 5, 5)), device="runtime", max_rate=2000 / second)
+    with pytest.raises(ParameterError, match="gamma_pot"):
+        learn_shared_kernels(np.ones((2, 5, 5)), device="runtime",
+                             plasticity={"gamma_pot": 1.5})
+
+
+@pytest.mark.long
+@pytest.mark.standalone
+def test_shared_learning_in_cpp_standalone_equals_runtime(standalone_dir):
+    images = _canvas((STROKE_A, (0, 0)), (STROKE_B, (6, 6)))
+    import brian2
+
+    previous = brian2.prefs.codegen.target
+    brian2.prefs.codegen.target = "numpy"
+    try:
+        runtime = _learn_shared(images)
+    finally:
+        brian2.prefs.codegen.target = previous
+    np.testing.assert_array_equal(_learn_shared(images, device="cpp_standalone"), runtime)
