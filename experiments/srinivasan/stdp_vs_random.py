@@ -1,10 +1,13 @@
 """Do STDP kernels beat random ones? Learned against random binary 3x3 kernels over seeds.
 
     python experiments/srinivasan/stdp_vs_random.py [--seeds 0 1 2 3 4] [--labels 1000 60000]
+    python experiments/srinivasan/stdp_vs_random.py --learner shared --seeds 0 1
 
-For each seed: 36 binary kernels learned by stochastic STDP (``brainconv.learning.learn_kernels``,
-cpp_standalone, one inky 3x3 patch from each of 10,000 training digits, the patches drawn with
-the seed), and 36 random binary kernels with **the same number of ones per kernel** (positions
+For each seed: 36 binary kernels learned by stochastic STDP on cpp_standalone — with
+``--learner patches`` (``brainconv.learning.learn_kernels``) on one inky 3x3 patch from each of
+10,000 training digits (the patches drawn with the seed), with ``--learner shared``
+(``brainconv.learning.learn_shared_kernels``) on the whole first 10,000 training digits, each
+kernel shared by all positions — and 36 random binary kernels with **the same number of ones per kernel** (positions
 drawn with the seed), so that a difference is not a difference in how much ink a kernel sums.
 
 Readout that exposes kernel quality: the kernels convolve the 28x28 image (weights kernel / 9,
@@ -20,7 +23,7 @@ digits, scored on all 10,000 test digits.
 Reports mean ± sample standard deviation over seeds and the paired difference (STDP - random,
 same seed) with its 95 % t confidence interval. Every learned kernel set and every score is
 cached in ``results/cache/`` by its settings, so an interrupted run resumes. Writes
-``results/stdp_vs_random.md``.
+``results/stdp_vs_random_<learner>.md``.
 """
 
 import argparse
@@ -40,19 +43,28 @@ sys.path.insert(0, str(HERE))
 from common import mnist  # noqa: E402
 from kernels import feature_layers  # noqa: E402
 
-from brainconv.learning import image_patches, learn_kernels  # noqa: E402
+from brainconv.learning import image_patches, learn_kernels, learn_shared_kernels  # noqa: E402
 
 RESULTS = HERE / "results"
 N_MAPS, PATCHES = 36, 10000
+LEARNERS = {"patches": "one 3x3 patch of each of the first 10,000 training digits, one kernel "
+                       "per neuron",
+            "shared": "the whole first 10,000 training digits, each kernel shared by all "
+                      "positions"}
 
 
-def stdp_kernels(x_train, seed):
-    """Kernels learned on one patch of each of the first 10,000 digits (cached by seed)."""
-    path = RESULTS / "cache" / f"stdp_kernels_seed{seed}_p{PATCHES}.npy"
+def stdp_kernels(x_train, seed, learner):
+    """Kernels learned on the first 10,000 digits (cached by learner and seed)."""
+    name = "stdp_kernels" if learner == "patches" else f"stdp_{learner}_kernels"
+    path = RESULTS / "cache" / f"{name}_seed{seed}_p{PATCHES}.npy"
     if path.exists():
         return np.load(path)
-    patches = image_patches(x_train, PATCHES, seed=seed)
-    learned = learn_kernels(patches, n_maps=N_MAPS, seed=seed, progress=False)
+    if learner == "patches":
+        patches = image_patches(x_train, PATCHES, seed=seed)
+        learned = learn_kernels(patches, n_maps=N_MAPS, seed=seed, progress=False)
+    else:
+        learned = learn_shared_kernels(x_train[:PATCHES], n_maps=N_MAPS, seed=seed,
+                                       progress=True)
     kernels = (learned.kernels() > 0.5).astype(np.float64)  # levels {0, 1}
     path.parent.mkdir(parents=True, exist_ok=True)
     np.save(path.with_suffix(".tmp.npy"), kernels)
@@ -130,7 +142,7 @@ def fit_softmax(features, labels, l2, iterations):
 def score(kind, seed, kernels, data, labels_n, args):
     """Test accuracy of the linear readout (cached by its settings)."""
     x_train, y_train, x_test, y_test = data
-    key = (f"{kind}_seed{seed}_n{labels_n}_steps{args.steps}_l2{args.l2:g}_"
+    key = (f"{args.learner}_{kind}_seed{seed}_n{labels_n}_steps{args.steps}_l2{args.l2:g}_"
            f"it{args.iterations}")
     path = RESULTS / "cache" / f"readout_{key}.json"
     if path.exists():
@@ -163,6 +175,8 @@ def paired(stdp, rand):
 
 def main(argv=None):
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--learner", choices=("patches", "shared"), default="patches",
+                        help="STDP on 3x3 patches, or shared kernels over whole digits")
     parser.add_argument("--seeds", type=int, nargs="+", default=[0, 1, 2, 3, 4])
     parser.add_argument("--labels", type=int, nargs="+", default=[1000, 60000])
     parser.add_argument("--steps", type=int, default=100, help="IF timesteps of the counts")
@@ -175,7 +189,7 @@ def main(argv=None):
     kernels = {}
     for seed in args.seeds:
         start = time.perf_counter()
-        learned = stdp_kernels(x_train, seed)
+        learned = stdp_kernels(x_train, seed, args.learner)
         kernels[seed] = {"STDP": learned, "random": random_kernels(learned, seed)}
         print(f"seed {seed}: STDP kernels ({time.perf_counter() - start:.0f} s), "
               f"{int(learned.sum())} ones of {learned.size}", flush=True)
@@ -192,7 +206,7 @@ def main(argv=None):
 
 def write(args, kernels, table, agree):
     seeds = args.seeds
-    command = ("python experiments/srinivasan/stdp_vs_random.py --seeds "
+    command = (f"python experiments/srinivasan/stdp_vs_random.py --learner {args.learner} --seeds "
                + " ".join(map(str, seeds)) + " --labels " + " ".join(map(str, args.labels))
                + f" --steps {args.steps} --l2 {args.l2:g} --iterations {args.iterations}")
     ones = [int(kernels[s]["STDP"].sum()) for s in seeds]
@@ -203,8 +217,8 @@ def write(args, kernels, table, agree):
         "",
         f"Command: `{command}`",
         "",
-        f"Per seed: 36 kernels learned by stochastic STDP on one patch of each of 10,000 "
-        f"training digits (cpp_standalone), and 36 random binary kernels with the same number "
+        f"Per seed: 36 kernels learned by stochastic STDP ({LEARNERS[args.learner]}, "
+        f"cpp_standalone), and 36 random binary kernels with the same number "
         f"of ones per kernel. Readout: 2x2-summed spike counts of soft-reset IF maps over "
         f"{args.steps} steps (closed form; equal to brainconv's simulation for "
         f"{100 * agree:.3f} % of the map neurons of 20 test digits), a linear softmax "
@@ -226,7 +240,7 @@ def write(args, kernels, table, agree):
             f"| {labels_n:,} | {np.mean(stdp):.2f} ± {sd(stdp):.2f} | {np.mean(rand):.2f} ± "
             f"{sd(rand):.2f} | {mean:+.2f} | [{low:+.2f}, {high:+.2f}] | "
             + ", ".join(f"{a:.2f} / {b:.2f}" for a, b in zip(stdp, rand)) + " |")
-    (RESULTS / "stdp_vs_random.md").write_text("\n".join(lines) + "\n")
+    (RESULTS / f"stdp_vs_random_{args.learner}.md").write_text("\n".join(lines) + "\n")
     print("\n".join(lines))
 
 
