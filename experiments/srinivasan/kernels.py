@@ -1,6 +1,7 @@
 """Srinivasan et al. 2020: binary 3x3 kernels learned by stochastic STDP, MNIST 36C3-2P-128FC-10FC.
 
     python experiments/srinivasan/kernels.py [--patches 10000] [--epochs 10] [--limit 10000]
+    python experiments/srinivasan/kernels.py --learner shared     # kernels shared over positions
 
 1. **STDP in Brian2** (``brainconv.learning.learn_kernels``, one ``cpp_standalone`` run): one
    random inky 3x3 patch from each of the first ``--patches`` training digits, Poisson input
@@ -13,7 +14,11 @@
    constant-current input) and run on the first ``--limit`` test digits for ``--steps`` steps.
 
 The same pipeline with the *initial* random binary kernels of the STDP run (Bernoulli 0.5,
-the same seed) is the baseline that shows what STDP adds. Kernel memory: 36 x 9 weights of 1
+the same seed) is the baseline that shows what STDP adds. With ``--learner shared`` the kernels
+come from ``brainconv.learning.learn_shared_kernels`` on the first ``--patches`` whole digits
+(each kernel applied at all positions; cached with ``stdp_vs_random.py``'s), and the baseline is
+random binary kernels with the same number of ones per kernel; outputs get the suffix
+``_shared``. Kernel memory: 36 x 9 weights of 1
 bit against 32 bits each (32x; the scale 1/9 is one shared number, folded into the IF
 thresholds by the conversion). Writes ``results/kernels.md``, ``kernels.png``, ``kernels.npz``
 (the learned and random kernels) and ``kernels.json`` (the table, read by ``energy.py``).
@@ -109,22 +114,33 @@ def main():
     parser.add_argument("--steps", type=int, default=100, help="timesteps of the SNN runs")
     parser.add_argument("--device", default="cpp_standalone")
     parser.add_argument("--seed", type=int, default=0)
+    parser.add_argument("--learner", choices=("patches", "shared"), default="patches")
     args = parser.parse_args()
+    suffix = "" if args.learner == "patches" else f"_{args.learner}"
     RESULTS.mkdir(parents=True, exist_ok=True)
     x_train, y_train = mnist("train")
     x_test, y_test = mnist("test")
     command = "python experiments/srinivasan/kernels.py " + " ".join(sys.argv[1:])
 
-    patches = image_patches(x_train, args.patches, seed=args.seed)
     start = time.perf_counter()
-    learned = learn_kernels(patches, n_maps=36, seed=args.seed, progress=True)
-    learn_wall = time.perf_counter() - start
-    print(f"STDP on {args.patches} patches: {learn_wall:.1f} s with compilation, "
-          f"{learned.seconds:.1f} s simulation", flush=True)
-    kernels = {"STDP": learned.kernels(), "random": learned.initial.T.reshape(-1, 3, 3)}
-    np.savez(RESULTS / "kernels.npz", learned=kernels["STDP"], random=kernels["random"],
-             spikes=learned.spikes)
-    plot_kernels(kernels["STDP"], kernels["random"], RESULTS / "kernels.png")
+    if args.learner == "shared":
+        from stdp_vs_random import random_kernels, stdp_kernels
+
+        learned = stdp_kernels(x_train, args.seed, "shared", n_digits=args.patches)
+        kernels = {"STDP": learned, "random": random_kernels(learned, args.seed)}
+        learn_note = (f"shared-kernel STDP on the first {args.patches} whole digits "
+                      f"({time.perf_counter() - start:.0f} s here, cached by stdp_vs_random.py)")
+    else:
+        patches = image_patches(x_train, args.patches, seed=args.seed)
+        learned = learn_kernels(patches, n_maps=36, seed=args.seed, progress=True)
+        learn_wall = time.perf_counter() - start
+        kernels = {"STDP": learned.kernels(), "random": learned.initial.T.reshape(-1, 3, 3)}
+        learn_note = (f"STDP learning run: {learned.seconds:.1f} s simulation ({args.patches} "
+                      f"presentations of 70 ms, {learn_wall:.1f} s with compilation); spikes "
+                      f"per learning neuron {learned.spikes.min()}-{learned.spikes.max()}.")
+    print(learn_note, flush=True)
+    np.savez(RESULTS / f"kernels{suffix}.npz", learned=kernels["STDP"], random=kernels["random"])
+    plot_kernels(kernels["STDP"], kernels["random"], RESULTS / f"kernels{suffix}.png")
 
     rows = []
     x_snn, y_snn = x_test[:args.limit], y_test[:args.limit]
@@ -136,7 +152,7 @@ def main():
         start = time.perf_counter()
         snn_accuracy, results, spec = spiking_run(ann, x_train, x_snn, y_snn, args.steps,
                                                   args.device, args.seed)
-        save_results(results, RESULTS / f"kernels_{name.lower()}_snn.nc")
+        save_results(results, RESULTS / f"kernels{suffix}_{name.lower()}_snn.nc")
         ops = snn_operations(results, spec)
         macs = ann_macs(ann)
         rows.append((name, int(k.sum()), ann_accuracy, ann_subset, snn_accuracy, macs,
@@ -156,9 +172,7 @@ def main():
         f"soft-reset IF, 99.9 % normalization, {args.steps} steps, first {args.limit} test "
         f"digits, {args.device}).",
         "",
-        f"STDP learning run: {learned.seconds:.1f} s simulation ({args.patches} presentations "
-        f"of 70 ms, {learn_wall:.1f} s with compilation); spikes per learning neuron "
-        f"{learned.spikes.min()}-{learned.spikes.max()}.",
+        learn_note,
         "",
         "| kernels | ones (of 324) | ANN test % (10,000) | ANN % (SNN subset) | SNN % "
         "| ANN MACs | SNN MACs (input layer) | SNN ACs | efficiency int32 | float32 |",
@@ -177,12 +191,12 @@ def main():
         "input once per image as MACs; the efficiency is ANN energy / SNN energy "
         "(`brainconv.energy.efficiency`, presets int32 3.1/0.1 pJ and float32 3.7/0.9 pJ).",
         "",
-        "![kernels](kernels.png)",
+        f"![kernels](kernels{suffix}.png)",
     ]
-    (RESULTS / "kernels.md").write_text("\n".join(lines) + "\n")
+    (RESULTS / f"kernels{suffix}.md").write_text("\n".join(lines) + "\n")
     keys = ("kernels", "ones", "ann_accuracy", "ann_accuracy_subset", "snn_accuracy",
             "ann_macs", "snn_macs", "snn_acs", "efficiency_int32", "efficiency_float32")
-    (RESULTS / "kernels.json").write_text(json.dumps(
+    (RESULTS / f"kernels{suffix}.json").write_text(json.dumps(
         {"command": command, "limit": args.limit, "steps": args.steps,
          "rows": [dict(zip(keys, row)) for row in rows]}, indent=1) + "\n")
     print("\n".join(lines))

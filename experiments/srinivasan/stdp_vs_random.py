@@ -53,17 +53,17 @@ LEARNERS = {"patches": "one 3x3 patch of each of the first 10,000 training digit
                       "positions"}
 
 
-def stdp_kernels(x_train, seed, learner):
-    """Kernels learned on the first 10,000 digits (cached by learner and seed)."""
+def stdp_kernels(x_train, seed, learner, n_digits=PATCHES):
+    """Kernels learned on the first ``n_digits`` digits (cached by learner, seed and count)."""
     name = "stdp_kernels" if learner == "patches" else f"stdp_{learner}_kernels"
-    path = RESULTS / "cache" / f"{name}_seed{seed}_p{PATCHES}.npy"
+    path = RESULTS / "cache" / f"{name}_seed{seed}_p{n_digits}.npy"
     if path.exists():
         return np.load(path)
     if learner == "patches":
-        patches = image_patches(x_train, PATCHES, seed=seed)
+        patches = image_patches(x_train, n_digits, seed=seed)
         learned = learn_kernels(patches, n_maps=N_MAPS, seed=seed, progress=False)
     else:
-        learned = learn_shared_kernels(x_train[:PATCHES], n_maps=N_MAPS, seed=seed,
+        learned = learn_shared_kernels(x_train[:n_digits], n_maps=N_MAPS, seed=seed,
                                        progress=True)
     kernels = (learned.kernels() > 0.5).astype(np.float64)  # levels {0, 1}
     path.parent.mkdir(parents=True, exist_ok=True)
