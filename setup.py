@@ -7,7 +7,7 @@ setup(
     "batch simulation, accuracy/latency/spike trade-offs",
     python_requires=">=3.10",
     # equations/ sits at the top level of the repository but ships as brainconv.equations.
-    packages=["brainconv", "brainconv.ann", "brainconv.conversion", "brainconv.devices", "brainconv.equations", "brainconv.learning", "brainconv.spiketime", "brainconv.surrogate"],
+    packages=["brainconv", "brainconv.ann", "brainconv.conversion", "brainconv.devices", "brainconv.equations", "brainconv.learning", "brainconv.nir", "brainconv.spiketime", "brainconv.surrogate"],
     package_dir={"brainconv": "brainconv", "brainconv.equations": "equations"},
     # Code-object templates: the branchless threshold and the weight-row pathway.
     package_data={"brainconv": ["templates/*.cpp", "templates/*.pyx", "templates/*.py_"]},
@@ -29,6 +29,11 @@ setup(
         "test": ["pytest>=7", "pytest-xdist>=3.5", "sphinx>=7", "numpydoc>=1.6",
                  "myst-parser>=3"],
         "torch": ["torch==2.13.0"],
+        # NIR exchange (brainconv.nir): the nir package reads and writes HDF5 through h5py
+        "nir": ["nir>=1.0.8", "h5py>=3"],
+        # another framework that reads brainconv's NIR graphs (tests/test_nir.py,
+        # experiments/nir/snntorch_mnist.py); needs the torch extra
+        "interop": ["snntorch==1.0.0", "nirtorch==2.6"],
         # brian2cuda itself must be installed with --no-deps (it pins an older brian2):
         # pip install --no-deps brian2cuda==1.0a7
         "gpu": ["nvidia-curand>=10.4,<10.5"],

@@ -137,6 +137,13 @@ def run(args, ann=None):
     from .results import save_results
 
     import_seconds = time.perf_counter() - started
+    if ann is None and (args.ann is None) == (getattr(args, "nir", None) is None):
+        raise ParameterError("brainconv run needs --ann FILE (an ANN to convert) or --nir FILE "
+                             "(a NIR graph to simulate), one of the two")
+    if ann is None and args.nir is not None:
+        from .nir.commands import run_nir
+
+        return run_nir(args)
     _load_model_files(args)
     paradigm, n_calibration = _paradigm(args), _calibration_images(args)
     raster = getattr(args, "raster", None)
@@ -518,10 +525,16 @@ def _parser():
     p.add_argument("--out", default="ann.npz", help="where to save the network")
     p.set_defaults(func=train)
 
-    p = command("run", "convert an ANN and simulate it on the test set")
+    p = command("run", "convert an ANN (or import a NIR graph) and simulate it on the test set")
     data_options(p, "mnist")
     run_options(p)
-    p.add_argument("--ann", required=True, help=".npz file written by `brainconv train`")
+    p.add_argument("--ann", default=None, help=".npz file written by `brainconv train`")
+    p.add_argument("--nir", default=None, metavar="FILE",
+                   help="simulate this NIR graph instead of converting an ANN (brainconv.nir; "
+                   "conversion options do not apply)")
+    p.add_argument("--nir-dt", type=float, default=1e-3,
+                   help="with --nir: the simulation step in the graph's time unit (seconds; 1 "
+                   "for a graph written in steps)")
     p.add_argument("--out", default="results.nc", help="results file (NetCDF)")
     p.set_defaults(func=run)
 
@@ -584,6 +597,9 @@ def _parser():
     from .spiketime.commands import add_commands
 
     add_commands(command, data_options)  # train-bats, run-bats
+    from .nir.commands import add_commands as add_nir_commands
+
+    add_nir_commands(command, data_options, run_options)  # export-nir
     return parser
 
 

@@ -1,0 +1,380 @@
+"""Exchange with NIR, the Neuromorphic Intermediate Representation (``pip install nir``).
+
+:func:`to_nir` writes a brainconv network as a ``nir.NIRGraph``, :func:`from_nir` reads a
+feed-forward graph (a file or a graph) into a :class:`~brainconv.spec.NetworkSpec`.
+
+**Time.** NIR's neurons are ODEs in continuous time; brainconv's grid paradigms are maps on a
+grid of step ``dt``. The mapping is the forward-Euler step of the NIR ODE with input held over
+the step — what Norse, snnTorch and Sinabs do — and edges carry one unit per spike and step:
+
+* NIR ``IF`` (``dv/dt = r I``): ``v += r dt I`` per step. brainconv's ``if_hard`` / ``if_soft``
+  (``v += I``) export as ``r = 1 / dt``; on import the weights and bias into the layer are
+  multiplied by ``r dt``.
+* NIR ``LIF`` (``tau dv/dt = (v_leak - v) + r I``): ``v = (1 - dt/tau) v + (dt/tau)(r I +
+  v_leak)``. brainconv's ``lif`` (``v = v / R + I``) exports as ``tau = dt R / (R - 1)``, ``r =
+  tau / dt``, ``v_leak = 0``; on import ``R = 1 / (1 - dt/tau)`` (needs ``dt < tau``), weights
+  times ``r dt / tau``, and ``v_leak`` becomes the bias ``dt v_leak / tau``.
+* The input is the value of each step (brainconv's constant current), spikes of layer ``l`` in
+  step ``t`` reach layer ``l + 1`` in step ``t`` (same-step propagation, as brainconv's
+  schedule), thresholds are compared with ``v >= v_threshold`` (NIR writes ``v > v_threshold``;
+  the two differ only where ``v`` lands on the threshold exactly).
+* Reset: NIR resets to ``v_reset`` (``if_hard``, ``lif``: 0). ``if_soft`` subtracts the
+  threshold, which NIR cannot state; it is written as ``IF`` with the node metadata
+  ``{"reset": "subtract"}``, which :func:`from_nir` reads back (a reader that ignores it runs
+  the network with a hard reset).
+
+Every node brainconv writes carries ``metadata`` with ``brainconv_model``, ``dt`` (seconds),
+``reset``, ``threshold_comparison`` and ``schedule``, and the graph's metadata names the writer.
+
+**Import** supports ``Input``, ``Output``, ``Affine``, ``Linear``, ``Conv2d`` (dilation 1, one
+group), ``SumPool2d``, ``AvgPool2d`` and ``Flatten`` between ``IF`` and ``LIF`` layers
+(per-neuron thresholds, ``r`` and ``v_leak`` are folded into the weights and bias; one ``tau``
+per layer), in a chain from the input to the output. Recurrent edges, ``CubaLIF``, ``LI``,
+``Integrator``-like and other nodes are refused before any build, naming the node and why.
+Layers are named after their NIR nodes.
+"""
+
+import math
+import re
+from pathlib import Path
+
+import numpy as np
+import scipy.sparse
+
+from ..errors import ModelError, ParameterError, ShapeError
+from ..spec import LayerSpec, NetworkSpec
+
+__all__ = ["EXPORTERS", "IMPORTERS", "from_nir", "to_nir"]
+
+SCHEDULE = ("same step: a spike of layer l in step t reaches layer l + 1 in step t; the input "
+            "is the value of each step")
+
+
+def _nir():
+    try:
+        import nir
+    except ImportError as exc:  # the optional extra
+        raise ModelError("NIR exchange needs the nir package: pip install 'brainconv[nir]' "
+                         "(or pip install nir h5py)") from exc
+    return nir
+
+
+# --- export -------------------------------------------------------------------------------
+
+def _metadata(layer, dt, reset):
+    return {"brainconv_model": layer.model, "brainconv_layer": layer.name, "dt": float(dt),
+            "reset": reset,
+            "threshold_comparison": ">=", "schedule": SCHEDULE}
+
+
+def _export_if(layer, dt, reset):
+    nir, n = _nir(), layer.size
+    return nir.IF(r=np.full(n, 1.0 / dt), v_threshold=np.full(n, float(layer.threshold)),
+                  v_reset=np.zeros(n), metadata=_metadata(layer, dt, reset))
+
+
+def _export_lif(layer, dt, reset):
+    nir, n = _nir(), layer.size
+    R = float(dict(layer.parameters).get("R", 1.0))
+    if not R > 1:
+        raise ParameterError(f"layer {layer.name!r}: lif with R = {R} has no leak; export it "
+                             "as if_hard (R = 1)")
+    tau = dt * R / (R - 1)
+    return nir.LIF(tau=np.full(n, tau), r=np.full(n, tau / dt), v_leak=np.zeros(n),
+                   v_threshold=np.full(n, float(layer.threshold)), v_reset=np.zeros(n),
+                   metadata=_metadata(layer, dt, reset))
+
+
+#: brainconv model -> ``exporter(layer, dt, reset)`` returning a NIR neuron node.
+EXPORTERS = {
+    "if_hard": lambda layer, dt: _export_if(layer, dt, "zero"),
+    "if_soft": lambda layer, dt: _export_if(layer, dt, "subtract"),
+    "lif": lambda layer, dt: _export_lif(layer, dt, "zero"),
+}
+
+
+def to_nir(spec, dt=1e-3):
+    """The network as a ``nir.NIRGraph``: ``input`` → (``<layer>.weights`` Affine →
+    ``<layer>.neurons``) per layer → ``output`` (module docstring for the semantics).
+
+    Parameters
+    ----------
+    spec : NetworkSpec
+        A network of grid paradigms NIR can state: ``if_soft``, ``if_hard``, ``lif``.
+    dt : float
+        The step in seconds that one brainconv timestep stands for (1 ms by default).
+
+    Raises
+    ------
+    ModelError
+        For a layer whose model has no NIR form (ensembles, accumulators and other payload
+        models, few-spike neurons, continuous-time models, filtered synapses), naming it.
+    """
+    nir = _nir()
+    if not (isinstance(dt, (int, float)) and math.isfinite(dt) and dt > 0):
+        raise ParameterError(f"dt must be a positive number of seconds, got {dt!r}")
+    for layer in spec.layers:
+        if layer.model not in EXPORTERS or layer.synapse != "delta":
+            raise ModelError(
+                f"layer {layer.name!r} (model {layer.model!r}, synapse {layer.synapse!r}) has "
+                f"no exact NIR form: NIR states neurons that send one spike at a time with an "
+                f"ODE ({', '.join(sorted(EXPORTERS))} with delta synapses); payload, ensemble, "
+                "few-spike and filtered models do not fit it")
+    nodes = {"input": nir.Input(input_type={"input": np.array([spec.input_size])})}
+    edges, previous = [], "input"
+    for layer in spec.layers:
+        weights = layer.weights.toarray() if scipy.sparse.issparse(layer.weights) else \
+            np.asarray(layer.weights)
+        nodes[f"{layer.name}.weights"] = nir.Affine(weight=weights.T.copy(),
+                                                   bias=np.asarray(layer.bias, dtype=float))
+        nodes[f"{layer.name}.neurons"] = EXPORTERS[layer.model](layer, float(dt))
+        edges += [(previous, f"{layer.name}.weights"),
+                  (f"{layer.name}.weights", f"{layer.name}.neurons")]
+        previous = f"{layer.name}.neurons"
+    nodes["output"] = nir.Output(output_type={"output": np.array([spec.layers[-1].size])})
+    edges.append((previous, "output"))
+    return nir.NIRGraph(nodes=nodes, edges=edges,
+                        metadata={"written_by": "brainconv", "dt": float(dt)})
+
+
+# --- import -------------------------------------------------------------------------------
+
+def _array(node_name, name, value, size):
+    """A node parameter as a float64 vector of ``size``, refused if NaN or of another size."""
+    value = np.asarray(value, dtype=np.float64).ravel()
+    if value.size == 1:
+        value = np.full(size, value[0])
+    if value.size != size:
+        raise ShapeError(f"NIR node {node_name!r}: {name} has {value.size} values for "
+                         f"{size} neurons")
+    if not np.all(np.isfinite(value)):
+        raise ParameterError(f"NIR node {node_name!r}: {name} holds NaN or inf")
+    return value
+
+
+def _hard_reset(node_name, node, size):
+    reset = node.v_reset if node.v_reset is not None else np.zeros(size)
+    if np.any(_array(node_name, "v_reset", reset, size) != 0):
+        raise ParameterError(f"NIR node {node_name!r}: v_reset must be 0 (brainconv's reset), "
+                             "got other values; shift v_threshold and v_leak by -v_reset")
+
+
+def _import_if(name, node, size, dt):
+    """``(model, parameters, weight scale per neuron, bias per neuron, threshold per neuron)``."""
+    _hard_reset(name, node, size)
+    subtract = (node.metadata or {}).get("reset") == "subtract"
+    r = _array(name, "r", node.r, size)
+    return ("if_soft" if subtract else "if_hard", (), r * dt, np.zeros(size),
+            _array(name, "v_threshold", node.v_threshold, size))
+
+
+def _import_lif(name, node, size, dt):
+    _hard_reset(name, node, size)
+    tau = _array(name, "tau", node.tau, size)
+    if np.ptp(tau) > 1e-12 * tau.max():
+        raise ParameterError(f"NIR node {name!r}: tau differs between neurons "
+                             f"({tau.min():g} to {tau.max():g} s); brainconv's lif has one leak "
+                             "per layer")
+    if not dt < tau[0]:
+        raise ParameterError(f"NIR node {name!r}: dt = {dt:g} s must be below tau = "
+                             f"{tau[0]:g} s (the forward-Euler step of the LIF ODE); choose a "
+                             "smaller dt")
+    R = 1.0 / (1.0 - dt / tau[0])
+    r = _array(name, "r", node.r, size)
+    v_leak = _array(name, "v_leak", node.v_leak, size)
+    return ("lif", (("R", R),), r * dt / tau, dt * v_leak / tau,
+            _array(name, "v_threshold", node.v_threshold, size))
+
+
+#: NIR neuron node type name -> ``importer(name, node, size, dt)``.
+IMPORTERS = {"IF": _import_if, "LIF": _import_lif}
+#: NIR node types that map inputs to currents linearly (composed between neuron layers).
+LINEAR_NODES = ("Affine", "Linear", "Conv2d", "SumPool2d", "AvgPool2d", "Flatten")
+
+
+def _chain(graph):
+    """The node names from the input to the output, refused unless a simple chain."""
+    nir = _nir()
+    names = set(graph.nodes)
+    for a, b in graph.edges:
+        for end in (a, b):
+            if end not in names:
+                raise ShapeError(f"NIR edge ({a!r}, {b!r}) names node {end!r}, which the graph "
+                                 f"does not have (nodes: {', '.join(sorted(names))})")
+    inputs = [n for n, node in graph.nodes.items() if isinstance(node, nir.Input)]
+    if len(inputs) != 1:
+        raise ShapeError(f"a NIR graph for brainconv needs one Input node, found {len(inputs)}")
+    successors = {}
+    for a, b in graph.edges:
+        successors.setdefault(a, []).append(b)
+    for a, b in graph.edges:  # an edge back to a node that reaches it closes a loop
+        reached, todo = set(), [b]
+        while todo:
+            node = todo.pop()
+            if node == a:
+                raise ModelError(f"NIR edge ({a!r}, {b!r}) closes a loop: recurrent graphs "
+                                 "are not supported yet (brainconv's networks are "
+                                 "feed-forward)")
+            if node not in reached:
+                reached.add(node)
+                todo.extend(successors.get(node, []))
+    chain, seen = [inputs[0]], {inputs[0]}
+    while not isinstance(graph.nodes[chain[-1]], nir.Output):
+        following = successors.get(chain[-1], [])
+        if len(following) != 1:
+            raise ShapeError(f"NIR node {chain[-1]!r} feeds {len(following)} nodes "
+                             f"({', '.join(following) or 'none'}); brainconv imports "
+                             "feed-forward chains from Input to Output")
+        chain.append(following[0])
+        seen.add(following[0])
+    for a, b in graph.edges:
+        if b in seen and a not in seen:
+            raise ShapeError(f"NIR edge ({a!r}, {b!r}) comes from outside the input-output "
+                             "chain; brainconv imports feed-forward chains")
+    return chain
+
+
+def _linear_map(name, node, shape):
+    """``(sparse matrix (n_in, n_out), bias, output shape)`` of a linear node."""
+    from ..layers import avgpool2d_connectivity, conv2d_connectivity, conv2d_output_shape
+
+    kind, n_in = type(node).__name__, int(np.prod(shape))
+    if kind in ("Affine", "Linear"):
+        weight = np.asarray(node.weight, dtype=np.float64)
+        if weight.ndim != 2 or weight.shape[1] != n_in:
+            raise ShapeError(f"NIR node {name!r} ({kind}): weight of shape {weight.shape} "
+                             f"cannot take the {n_in} values of the node before it")
+        bias = np.zeros(weight.shape[0]) if kind == "Linear" else \
+            _array(name, "bias", node.bias, weight.shape[0])
+        if not np.all(np.isfinite(weight)):
+            raise ParameterError(f"NIR node {name!r}: weight holds NaN or inf")
+        return scipy.sparse.csr_matrix(weight.T), bias, (weight.shape[0],)
+    if kind == "Flatten":
+        return scipy.sparse.identity(n_in, format="csr"), np.zeros(n_in), (n_in,)
+    if len(shape) != 3:
+        raise ShapeError(f"NIR node {name!r} ({kind}) needs a (channels, height, width) input, "
+                         f"got shape {shape}")
+    if kind == "Conv2d":
+        for what, value in (("dilation", node.dilation), ("groups", node.groups)):
+            if np.any(np.asarray(value) != 1):
+                raise ModelError(f"NIR node {name!r}: Conv2d {what} {value} is not supported "
+                                 "(dilation 1, one group)")
+        stride, padding = (tuple(int(v) for v in np.broadcast_to(node.stride, 2)),
+                           tuple(int(v) for v in np.broadcast_to(node.padding, 2)))
+        if stride[0] != stride[1] or padding[0] != padding[1]:
+            raise ModelError(f"NIR node {name!r}: non-square stride {stride} or padding "
+                             f"{padding} is not supported")
+        weight = np.asarray(node.weight, dtype=np.float64)
+        pre, post, w = conv2d_connectivity(shape, weight, stride[0], padding[0])
+        out = conv2d_output_shape(shape, weight.shape[0], weight.shape[2], stride[0], padding[0])
+        bias = np.repeat(_array(name, "bias", node.bias, weight.shape[0]), out[1] * out[2])
+    else:  # SumPool2d, AvgPool2d
+        k = tuple(int(v) for v in np.broadcast_to(node.kernel_size, 2))
+        s = tuple(int(v) for v in np.broadcast_to(node.stride, 2))
+        if k[0] != k[1] or s != k or np.any(np.asarray(node.padding) != 0):
+            raise ModelError(f"NIR node {name!r}: {kind} with kernel {k}, stride {s}, padding "
+                             f"{node.padding} is not supported (square, stride = kernel, no "
+                             "padding)")
+        pre, post, w = avgpool2d_connectivity(shape, k[0])
+        if kind == "SumPool2d":
+            w = w * k[0] * k[0]
+        out = (shape[0], shape[1] // k[0], shape[2] // k[0])
+        bias = np.zeros(int(np.prod(out)))
+    n_out = int(np.prod(out))
+    return scipy.sparse.csr_matrix((w, (pre, post)), shape=(n_in, n_out)), bias, tuple(out)
+
+
+def _layer_name(node_name):
+    """A Brian2-safe layer name for a NIR node name (``"1"`` -> ``"nir_1"``, ``"lif1.lif"``
+    -> ``"lif1_lif"``)."""
+    name = re.sub(r"\W", "_", node_name)
+    return name if name.isidentifier() and not name.startswith("_") else f"nir_{name}"
+
+
+def _input_shape(name, graph, chain):
+    """The input's shape: the Input node's type, else what the first linear node takes."""
+    node = graph.nodes[name]
+    shape = getattr(node, "input_type", {}) or {}
+    shape = next(iter(shape.values()), None) if isinstance(shape, dict) else None
+    if shape is not None and np.size(shape) and np.all(np.asarray(shape) > 0):
+        return tuple(int(v) for v in np.asarray(shape).ravel())
+    first = graph.nodes[chain[1]]
+    if type(first).__name__ == "Conv2d" and first.input_shape is not None:
+        return (int(np.asarray(first.weight).shape[1]),
+                *(int(v) for v in np.broadcast_to(first.input_shape, 2)))
+    if type(first).__name__ in ("Affine", "Linear"):
+        return (int(np.asarray(first.weight).shape[1]),)
+    raise ShapeError(f"the input shape of NIR node {name!r} is not stated, and the first node "
+                     f"({type(first).__name__}) does not imply it")
+
+
+def from_nir(graph, dt=1e-3):
+    """A :class:`~brainconv.spec.NetworkSpec` of a feed-forward NIR graph.
+
+    Parameters
+    ----------
+    graph : nir.NIRGraph or path
+        The graph, or a ``.nir`` file (read with ``nir.read``).
+    dt : float
+        The simulation step in the graph's time unit (seconds for SI graphs; a graph written
+        in steps, e.g. Sinabs' with ``r = 1``, takes ``dt = 1``).
+
+    Returns
+    -------
+    NetworkSpec
+        One layer per NIR neuron node, named after it (``nir_<name>`` where the name is no
+        identifier; the layer's own name for a graph brainconv wrote); its weights compose the linear nodes
+        before it (with ``r``, ``tau`` and per-neuron thresholds folded in, module
+        docstring). Run it with ``run_network(spec, x, steps)``; ``x`` holds one value per
+        input (channels first for images), applied every step.
+
+    Raises
+    ------
+    ModelError, ShapeError, ParameterError
+        Before any build: a graph that is not a feed-forward chain, a node brainconv cannot
+        run, or bad shapes or parameters, each naming the node.
+    """
+    nir = _nir()
+    if isinstance(graph, (str, Path)):
+        if not Path(graph).is_file():
+            raise ParameterError(f"NIR file {str(graph)!r} does not exist")
+        graph = nir.read(str(graph))
+    if not (isinstance(dt, (int, float)) and math.isfinite(dt) and dt > 0):
+        raise ParameterError(f"dt must be a positive number (the graph's time unit), got "
+                             f"{dt!r}")
+    chain = _chain(graph)
+    shape = _input_shape(chain[0], graph, chain)
+    input_size = int(np.prod(shape))
+    matrix, bias = scipy.sparse.identity(input_size, format="csr"), np.zeros(input_size)
+    layers, pending = [], False
+    for name in chain[1:-1]:
+        node, kind = graph.nodes[name], type(graph.nodes[name]).__name__
+        if kind in LINEAR_NODES:
+            step, step_bias, shape = _linear_map(name, node, shape)
+            matrix, bias = matrix @ step, bias @ step + step_bias
+            pending = pending or kind != "Flatten"
+            continue
+        if kind not in IMPORTERS:
+            raise ModelError(f"NIR node {name!r} is a {kind}, which brainconv cannot import "
+                             f"(neurons: {', '.join(IMPORTERS)}; linear: "
+                             f"{', '.join(LINEAR_NODES)})")
+        if not pending:
+            raise ShapeError(f"NIR neuron node {name!r} follows another neuron node without "
+                             "weights between them")
+        size = int(np.prod(shape))
+        model, parameters, scale, leak, thresholds = IMPORTERS[kind](name, node, size, dt)
+        threshold = float(thresholds[0])
+        if np.any(thresholds != threshold):  # fold per-neuron thresholds into the input
+            scale, leak, threshold = scale / thresholds, leak / thresholds, 1.0
+        weights = (matrix @ scipy.sparse.diags(scale)).tocsr()
+        dense = weights.nnz > 0.25 * weights.shape[0] * weights.shape[1]
+        layer_name = (node.metadata or {}).get("brainconv_layer") or _layer_name(name)
+        layers.append(LayerSpec(layer_name, model, size, weights.toarray() if dense else weights,
+                                bias * scale + leak, threshold, parameters=parameters))
+        matrix, bias, pending = scipy.sparse.identity(size, format="csr"), np.zeros(size), False
+    if not layers:
+        raise ShapeError("the NIR graph has no neuron node between its Input and Output")
+    if pending:
+        raise ShapeError(f"the NIR graph ends with linear nodes after its last neuron node "
+                         f"{layers[-1].name!r}; brainconv's output is a spiking layer")
+    return NetworkSpec(input_size, tuple(layers))

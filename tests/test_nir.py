@@ -1,0 +1,259 @@
+"""NIR exchange: export, import, round trips, and the graphs other frameworks wrote."""
+
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+nir = pytest.importorskip("nir")
+
+from brainconv.errors import ModelError, ParameterError, ShapeError  # noqa: E402
+from brainconv.nir import from_nir, to_nir  # noqa: E402
+from brainconv.simulation import run_network  # noqa: E402
+from brainconv.spec import LayerSpec, NetworkSpec  # noqa: E402
+
+NIR_DATA = Path(__file__).resolve().parents[2] / "shared" / "data" / "nir"
+
+
+def _mlp(model, seed=0, parameters=()):
+    """A 12-8-5 network whose weights are multiples of 1/16 (exact sums)."""
+    rng = np.random.default_rng(seed)
+    layers = []
+    for index, (n_in, n_out) in enumerate(((12, 8), (8, 5))):
+        w = rng.integers(-6, 12, (n_in, n_out)) / 16
+        b = rng.integers(-2, 3, n_out) / 16
+        layers.append(LayerSpec("output" if index else "hidden1", model, n_out, w, b,
+                                0.75 if index else 1.0, parameters=parameters))
+    return NetworkSpec(12, tuple(layers)), rng.integers(0, 17, (6, 12)) / 16
+
+
+@pytest.mark.parametrize("model, parameters", [("if_soft", ()), ("if_hard", ()),
+                                               ("lif", (("R", 1.25),))])
+def test_round_trip_reads_back_the_parameters_and_the_spikes(model, parameters, tmp_path):
+    spec, x = _mlp(model, parameters=parameters)
+    path = tmp_path / "net.nir"
+    nir.write(path, to_nir(spec, dt=1e-3))
+    back = from_nir(path, dt=1e-3)
+    for a, b in zip(spec.layers, back.layers):
+        assert (b.name, b.model, b.threshold) == (a.name, a.model, a.threshold)
+        np.testing.assert_allclose(b.weights, a.weights, rtol=1e-12, atol=1e-15)
+        np.testing.assert_allclose(b.bias, a.bias, rtol=1e-12, atol=1e-15)
+        for (name, value), (name_b, value_b) in zip(a.parameters, b.parameters):
+            assert name == name_b and value_b == pytest.approx(value, rel=1e-12)
+    ours = run_network(spec, x, 30, device="numpy")
+    theirs = run_network(back, x, 30, device="numpy")
+    assert ours["output_spikes"].sum() > 0
+    for key in ("output_spikes", "layer_spikes", "unit_spike_count"):
+        np.testing.assert_array_equal(theirs[key], ours[key], err_msg=key)
+
+
+def test_exported_nodes_state_the_grid_semantics():
+    spec, _ = _mlp("if_soft")
+    graph = to_nir(spec, dt=1e-3)
+    assert graph.edges == [("input", "hidden1.weights"), ("hidden1.weights", "hidden1.neurons"),
+                           ("hidden1.neurons", "output.weights"),
+                           ("output.weights", "output.neurons"), ("output.neurons", "output")]
+    node = graph.nodes["hidden1.neurons"]
+    assert isinstance(node, nir.IF)
+    np.testing.assert_allclose(node.r, 1000.0)  # v += r dt I = I per 1 ms step
+    assert node.metadata["reset"] == "subtract" and node.metadata["dt"] == 1e-3
+    np.testing.assert_array_equal(graph.nodes["hidden1.weights"].weight, spec.layers[0].weights.T)
+    lif = to_nir(_mlp("lif", parameters=(("R", 1.25),))[0], dt=1e-3).nodes["output.neurons"]
+    # v = v / R + I is forward Euler of tau dv/dt = -v + r I with tau = dt R / (R - 1)
+    np.testing.assert_allclose(lif.tau, 5e-3)
+    np.testing.assert_allclose(1 - 1e-3 / lif.tau, 1 / 1.25)
+
+
+def test_models_nir_cannot_state_are_refused_with_the_reason():
+    spec, _ = _mlp("accumulator", parameters=(("k", 4),))
+    with pytest.raises(ModelError, match=r"'hidden1' \(model 'accumulator'.*no exact NIR form"):
+        to_nir(spec)
+
+
+def _forward_nir_cnn(graph, frames, steps):
+    """An independent forward pass of the Sinabs CNN graph from the NIR definitions in torch:
+    IF neurons, v += r dt I with dt = 1, spike where v >= v_threshold, reset to v_reset;
+    the same frame every step; spikes reach the next layer in the same step."""
+    import torch
+    import torch.nn.functional as F
+
+    nodes = graph.nodes
+    order = ["0", "1", "2", "3", "4", "5", "6", "7", "8", "9", "10", "11", "12"]
+    x = torch.tensor(frames.reshape(-1, 2, 34, 34), dtype=torch.float64)
+    v = {}
+    counts = torch.zeros(len(x), steps, 10, dtype=torch.float64)
+    for t in range(steps):
+        h = x
+        for name in order:
+            node = nodes[name]
+            kind = type(node).__name__
+            if kind == "Conv2d":
+                h = F.conv2d(h, torch.tensor(node.weight, dtype=torch.float64),
+                             torch.tensor(node.bias, dtype=torch.float64),
+                             stride=tuple(node.stride), padding=tuple(node.padding))
+            elif kind == "SumPool2d":
+                h = F.avg_pool2d(h, tuple(node.kernel_size)) * 4
+            elif kind == "Flatten":
+                h = h.reshape(len(h), -1)
+            elif kind == "Affine":
+                h = h @ torch.tensor(node.weight, dtype=torch.float64).T + \
+                    torch.tensor(node.bias, dtype=torch.float64)
+            else:  # IF
+                r = torch.tensor(node.r, dtype=torch.float64)
+                v[name] = v.get(name, torch.zeros_like(h)) + r * h
+                spikes = (v[name] >= torch.tensor(node.v_threshold, dtype=torch.float64))
+                v[name] = torch.where(spikes, torch.tensor(node.v_reset, dtype=torch.float64),
+                                      v[name])
+                h = spikes.to(torch.float64)
+        counts[:, t] = h
+    return counts.numpy()
+
+
+@pytest.mark.skipif(not (NIR_DATA / "cnn_sinabs.nir").exists(), reason="no shared NIR data")
+def test_the_sinabs_cnn_runs_as_an_independent_torch_forward_pass():
+    pytest.importorskip("torch")
+    graph = nir.read(NIR_DATA / "cnn_sinabs.nir")
+    spec = from_nir(graph, dt=1.0)
+    assert [layer.size for layer in spec.layers] == [16 * 16 * 16, 16 * 16 * 16, 8 * 8 * 8,
+                                                     256, 10]
+    rng = np.random.default_rng(0)
+    frames = (rng.random((3, 2 * 34 * 34)) < 0.3).astype(float)  # random event frames
+    ours = run_network(spec, frames, 15, device="numpy")
+    expected = _forward_nir_cnn(graph, frames, 15)
+    assert expected.sum() > 10
+    np.testing.assert_array_equal(ours["output_spikes"], expected)
+
+
+@pytest.mark.skipif(not (NIR_DATA / "braille_noDelay_bias_zero.nir").exists(),
+                    reason="no shared NIR data")
+def test_the_recurrent_braille_graph_is_refused_naming_the_loop():
+    with pytest.raises(ModelError, match=r"NIR edge \('lif1.w_rec', 'lif1.lif'\) closes a loop"):
+        from_nir(NIR_DATA / "braille_noDelay_bias_zero.nir", dt=1e-3)
+
+
+@pytest.mark.skipif(not (NIR_DATA / "lif_norse.nir").exists(), reason="no shared NIR data")
+def test_the_norse_lif_imports_as_the_forward_euler_step_of_its_ode():
+    spec = from_nir(NIR_DATA / "lif_norse.nir", dt=1e-4)
+    layer, = spec.layers
+    assert layer.model == "lif" and layer.threshold == pytest.approx(0.1)
+    # tau = 2.5 ms: v = (1 - dt / tau) v + dt / tau * r * I
+    assert dict(layer.parameters)["R"] == pytest.approx(1 / (1 - 0.04))
+    np.testing.assert_allclose(layer.weights, [[0.04]])
+
+
+def _graph(nodes, edges):
+    return nir.NIRGraph(nodes=nodes, edges=edges, type_check=False)
+
+
+def test_malformed_graphs_are_refused_before_any_build():
+    inp = nir.Input(input_type={"input": np.array([3])})
+    out = nir.Output(output_type={"output": np.array([2])})
+    affine = nir.Affine(weight=np.ones((2, 3)), bias=np.zeros(2))
+    neuron = nir.IF(r=np.ones(2), v_threshold=np.ones(2), v_reset=np.zeros(2))
+    with pytest.raises(ShapeError, match=r"edge \('a', 'ghost'\) names node 'ghost'"):
+        from_nir(_graph({"input": inp, "a": affine, "n": neuron, "output": out},
+                        [("input", "a"), ("a", "ghost"), ("n", "output")]))
+    bad = nir.Affine(weight=np.ones((2, 4)), bias=np.zeros(2))
+    with pytest.raises(ShapeError, match=r"'a' \(Affine\): weight of shape \(2, 4\) cannot take "
+                                         r"the 3 values"):
+        from_nir(_graph({"input": inp, "a": bad, "n": neuron, "output": out},
+                        [("input", "a"), ("a", "n"), ("n", "output")]))
+    nan = nir.IF(r=np.ones(2), v_threshold=np.array([1.0, np.nan]), v_reset=np.zeros(2))
+    with pytest.raises(ParameterError, match="'n': v_threshold holds NaN"):
+        from_nir(_graph({"input": inp, "a": affine, "n": nan, "output": out},
+                        [("input", "a"), ("a", "n"), ("n", "output")]))
+    li = nir.LI(tau=np.ones(2), r=np.ones(2), v_leak=np.zeros(2))
+    with pytest.raises(ModelError, match=r"'n' is a LI, which brainconv cannot import"):
+        from_nir(_graph({"input": inp, "a": affine, "n": li, "output": out},
+                        [("input", "a"), ("a", "n"), ("n", "output")]))
+    lif = nir.LIF(tau=np.full(2, 1e-4), r=np.ones(2), v_leak=np.zeros(2),
+                  v_threshold=np.ones(2), v_reset=np.zeros(2))
+    with pytest.raises(ParameterError, match=r"dt = 0.001 s must be below tau = 0.0001 s"):
+        from_nir(_graph({"input": inp, "a": affine, "n": lif, "output": out},
+                        [("input", "a"), ("a", "n"), ("n", "output")]), dt=1e-3)
+    with pytest.raises(ParameterError, match="does not exist"):
+        from_nir("missing.nir")
+
+
+def test_per_neuron_thresholds_and_r_fold_into_the_weights():
+    inp = nir.Input(input_type={"input": np.array([2])})
+    out = nir.Output(output_type={"output": np.array([2])})
+    affine = nir.Affine(weight=np.array([[1.0, 0.0], [0.0, 1.0]]), bias=np.zeros(2))
+    neuron = nir.IF(r=np.array([1.0, 2.0]), v_threshold=np.array([0.5, 2.0]),
+                    v_reset=np.zeros(2))
+    spec = from_nir(_graph({"input": inp, "a": affine, "n": neuron, "output": out},
+                           [("input", "a"), ("a", "n"), ("n", "output")]), dt=1.0)
+    x = np.array([[0.25, 0.5]])  # unit 0: 0.25 / 0.5 per step; unit 1: 2 * 0.5 / 2
+    counts = run_network(spec, x, 8, device="numpy")["output_spikes"].sum(axis=1)[0]
+    np.testing.assert_array_equal(counts, [4, 4])  # hard reset every 2nd step for both
+
+
+def test_cli_exports_a_converted_network_and_runs_the_file_to_the_same_results(tmp_path,
+                                                                              capsys):
+    """`brainconv export-nir` then `brainconv run --nir`: the same spikes as `brainconv run
+    --ann`, and the file's hash in the results."""
+    import xarray as xr
+
+    from brainconv.ann import save_ann, train_ann
+    from brainconv.cli import main
+    from brainconv.data import load_dataset
+
+    x, y = load_dataset("digits", "train")
+    save_ann(train_ann(x, y, hidden=(16,), epochs=2, seed=0), tmp_path / "ann.npz")
+    common = ["--dataset", "digits", "--device", "numpy", "--steps", "20", "--limit", "40"]
+    assert main(["export-nir", "--ann", str(tmp_path / "ann.npz"), "--dataset", "digits",
+                 "--out", str(tmp_path / "net.nir")]) == 0
+    assert main(["run", "--ann", str(tmp_path / "ann.npz"), *common,
+                 "--out", str(tmp_path / "ann.nc")]) == 0
+    assert main(["run", "--nir", str(tmp_path / "net.nir"), *common,
+                 "--out", str(tmp_path / "nir.nc")]) == 0
+    converted, imported = xr.open_dataset(tmp_path / "ann.nc"), xr.open_dataset(tmp_path / "nir.nc")
+    assert int(converted["output_spikes"].sum()) > 0
+    np.testing.assert_array_equal(imported["output_spikes"].values,
+                                  converted["output_spikes"].values)
+    assert len(imported.attrs["nir_sha256"]) == 64 and imported.attrs["nir_written_by"] == "brainconv"
+    capsys.readouterr()
+    assert main(["run", "--nir", str(tmp_path / "net.nir"), "--ann", str(tmp_path / "ann.npz"),
+                 *common]) == 2
+    assert "--ann FILE (an ANN to convert) or --nir FILE" in capsys.readouterr().err
+    if (NIR_DATA / "cnn_sinabs.nir").exists():
+        assert main(["run", "--nir", str(NIR_DATA / "cnn_sinabs.nir"), "--nir-dt", "1",
+                     *common]) == 2
+        assert "takes 2312 input values, but digits gives 64" in capsys.readouterr().err
+
+
+@pytest.mark.long
+@pytest.mark.standalone
+@pytest.mark.skipif(not (NIR_DATA / "cnn_sinabs.nir").exists(), reason="no shared NIR data")
+def test_the_sinabs_cnn_on_cpp_standalone_equals_numpy(standalone_dir):
+    spec = from_nir(NIR_DATA / "cnn_sinabs.nir", dt=1.0)
+    frames = (np.random.default_rng(1).random((4, 2 * 34 * 34)) < 0.3).astype(float)
+    reference = run_network(spec, frames, 12, device="numpy")
+    compiled = run_network(spec, frames, 12, device="cpp_standalone", batch_size=2)
+    assert reference["output_spikes"].sum() > 0
+    for key in ("output_spikes", "layer_spikes", "unit_spike_count"):
+        np.testing.assert_array_equal(compiled[key], reference[key], err_msg=key)
+
+
+def test_snntorch_loads_an_exported_lif_network_and_spikes_as_brainconv(digits):
+    """Another framework reads brainconv's graph: snnTorch's import_from_nir (LIF as
+    snn.Leaky, beta = 1 - dt/tau, reset to zero, fixed dt = 0.1 ms) gives the same output
+    spikes as brainconv's float32 reference."""
+    pytest.importorskip("snntorch")
+    import torch
+    from snntorch.import_nir import import_from_nir
+
+    from brainconv.ann import train_ann
+    from brainconv.conversion import convert
+    from brainconv.reference import simulate_reference
+
+    x_train, y_train, x_test, _ = digits
+    ann = train_ann(x_train, y_train, hidden=(32,), epochs=3, seed=0)
+    spec = convert(ann, "lif", data=x_train, parameters={"R": 1.25})
+    net = import_from_nir(to_nir(spec, dt=1e-4))  # snnTorch's LIF import assumes 0.1 ms
+    steps, inputs = 25, torch.tensor(x_test[:200], dtype=torch.float32)
+    with torch.no_grad():
+        theirs = np.stack([net(inputs)[0].numpy() for _ in range(steps)], axis=1)
+    ours = simulate_reference(spec, x_test[:200], steps, dtype=np.float32)["output_spikes"]
+    assert ours.sum() > 100
+    np.testing.assert_array_equal(theirs, ours)
