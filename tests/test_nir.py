@@ -299,3 +299,16 @@ def test_snntorch_loads_an_exported_lif_network_and_spikes_as_brainconv(digits):
     ours = simulate_reference(spec, x_test[:200], steps, dtype=np.float32)["output_spikes"]
     assert ours.sum() > 100
     np.testing.assert_array_equal(theirs, ours)
+
+
+@pytest.mark.long
+@pytest.mark.standalone
+def test_round_trips_on_cpp_standalone_equal_the_original_on_numpy(standalone_dir):
+    for model, parameters in (("if_soft", ()), ("if_hard", ()), ("lif", (("R", 1.25),))):
+        spec, x = _mlp(model, seed=3, parameters=parameters)
+        back = from_nir(to_nir(spec, dt=1e-3), dt=1e-3)
+        reference = run_network(spec, x, 25, device="numpy")
+        compiled = run_network(back, x, 25, device="cpp_standalone", batch_size=4)
+        assert reference["output_spikes"].sum() > 0
+        for key in ("output_spikes", "layer_spikes", "unit_spike_count"):
+            np.testing.assert_array_equal(compiled[key], reference[key], err_msg=f"{model} {key}")
