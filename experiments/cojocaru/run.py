@@ -9,7 +9,8 @@ For each dt in ``--dts`` (ms; 0 = continuous) and each seed, a network is traine
 its forward pass, ``--epochs`` epochs over ``--train-samples`` training images, scored on the
 first ``--test-samples`` test images after every epoch. Every network is checkpointed after every
 epoch in ``results/cache/`` under a name made of its settings (the checkpoint also checks its
-inputs), so an interrupted study resumes where it stopped. After training, each network is
+inputs), so an interrupted study resumes where it stopped; so is each network's Brian2 check
+(``--brian2``), by the network's weights and the test images. After training, each network is
 measured at its dt on the test images (accuracy, spikes per neuron per layer, prediction
 confidence over time), and the dt = 0 network of the same seed is run at each dt ("trained
 continuous").
@@ -120,6 +121,27 @@ def brian2_check(weights, setting, pixels, labels, dt_ms):
                                                  dt_ms * 1e-3, steps * dt_ms * 1e-3)}
 
 
+def cached_brian2_check(dataset, dt_ms, seed, weights, setting, pixels, labels):
+    """:func:`brian2_check`, kept in ``results/cache/`` by the network's weights and the test
+    images: a repeated study (e.g. with another seed added) reruns only new networks."""
+    import json
+
+    from brainconv.cache import digest
+
+    key = digest(dataset, float(dt_ms), int(seed), *weights, setting["thresholds"],
+                 setting["max_spikes"], pixels, labels)
+    path = RESULTS / "cache" / f"{dataset}_dt{dt_ms:g}_seed{seed}_brian2.json"
+    if path.exists():
+        cached = json.loads(path.read_text())
+        if cached.get("key") == key:
+            return cached["check"]
+    check = brian2_check(weights, setting, pixels, labels, dt_ms)
+    tmp = path.with_suffix(".tmp")
+    tmp.write_text(json.dumps({"key": key, "check": check}))
+    tmp.replace(path)
+    return check
+
+
 def trained(dataset, dt_ms, seed, data, args):
     """Train (or resume, or reuse) the network of one dt and seed; its weights and history."""
     setting = SETTINGS[dataset]
@@ -171,7 +193,8 @@ def main(argv=None):
             print(f"  test {100 * at_dt['accuracy']:.2f} % ({time.perf_counter() - start:.0f} "
                   "s)", flush=True)
             if args.brian2:
-                check = brian2_check(weights, setting, test_pixels, data[3], dt_ms)
+                check = cached_brian2_check(args.dataset, dt_ms, seed, weights, setting,
+                                            test_pixels, data[3])
                 runs[dt_ms, seed]["brian2"] = check
                 print(f"  brian2 at {check['dt_ms']:g} ms: {100 * check['accuracy']:.2f} %, "
                       f"same predictions {100 * check['same_predictions']:.2f} %, "
