@@ -312,3 +312,49 @@ def test_round_trips_on_cpp_standalone_equal_the_original_on_numpy(standalone_di
         assert reference["output_spikes"].sum() > 0
         for key in ("output_spikes", "layer_spikes", "unit_spike_count"):
             np.testing.assert_array_equal(compiled[key], reference[key], err_msg=f"{model} {key}")
+
+
+def test_cuba_lif_networks_round_trip_through_cubalif_nodes(tmp_path):
+    """BATS networks: CubaLIF with tau_mem = 2 tau_syn, r = tau_mem, w_in = tau_syn (weights
+    unchanged, in Hz), the soft reset and the spike buffer as metadata, TTFS input on the
+    Input node; back as the same spec and the same spikes."""
+    from brainconv.spiketime import cuba_network
+
+    rng = np.random.default_rng(5)
+    weights = [rng.uniform(-1, 3, (20, 12)), rng.uniform(-1, 3, (12, 4)) * 1.5]
+    spec = cuba_network(weights, [0.2, 0.5], tau_s=0.13, t_window=0.1, max_spikes=[10, 8])
+    graph = to_nir(spec)
+    node = graph.nodes["hidden1.neurons"]
+    assert isinstance(node, nir.CubaLIF) and node.metadata["max_spikes"] == 10
+    np.testing.assert_allclose(node.tau_mem, 2 * node.tau_syn)
+    np.testing.assert_array_equal(graph.nodes["hidden1.weights"].weight, weights[0].T)
+    assert graph.nodes["input"].metadata["encoding"] == "ttfs"
+    nir.write(tmp_path / "bats.nir", graph)
+    back = from_nir(tmp_path / "bats.nir")
+    assert [(layer.model, layer.threshold) for layer in back.layers] == \
+        [(layer.model, layer.threshold) for layer in spec.layers]
+    assert [dict(layer.parameters) for layer in back.layers] == \
+        [dict(layer.parameters) for layer in spec.layers]
+    for ours, theirs in zip(spec.layers[1:], back.layers[1:]):
+        np.testing.assert_allclose(theirs.weights, ours.weights, rtol=1e-12)
+    x = rng.uniform(0, 1, (4, 20))
+    a = run_network(spec, x, 100, device="numpy", dt=2.0)
+    b = run_network(back, x, 100, device="numpy", dt=2.0)
+    assert a["output_spikes"].sum() > 0
+    np.testing.assert_array_equal(b["output_spikes"], a["output_spikes"])
+
+
+def test_a_cubalif_graph_without_ttfs_input_or_with_a_hard_reset_is_refused():
+    inp = nir.Input(input_type={"input": np.array([3])})
+    out = nir.Output(output_type={"output": np.array([2])})
+    affine = nir.Affine(weight=np.ones((2, 3)), bias=np.zeros(2))
+    cuba = dict(tau_syn=np.full(2, 0.1), tau_mem=np.full(2, 0.2), r=np.full(2, 0.2),
+                v_leak=np.zeros(2), v_threshold=np.ones(2), v_reset=np.zeros(2),
+                w_in=np.full(2, 0.1))
+    edges = [("input", "a"), ("a", "n"), ("n", "output")]
+    with pytest.raises(ModelError, match="CubaLIF that resets to v_reset has no brainconv model"):
+        from_nir(_graph({"input": inp, "a": affine, "n": nir.CubaLIF(**cuba), "output": out},
+                        edges))
+    soft = nir.CubaLIF(**cuba, metadata={"reset": "subtract"})
+    with pytest.raises(ModelError, match="need a time-to-first-spike input"):
+        from_nir(_graph({"input": inp, "a": affine, "n": soft, "output": out}, edges))

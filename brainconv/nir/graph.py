@@ -14,6 +14,13 @@ the step — what Norse, snnTorch and Sinabs do — and edges carry one unit per
   v_leak)``. brainconv's ``lif`` (``v = v / R + I``) exports as ``tau = dt R / (R - 1)``, ``r =
   tau / dt``, ``v_leak = 0``; on import ``R = 1 / (1 - dt/tau)`` (needs ``dt < tau``), weights
   times ``r dt / tau``, and ``v_leak`` becomes the bias ``dt v_leak / tau``.
+* CuBa-LIF (``cuba_lif``, BATS; continuous time): NIR ``CubaLIF`` with ``tau_syn = tau_s``,
+  ``tau_mem = 2 tau_s``, ``r = tau_mem`` and ``w_in = tau_syn``, so that the ``Affine`` weights
+  are brainconv's (a spike adds ``w`` Hz to the current ``g = r I / tau_mem``); the soft reset
+  and the spike buffer are node metadata (``reset: subtract``, ``max_spikes``), the
+  time-to-first-spike input layer is the ``Input`` node's metadata (``encoding: ttfs``,
+  ``t_window``). Such a graph imports only with that metadata, ``tau_mem = 2 tau_syn`` and
+  ``v_leak = 0``: brainconv runs CuBa-LIF behind TTFS input.
 * The input is the value of each step (brainconv's constant current), spikes of layer ``l`` in
   step ``t`` reach layer ``l + 1`` in step ``t`` (same-step propagation, as brainconv's
   schedule), thresholds are compared with ``v >= v_threshold`` (NIR writes ``v > v_threshold``;
@@ -85,11 +92,24 @@ def _export_lif(layer, dt, reset):
                    metadata=_metadata(layer, dt, reset))
 
 
-#: brainconv model -> ``exporter(layer, dt, reset)`` returning a NIR neuron node.
+def _export_cuba(layer, dt, reset):
+    nir, n = _nir(), layer.size
+    parameters = dict(layer.parameters)
+    tau_s = float(parameters.get("tau_s", 0.13))
+    metadata = {**_metadata(layer, dt, reset), "max_spikes": int(parameters.get("max_spikes", 30)),
+                "threshold_comparison": ">= (the crossing inside a step, emitted at its end)"}
+    return nir.CubaLIF(tau_syn=np.full(n, tau_s), tau_mem=np.full(n, 2 * tau_s),
+                       r=np.full(n, 2 * tau_s), v_leak=np.zeros(n),
+                       v_threshold=np.full(n, float(layer.threshold)), v_reset=np.zeros(n),
+                       w_in=np.full(n, tau_s), metadata=metadata)
+
+
+#: brainconv model -> ``exporter(layer, dt)`` returning a NIR neuron node.
 EXPORTERS = {
     "if_hard": lambda layer, dt: _export_if(layer, dt, "zero"),
     "if_soft": lambda layer, dt: _export_if(layer, dt, "subtract"),
     "lif": lambda layer, dt: _export_lif(layer, dt, "zero"),
+    "cuba_lif": lambda layer, dt: _export_cuba(layer, dt, "subtract"),
 }
 
 
@@ -100,7 +120,8 @@ def to_nir(spec, dt=1e-3):
     Parameters
     ----------
     spec : NetworkSpec
-        A network of grid paradigms NIR can state: ``if_soft``, ``if_hard``, ``lif``.
+        A network NIR can state: ``if_soft``, ``if_hard``, ``lif`` layers, or ``cuba_lif``
+        layers behind a ``ttfs`` input layer (:func:`brainconv.spiketime.cuba_network`).
     dt : float
         The step in seconds that one brainconv timestep stands for (1 ms by default).
 
@@ -113,16 +134,26 @@ def to_nir(spec, dt=1e-3):
     nir = _nir()
     if not (isinstance(dt, (int, float)) and math.isfinite(dt) and dt > 0):
         raise ParameterError(f"dt must be a positive number of seconds, got {dt!r}")
-    for layer in spec.layers:
-        if layer.model not in EXPORTERS or layer.synapse != "delta":
+    for index, layer in enumerate(spec.layers):
+        if index == 0 and layer.model == "ttfs" and len(spec.layers) > 1:
+            continue
+        own = layer.synapse == "delta" or layer.model == "cuba_lif"
+        if layer.model not in EXPORTERS or not own:
             raise ModelError(
                 f"layer {layer.name!r} (model {layer.model!r}, synapse {layer.synapse!r}) has "
                 f"no exact NIR form: NIR states neurons that send one spike at a time with an "
-                f"ODE ({', '.join(sorted(EXPORTERS))} with delta synapses); payload, ensemble, "
-                "few-spike and filtered models do not fit it")
-    nodes = {"input": nir.Input(input_type={"input": np.array([spec.input_size])})}
+                f"ODE ({', '.join(sorted(EXPORTERS))}; the grid ones with delta synapses, "
+                "cuba_lif behind ttfs input); payload, ensemble, few-spike and filtered models "
+                "do not fit it")
+    layers, input_metadata = list(spec.layers), {}
+    if layers[0].model == "ttfs":  # CuBa-LIF networks: the encoding, not a layer, in NIR
+        input_metadata = {"encoding": "ttfs", "t_window": float(dict(layers[0].parameters).get(
+            "t_window", 0.1)), "encoding_rule": "one spike at t_window (1 - p); none for 0"}
+        layers = layers[1:]
+    nodes = {"input": nir.Input(input_type={"input": np.array([spec.input_size])},
+                                metadata=input_metadata)}
     edges, previous = [], "input"
-    for layer in spec.layers:
+    for layer in layers:
         weights = layer.weights.toarray() if scipy.sparse.issparse(layer.weights) else \
             np.asarray(layer.weights)
         nodes[f"{layer.name}.weights"] = nir.Affine(weight=weights.T.copy(),
@@ -186,8 +217,28 @@ def _import_lif(name, node, size, dt):
             _array(name, "v_threshold", node.v_threshold, size))
 
 
+def _import_cuba(name, node, size, dt):
+    if (node.metadata or {}).get("reset") != "subtract":
+        raise ModelError(f"NIR node {name!r}: a CubaLIF that resets to v_reset has no brainconv "
+                         "model (cuba_lif subtracts the threshold); brainconv imports the "
+                         "CubaLIF graphs it writes (node metadata reset: subtract)")
+    tau_syn, tau_mem = (_array(name, what, value, size) for what, value in
+                        (("tau_syn", node.tau_syn), ("tau_mem", node.tau_mem)))
+    if np.ptp(tau_syn) > 1e-12 * tau_syn.max() or np.any(np.abs(tau_mem - 2 * tau_syn)
+                                                         > 1e-12 * tau_mem):
+        raise ParameterError(f"NIR node {name!r}: brainconv's cuba_lif needs one tau_syn per "
+                             "layer and tau_mem = 2 tau_syn (BATS)")
+    if np.any(_array(name, "v_leak", node.v_leak, size) != 0):
+        raise ParameterError(f"NIR node {name!r}: v_leak must be 0 for cuba_lif")
+    scale = (_array(name, "r", node.r, size) * _array(name, "w_in", node.w_in, size)
+             / (tau_mem * tau_syn))  # Hz added to g per unit of weight
+    max_spikes = int((node.metadata or {}).get("max_spikes", 30))
+    return ("cuba_lif", (("tau_s", float(tau_syn[0])), ("max_spikes", max_spikes)), scale,
+            np.zeros(size), _array(name, "v_threshold", node.v_threshold, size))
+
+
 #: NIR neuron node type name -> ``importer(name, node, size, dt)``.
-IMPORTERS = {"IF": _import_if, "LIF": _import_lif}
+IMPORTERS = {"IF": _import_if, "LIF": _import_lif, "CubaLIF": _import_cuba}
 #: NIR node types that map inputs to currents linearly (composed between neuron layers).
 LINEAR_NODES = ("Affine", "Linear", "Conv2d", "SumPool2d", "AvgPool2d", "Flatten")
 
@@ -377,4 +428,25 @@ def from_nir(graph, dt=1e-3):
     if pending:
         raise ShapeError(f"the NIR graph ends with linear nodes after its last neuron node "
                          f"{layers[-1].name!r}; brainconv's output is a spiking layer")
+    if any(layer.model == "cuba_lif" for layer in layers):
+        layers = _behind_ttfs(graph.nodes[chain[0]], chain[0], layers, input_size)
     return NetworkSpec(input_size, tuple(layers))
+
+
+def _behind_ttfs(input_node, input_name, layers, input_size):
+    """CuBa-LIF layers with the time-to-first-spike input layer that the Input node's
+    metadata names (brainconv's own graphs); refused for any other CubaLIF graph."""
+    metadata = input_node.metadata or {}
+    if any(layer.model != "cuba_lif" for layer in layers) or metadata.get("encoding") != "ttfs":
+        raise ModelError(
+            f"the NIR graph's CubaLIF layers need a time-to-first-spike input (Input node "
+            f"{input_name!r} with metadata encoding: ttfs, as brainconv writes) and no other "
+            "neuron type: brainconv's cuba_lif takes its input as spikes (BATS)")
+    if any(np.any(layer.bias != 0) for layer in layers):
+        raise ParameterError("brainconv's cuba_lif has no bias: the NIR graph's Affine biases "
+                             "into its CubaLIF layers must be 0")
+    t_window = float(metadata.get("t_window", 0.1))
+    first = LayerSpec("input", "ttfs", input_size,
+                      scipy.sparse.identity(input_size, format="csr"), np.zeros(input_size),
+                      1.0, parameters=(("t_window", t_window),))
+    return [first] + layers
