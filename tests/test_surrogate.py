@@ -17,7 +17,8 @@ from conftest import dyadic  # noqa: E402
 
 @pytest.mark.parametrize("model, parameters", [
     ("if_soft", {}), ("if_hard", {}), ("lif", {"R": 2.0}), ("accumulator", {"k": 3}),
-    ("leaky_accumulator", {"k": 5, "R": 2.0}), ("ion", {"size": 5})])
+    ("leaky_accumulator", {"k": 5, "R": 2.0}), ("ion", {"size": 5}),
+    ("len", {"size": 5, "spacing": 0.15, "R": 4.0})])
 def test_torch_forward_equals_the_numpy_reference_spike_for_spike(model, parameters):
     rng = np.random.default_rng(0)
     sizes = (12, 16, 9, 4)
@@ -77,7 +78,8 @@ def _two_class(n=160, seed=0):
 
 @pytest.mark.parametrize("model, surrogate", [("if_soft", "fast_sigmoid"),
                                               ("lif", "srinivasan"), ("if_hard", "arctan"),
-                                              ("accumulator", "fast_sigmoid")])
+                                              ("accumulator", "fast_sigmoid"),
+                                              ("len", "fast_sigmoid")])
 def test_a_small_task_is_learned_and_the_spec_runs_with_the_same_counts(model, surrogate):
     x, y = _two_class()
     spec, history = train_snn(x, y, steps=10, hidden=(16,), model=model, surrogate=surrogate,
@@ -133,7 +135,8 @@ def test_fine_tuning_a_converted_network_and_resuming(tmp_path):
     ({"steps": 0}, ParameterError, "steps must be an int >= 1"),
     ({"surrogate": "sigmoid"}, ParameterError, "unknown surrogate gradient 'sigmoid'"),
     ({"surrogate_parameters": {"beta": 1}}, ParameterError, "has no parameter 'beta'"),
-    ({"model": "len"}, ModelError, "'len' has no surrogate-gradient training rule"),
+    ({"model": "fs_relu"}, ModelError, "'fs_relu' has no surrogate-gradient training rule"),
+    ({"model": "len", "parameters": {"tau_ref": 2}}, ModelError, "without refractory steps"),
     ({"batch_size": 10**6, "steps": 10**4}, ParameterError, "GiB for the backward pass"),
 ])
 def test_bad_settings_are_refused_before_training(kwargs, error, message):

@@ -63,25 +63,57 @@ def _ion(v, drive, theta, spike_fn, size=7):
     return v, torch.clamp(members.sum(dim=-1), 0, int(size))
 
 
+def _len(v, drive, theta, spike_fn, size=9, spacing=0.1, max_rate=1.0, R=10.0, tau_ref=0):
+    """Think Fast's LEN ensemble (``equations/ensembles.py``, without refractory steps):
+    ``size`` leaky members with Nengo gains and biases, each firing at ``v >= 1``; the payload
+    is the highest level that fired (the max node; its gradient reaches that member)."""
+    import torch
+
+    from brainconv.equations.ensembles import len_tuning
+
+    _, gains, biases = len_tuning(int(size), spacing, max_rate, R, tau_ref)
+    hold = 1 - 1 / R
+    gains = torch.as_tensor(hold * gains, dtype=v.dtype, device=v.device)
+    biases = torch.as_tensor(hold * biases, dtype=v.dtype, device=v.device)
+    v = v / R + (gains * (drive[..., None] / theta) + biases)
+    fired = spike_fn(v, 1.0)
+    v = v * (1 - fired.detach())
+    levels = fired * torch.arange(1, int(size) + 1, dtype=v.dtype, device=v.device)
+    return v, levels.max(dim=-1).values
+
+
+def _check_len(parameters):
+    if parameters.get("tau_ref", 0):
+        raise ModelError("train_snn trains len without refractory steps (tau_ref = 0); the "
+                         f"network asks for tau_ref = {parameters['tau_ref']}")
+
+
 #: Neuron model name -> (torch step, the model's parameters it takes). An accumulator sends
 #: its payload (the next layer receives ``w * n``); its gradient is the straight-through
 #: :func:`brainconv.surrogate.functions.payload`, not the spike surrogate.
 TRAINABLE_MODELS = {"if_soft": (_if_soft, ()), "if_hard": (_if_hard, ()), "lif": (_lif, ("R",)),
                     "accumulator": (_accumulator, ("k",)),
                     "leaky_accumulator": (_leaky_accumulator, ("k", "R")),
-                    "ion": (_ion, ("size",))}
+                    "ion": (_ion, ("size",)),
+                    "len": (_len, ("size", "spacing", "max_rate", "R", "tau_ref"))}
 
 #: Models whose unit holds several members: the state's extra dimension from the parameters.
-_MEMBERS = {"ion": lambda parameters: int(parameters.get("size", 7))}
+_MEMBERS = {"ion": lambda parameters: int(parameters.get("size", 7)),
+            "len": lambda parameters: int(parameters.get("size", 9))}
+#: Checks of a model's parameters that its torch step needs, run before training.
+_CHECKS = {"len": _check_len}
 
 
-def trainable_model(name):
-    """The torch step of model ``name``, or ModelError naming the models that have one."""
+def trainable_model(name, parameters=None):
+    """The torch step of model ``name``, or ModelError naming the models that have one (or
+    saying which of ``parameters`` its step cannot follow)."""
+    if name in _CHECKS:
+        _CHECKS[name](parameters or {})
     if name not in TRAINABLE_MODELS:
         raise ModelError(f"model {name!r} has no surrogate-gradient training rule yet; "
-                         f"train_snn trains {sorted(TRAINABLE_MODELS)} (accumulators, "
-                         "ensembles, few-spike and continuous-time models are not trainable "
-                         "through their spikes here: convert a trained ANN instead)")
+                         f"train_snn trains {sorted(TRAINABLE_MODELS)} (few-spike and "
+                         "continuous-time models are not trainable through their spikes here: "
+                         "convert a trained ANN instead)")
     return TRAINABLE_MODELS[name]
 
 

@@ -115,7 +115,8 @@ def train_snn(x, labels, steps, hidden=(500,), model="if_soft", surrogate="fast_
     model : str
         Neuron model of every layer: a key of
         :data:`brainconv.surrogate.dynamics.TRAINABLE_MODELS` (``if_soft``, ``if_hard``,
-        ``lif``, ``accumulator``, ``leaky_accumulator``, ``ion``).
+        ``lif``, ``accumulator``, ``leaky_accumulator``, ``ion``, ``len`` without refractory
+        steps).
     surrogate : str
         A key of :data:`brainconv.surrogate.functions.SURROGATES`.
     surrogate_parameters, parameters : dict, optional
@@ -177,7 +178,7 @@ def train_snn(x, labels, steps, hidden=(500,), model="if_soft", surrogate="fast_
         if not np.all(np.isfinite(test_x)):
             raise ParameterError("the test inputs hold NaN or inf; clean or rescale them")
         test = (test_x, test_y)
-    trainable_model(model)
+    trainable_model(model, parameters)
     surrogate_values = check_surrogate(surrogate, surrogate_parameters)
     weights, biases, thresholds, template = _start(start, x.shape[1], hidden, n_classes, seed,
                                                    model, threshold, parameters)
