@@ -18,7 +18,7 @@ from conftest import dyadic  # noqa: E402
 @pytest.mark.parametrize("model, parameters", [
     ("if_soft", {}), ("if_hard", {}), ("lif", {"R": 2.0}), ("accumulator", {"k": 3}),
     ("leaky_accumulator", {"k": 5, "R": 2.0}), ("ion", {"size": 5}),
-    ("len", {"size": 5, "spacing": 0.15, "R": 4.0})])
+    ("len", {"size": 5, "spacing": 0.15, "R": 4.0}), ("fs_relu", {"K": 5, "alpha": 2.0})])
 def test_torch_forward_equals_the_numpy_reference_spike_for_spike(model, parameters):
     rng = np.random.default_rng(0)
     sizes = (12, 16, 9, 4)
@@ -26,9 +26,10 @@ def test_torch_forward_equals_the_numpy_reference_spike_for_spike(model, paramet
     biases = [dyadic(rng, (b,), 0.25) for b in sizes[1:]]
     x = np.round(rng.uniform(0, 1, (10, 12)) * 64) / 64
     spec = network_spec(weights, biases, model, [0.75] * 3, parameters)
-    reference = simulate_reference(spec, x, 25)
+    steps = 25 if model != "fs_relu" else 15  # few-spike: 3 windows of K = 5 steps
+    reference = simulate_reference(spec, x, steps)
     counts = forward([torch.tensor(w) for w in weights], [torch.tensor(b) for b in biases],
-                     torch.tensor(x), 25, model, [0.75] * 3,
+                     torch.tensor(x), steps, model, [0.75] * 3,
                      lambda v, theta: spike(v, theta), parameters)
     if model in ("if_soft", "if_hard", "lif"):  # the reference counts events, not payloads
         per_layer = np.split(reference["unit_spike_count"], np.cumsum(sizes[1:-1]))
@@ -79,11 +80,13 @@ def _two_class(n=160, seed=0):
 @pytest.mark.parametrize("model, surrogate", [("if_soft", "fast_sigmoid"),
                                               ("lif", "srinivasan"), ("if_hard", "arctan"),
                                               ("accumulator", "fast_sigmoid"),
-                                              ("len", "fast_sigmoid")])
+                                              ("len", "fast_sigmoid"),
+                                              ("fs_relu", "fast_sigmoid")])
 def test_a_small_task_is_learned_and_the_spec_runs_with_the_same_counts(model, surrogate):
     x, y = _two_class()
     spec, history = train_snn(x, y, steps=10, hidden=(16,), model=model, surrogate=surrogate,
-                              parameters={"lif": {"R": 4.0}, "accumulator": {"k": 4}}.get(model),
+                              parameters={"lif": {"R": 4.0}, "accumulator": {"k": 4},
+                                          "fs_relu": {"K": 5, "alpha": 4.0}}.get(model),
                               epochs=8,
                               batch_size=16, lr=0.02, seed=0, dtype="float64")
     assert history["train_accuracy"][-1] > 0.9, history["train_accuracy"]
@@ -135,8 +138,10 @@ def test_fine_tuning_a_converted_network_and_resuming(tmp_path):
     ({"steps": 0}, ParameterError, "steps must be an int >= 1"),
     ({"surrogate": "sigmoid"}, ParameterError, "unknown surrogate gradient 'sigmoid'"),
     ({"surrogate_parameters": {"beta": 1}}, ParameterError, "has no parameter 'beta'"),
-    ({"model": "fs_relu"}, ModelError, "'fs_relu' has no surrogate-gradient training rule"),
+    ({"model": "fs_swish"}, ModelError, "'fs_swish' has no surrogate-gradient training rule"),
     ({"model": "len", "parameters": {"tau_ref": 2}}, ModelError, "without refractory steps"),
+    ({"model": "fs_relu", "parameters": {"K": 4}, "hidden": (6,)}, ParameterError,
+     "5 timesteps end before a sample has passed through the network.*at least 8 steps"),
     ({"batch_size": 10**6, "steps": 10**4}, ParameterError, "GiB for the backward pass"),
 ])
 def test_bad_settings_are_refused_before_training(kwargs, error, message):

@@ -82,6 +82,31 @@ def _len(v, drive, theta, spike_fn, size=9, spacing=0.1, max_rate=1.0, R=10.0, t
     return v, levels.max(dim=-1).values
 
 
+def _fs(v, drive, theta, spike_fn, phase, T, h, payload):
+    """A few-spike neuron (``equations/fs.py``) in step ``phase`` of its window: threshold
+    ``theta T[phase]``, payload ``payload[phase]`` per spike, reset by ``theta h[phase]``; no
+    spike outside the window. The gradient goes through the threshold's surrogate."""
+    v = v + drive
+    if not 0 <= phase < len(T):
+        return v, v * 0
+    fired = spike_fn(v, theta * T[phase])
+    return v - fired.detach() * (theta * h[phase]), fired * payload[phase]
+
+
+def _fs_tables(model, parameters):
+    """``(T, h, payload)`` of an FS model for these parameters (its numpy tables)."""
+    from brainconv.equations import get_model
+
+    tables = get_model(model).resolve(dict(parameters or {})).tables
+    return tables["fs_T"][0], tables["fs_h"][0], tables["fs_d"][0]
+
+
+def _check_fs(parameters):
+    if parameters.get("strict"):
+        raise ModelError("train_snn trains FS neurons that spike at v >= T (brainconv's "
+                         "default), not the strict comparison")
+
+
 def _check_len(parameters):
     if parameters.get("tau_ref", 0):
         raise ModelError("train_snn trains len without refractory steps (tau_ref = 0); the "
@@ -95,13 +120,17 @@ TRAINABLE_MODELS = {"if_soft": (_if_soft, ()), "if_hard": (_if_hard, ()), "lif":
                     "accumulator": (_accumulator, ("k",)),
                     "leaky_accumulator": (_leaky_accumulator, ("k", "R")),
                     "ion": (_ion, ("size",)),
-                    "len": (_len, ("size", "spacing", "max_rate", "R", "tau_ref"))}
+                    "len": (_len, ("size", "spacing", "max_rate", "R", "tau_ref")),
+                    "fs_relu": (_fs, ())}
 
 #: Models whose unit holds several members: the state's extra dimension from the parameters.
 _MEMBERS = {"ion": lambda parameters: int(parameters.get("size", 7)),
             "len": lambda parameters: int(parameters.get("size", 9))}
 #: Checks of a model's parameters that its torch step needs, run before training.
-_CHECKS = {"len": _check_len}
+_CHECKS = {"len": _check_len, "fs_relu": _check_fs}
+#: Few-spike models: one-off input (the current or bias in a sample's first step only), one
+#: window of K steps per layer, layer after layer (``brainconv.spec.window_offsets``).
+_ONE_OFF = {"fs_relu"}
 
 
 def trainable_model(name, parameters=None):
@@ -111,9 +140,10 @@ def trainable_model(name, parameters=None):
         _CHECKS[name](parameters or {})
     if name not in TRAINABLE_MODELS:
         raise ModelError(f"model {name!r} has no surrogate-gradient training rule yet; "
-                         f"train_snn trains {sorted(TRAINABLE_MODELS)} (few-spike and "
-                         "continuous-time models are not trainable through their spikes here: "
-                         "convert a trained ANN instead)")
+                         f"train_snn trains {sorted(TRAINABLE_MODELS)} (the swish and sigmoid "
+                         "few-spike models, whose real payloads need an fs_relu output layer, "
+                         "and continuous-time models are not trainable through their spikes "
+                         "here: convert a trained ANN instead)")
     return TRAINABLE_MODELS[name]
 
 
@@ -139,6 +169,9 @@ def forward(weights, biases, x, steps, model, thresholds, spike_fn, parameters=N
 
     step, names = trainable_model(model)
     kwargs = {k: v for k, v in (parameters or {}).items() if k in names}
+    if model in _ONE_OFF:
+        return _forward_one_off(weights, biases, x, steps, model, thresholds, spike_fn,
+                                parameters)
     current = x @ weights[0] + biases[0]
     members = (_MEMBERS[model](parameters or {}),) if model in _MEMBERS else ()
     v = [torch.zeros((len(x), w.shape[1]) + members, dtype=x.dtype, device=x.device)
@@ -150,5 +183,28 @@ def forward(weights, biases, x, steps, model, thresholds, spike_fn, parameters=N
             if index:
                 drive = spikes @ w + b
             v[index], spikes = step(v[index], drive, thresholds[index], spike_fn, **kwargs)
+            counts[index] = counts[index] + spikes
+    return counts
+
+
+def _forward_one_off(weights, biases, x, steps, model, thresholds, spike_fn, parameters):
+    """:func:`forward` for few-spike layers: layer ``l`` receives its input (the current, or
+    its bias) in step 0 and the payloads of the layer below every step, and spikes in steps
+    ``[l K, (l + 1) K)`` (the numpy reference's schedule)."""
+    import torch
+
+    T, h, payload = _fs_tables(model, parameters)
+    K = len(T)
+    current = x @ weights[0] + biases[0]
+    v = [torch.zeros((len(x), w.shape[1]), dtype=x.dtype, device=x.device) for w in weights]
+    counts = [torch.zeros(len(x), w.shape[1], dtype=x.dtype, device=x.device) for w in weights]
+    for t in range(steps):
+        for index, (w, b) in enumerate(zip(weights, biases)):
+            if index == 0:
+                drive = current if t == 0 else current * 0
+            else:
+                drive = spikes @ w + b if t == 0 else spikes @ w
+            v[index], spikes = _fs(v[index], drive, thresholds[index], spike_fn,
+                                   t - index * K, T, h, payload)
             counts[index] = counts[index] + spikes
     return counts

@@ -116,7 +116,8 @@ def train_snn(x, labels, steps, hidden=(500,), model="if_soft", surrogate="fast_
         Neuron model of every layer: a key of
         :data:`brainconv.surrogate.dynamics.TRAINABLE_MODELS` (``if_soft``, ``if_hard``,
         ``lif``, ``accumulator``, ``leaky_accumulator``, ``ion``, ``len`` without refractory
-        steps).
+        steps, ``fs_relu``: one-off input, a window of K steps per layer, so ``steps`` must
+        be at least layers x K).
     surrogate : str
         A key of :data:`brainconv.surrogate.functions.SURROGATES`.
     surrogate_parameters, parameters : dict, optional
@@ -182,6 +183,11 @@ def train_snn(x, labels, steps, hidden=(500,), model="if_soft", surrogate="fast_
     surrogate_values = check_surrogate(surrogate, surrogate_parameters)
     weights, biases, thresholds, template = _start(start, x.shape[1], hidden, n_classes, seed,
                                                    model, threshold, parameters)
+    from ..spec import check_steps_cover
+
+    # few-spike layers: the unrolled steps must cover every layer's window
+    check_steps_cover(network_spec(weights, biases, model, thresholds, parameters, template),
+                      steps)
     sizes = [x.shape[1]] + [w.shape[1] for w in weights]
     torch_dtype = getattr(torch, dtype)
     memory = bptt_bytes(steps, batch_size, sizes, torch.finfo(torch_dtype).bits // 8)
