@@ -196,6 +196,7 @@ def tables(args, timings):
     runs = {name: get_run(args, name, x, y, timings) for name in RUN_SETUPS}
     n = len(y)
     lines = [f"# Hunsberger & Eliasmith (2016) on MNIST: Tables 1, 3, 4", "",
+             f"Command: `{command(args, 'tables')}`", "",
              f"784-{args.hidden}-10 MLP, {args.epochs} epochs of SGD (brainconv defaults: "
              f"momentum 0.9, batch 64, weight decay 1e-4, cosine learning-rate decay), seed "
              f"{args.seed}; soft-LIF tau_rc 22 ms, tau_ref 2 ms, gamma 0.02, amp 0.063 s, "
@@ -256,6 +257,13 @@ def tables(args, timings):
               + ", ".join(f"{k} {v:.0f} s" for k, v in timings.items()), ""]
     write(RESULTS / "tables.md", "\n".join(lines))
     return runs
+
+
+def command(args, step):
+    """The command that regenerates ``step``'s file with these settings."""
+    return (f"python experiments/hunsberger/reproduce.py --only {step} --samples {args.samples} "
+            f"--hidden {args.hidden} --epochs {args.epochs} --seed {args.seed} --device "
+            f"{args.device}")
 
 
 def write(path, text):
@@ -326,7 +334,7 @@ def figure2(args):
         m2, s2 = stats[0.002][0][i] / amp, stats[0.002][1][i] / amp
         lines.append(f"| {J[i]:g} | {rate[i]:.1f} | {m5:.1f} | {s5:.1f} | {lo5:.0f}-{hi5:.0f} "
                      f"| {m2:.1f} | {s2:.1f} |")
-    lines += ["", "Command: `python experiments/hunsberger/reproduce.py --only figure2`", ""]
+    lines += ["", f"Command: `{command(args, 'figure2')}`", ""]
     write(RESULTS / "figure2.md", "\n".join(lines))
 
 
@@ -373,7 +381,7 @@ def figure3(args, runs=None):
     fig.savefig(RESULTS / ".figure3.png.part.png", dpi=120)
     (RESULTS / ".figure3.png.part.png").replace(RESULTS / "figure3.png")
     log(f"wrote {RESULTS / 'figure3.png'}")
-    lines += ["", "Command: `python experiments/hunsberger/reproduce.py --only figure3` "
+    lines += ["", f"Command: `{command(args, 'figure3')}` "
               "(reads the runs cached by the tables step, simulates them if missing)", ""]
     write(RESULTS / "figure3.md", "\n".join(lines))
 
