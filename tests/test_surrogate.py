@@ -48,10 +48,20 @@ def test_surrogate_derivative_is_its_functions_and_forward_is_the_threshold(name
     function, defaults = SURROGATES[name]
     np.testing.assert_allclose(v.grad.numpy(), function(v.detach() - 0.5, 0.5,
                                                         **defaults).numpy())
-    assert float(v.grad[50]) > 0
-    if name != "srinivasan":  # the others peak at the threshold and fall off
+    assert float(v.grad[51]) > 0  # just above the threshold
+    if not name.startswith(("srinivasan", "think_fast")):  # these peak at the threshold
         at = int(torch.argmin((v.detach() - 0.5).abs()))
         assert v.grad[at] == v.grad.max() and v.grad[0] < v.grad[at]
+
+
+def test_think_fast_gradients_are_the_papers_per_step_and_zero_below_threshold():
+    """Eq. 10: 1; eq. 12 (t = 1): 1 / R; at and above V_th only (theta 1)."""
+    v = torch.tensor([0.5, 0.999, 1.0, 1.5, 3.0], dtype=torch.float64)
+    x = v - 1.0
+    np.testing.assert_array_equal(SURROGATES["think_fast_relu"][0](x, 1.0).numpy(),
+                                  [0, 0, 1, 1, 1])
+    np.testing.assert_array_equal(SURROGATES["think_fast_rate"][0](x, 1.0, R=10.0).numpy(),
+                                  [0, 0, 0.1, 0.1, 0.1])
 
 
 def test_fast_sigmoid_is_the_derivative_of_its_smooth_step():

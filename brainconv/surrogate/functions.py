@@ -11,7 +11,14 @@ same truth value in floating point: rounding is monotone).
   SpikingJelly's ATan);
 * ``triangle``: ``max(0, 1 - |x| / theta) / theta`` (Esser et al. 2016; Bellec et al. 2018);
 * ``srinivasan``: ``1 / (theta + alpha)`` everywhere (Lee et al. 2020, as used by Srinivasan et
-  al., eq. 1: ``alpha`` corrects for the leak; 0: none).
+  al., eq. 1: ``alpha`` corrects for the leak; 0: none);
+* Think Fast §3.4's custom gradients, read per step with ``V_in`` the potential after the
+  step's input (``v = x + theta``) and ``V_th = theta``, so they are gated to the steps at or
+  above threshold: ``think_fast_relu`` (eq. 10, ION and LEN): ``1 / theta``;
+  ``think_fast_rate`` (eq. 12 with ``t = 1``, rate codes): ``1 / (R theta)``; 0 below
+  threshold. The paper states them for the transfer function of a whole run, not per step;
+  these are one reading of them. (Eq. 13, the accumulators', is not a spike surrogate: an
+  accumulator's payload has its own straight-through derivative, :func:`payload`.)
 
 ``x`` is measured in units of the threshold so that one setting serves any ``theta``.
 """
@@ -39,12 +46,22 @@ def _srinivasan(x, theta, alpha=0.0, **_):
     return x.new_full(x.shape, 1.0 / (theta + alpha))
 
 
+def _think_fast_relu(x, theta, **_):
+    return (x >= 0).to(x.dtype) / theta
+
+
+def _think_fast_rate(x, theta, R=1.0, **_):
+    return (x >= 0).to(x.dtype) / (R * theta)
+
+
 #: name -> (derivative function, its parameters and defaults)
 SURROGATES = {
     "fast_sigmoid": (_fast_sigmoid, {"slope": 5.0}),
     "arctan": (_arctan, {"slope": 2.0}),
     "triangle": (_triangle, {}),
     "srinivasan": (_srinivasan, {"alpha": 0.0}),
+    "think_fast_relu": (_think_fast_relu, {}),
+    "think_fast_rate": (_think_fast_rate, {"R": 1.0}),
 }
 
 
