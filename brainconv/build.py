@@ -342,7 +342,7 @@ def build_network(spec, steps, batch_size, n_batches, values, dt_ms=None, record
                 spec, models, index, groups[-1] if groups else None, values, batch_size,
                 step_clock, batch_clock, period, device)
             if model.spike_count:
-                monitor, *parts = _build_meter(group, model, index, step_clock)
+                monitor, *parts = _build_meter(group, model, index, step_clock, device)
                 meter_parts.extend(parts)
         except Exception as exc:
             raise SimulationError(
@@ -517,19 +517,27 @@ def _build_progress(batch_clock, n_batches, batch_size):
     return group
 
 
-def _build_meter(group, model, index, step_clock):
+def _build_meter(group, model, index, step_clock, device=None):
     """A one-neuron meter summing the member spikes of ``group`` each step, and its monitor.
 
-    Returns ``(monitor, meter, tally)``; the monitor comes first (it is the layer's rate monitor).
+    The tally is a pathway of weight 1 from every neuron into the meter with the member count
+    as payload: weight rows (no spike queue) where the backend has direct pathways.
+    Returns ``(monitor, meter, tally)``; the monitor comes first (it is the layer's rate
+    monitor).
     """
     import brian2
 
+    from .pathways import Pathway
+
     meter = brian2.NeuronGroup(1, "spikes : 1", clock=step_clock, name=f"{group.name}_meter")
     meter.run_regularly("spikes = 0", when="start", name=f"{group.name}_meter_clear")
-    tally = brian2.Synapses(group, meter, on_pre=f"spikes_post += {model.spike_count}_pre",
-                            clock=step_clock, name=f"{group.name}_tally")
-    tally.connect(i=np.arange(len(group)), j=np.zeros(len(group), dtype=np.int64))
-    tally.pre.order = 4 * index + 2
+    n = len(group)
+    tally = Pathway(group, meter, np.arange(n, dtype=np.int64), np.zeros(n, dtype=np.int64), n,
+                    1, 1, "1", f"spikes_post += w * {model.spike_count}_pre",
+                    rows=bool(device is not None and device.direct_pathways), dense=True,
+                    clock=step_clock, when="synapses", order=4 * index + 2,
+                    name=f"{group.name}_tally")
+    tally.w = 1.0
     monitor = brian2.StateMonitor(meter, "spikes", record=0, clock=step_clock,
                                   name=f"{group.name}_member_spikes")
     return [monitor, meter, tally]

@@ -141,8 +141,6 @@ def run(args, ann=None):
         raise ParameterError("brainconv run needs --ann FILE (an ANN to convert) or --nir FILE "
                              "(a NIR graph to simulate), one of the two")
     if ann is None and args.nir is not None:
-        from .nir.commands import run_nir
-
         return run_nir(args)
     _load_model_files(args)
     paradigm, n_calibration = _paradigm(args), _calibration_images(args)
@@ -179,6 +177,57 @@ def run(args, ann=None):
 
         plot_raster(ds).savefig(raster, dpi=110)
         _say(f"saved the raster plots to {raster}")
+    return ds
+
+
+def export_nir(args):
+    """Convert the ANN with ``brainconv run``'s options and write it as NIR
+    (:mod:`brainconv.nir`)."""
+    from .ann import load_ann
+    from .nir import to_nir, write_nir
+    from .pipeline import check_paradigm, convert_paradigm, load_inputs
+
+    _check_outputs((args.out, "--out"))
+    _load_model_files(args)
+    paradigm = _paradigm(args)
+    ann = load_ann(args.ann)
+    check_paradigm(ann, paradigm)
+    calibration, _, _ = load_inputs(args.dataset, args.data_dir, 1, _calibration_images(args),
+                                    _say)
+    spec, _ = convert_paradigm(ann, paradigm, calibration)
+    graph = to_nir(spec, dt=args.nir_dt)
+    write_nir(args.out, graph)
+    _say(f"saved {args.out}: {len(spec.layers)} layers of {paradigm.model}, dt {args.nir_dt:g} s "
+         f"per step ({', '.join(graph.nodes)})")
+    return graph
+
+
+def run_nir(args):
+    """``brainconv run --nir FILE``: import the graph and simulate it on the test split; the
+    file's hash and writer go into the results' attributes."""
+    from .nir import from_nir, nir_provenance
+    from .pipeline import load_inputs
+    from .results import save_results
+    from .simulation import simulate
+
+    _check_simulation_args(args, [(args.out, "--out"), (args.plot, "--plot")])
+    spec = from_nir(args.nir, dt=args.nir_dt)
+    _, x, y = load_inputs(args.dataset, args.data_dir, args.limit, 1, _say)
+    if x.shape[1] != spec.input_size:
+        raise ParameterError(f"{args.nir} takes {spec.input_size} input values, but "
+                             f"{args.dataset} gives {x.shape[1]}; pick a dataset of that size")
+    _say(f"imported {args.nir}: {len(spec.layers)} layers "
+         f"({', '.join(f'{layer.name}: {layer.model} x {layer.size}' for layer in spec.layers)})")
+    start = time.perf_counter()
+    ds = simulate(spec, x, y, args.steps, device=args.device, batch_size=args.batch_size,
+                  processes=args.processes, notify=_say, progress=True,
+                  precision=args.precision,
+                  attrs={"dataset": args.dataset, **nir_provenance(args.nir),
+                         "nir_dt": float(args.nir_dt)})
+    _say(f"simulation done in {time.perf_counter() - start:.1f} s")
+    save_results(ds, args.out)
+    _say(f"saved {args.out}")
+    report_dataset(ds, args.target, args.plot)
     return ds
 
 
@@ -597,9 +646,14 @@ def _parser():
     from .spiketime.commands import add_commands
 
     add_commands(command, data_options)  # train-bats, run-bats
-    from .nir.commands import add_commands as add_nir_commands
-
-    add_nir_commands(command, data_options, run_options)  # export-nir
+    p = command("export-nir", "convert an ANN as `brainconv run` does and write it as NIR")
+    data_options(p, "mnist")
+    run_options(p)
+    p.add_argument("--ann", required=True, help=".npz file written by `brainconv train`")
+    p.add_argument("--nir-dt", type=float, default=1e-3,
+                   help="seconds that one timestep stands for in the NIR graph")
+    p.add_argument("--out", default="network.nir", help="NIR file to write")
+    p.set_defaults(func=export_nir)
     return parser
 
 

@@ -51,7 +51,7 @@ import scipy.sparse
 from ..errors import ModelError, ParameterError, ShapeError
 from ..spec import LayerSpec, NetworkSpec
 
-__all__ = ["EXPORTERS", "IMPORTERS", "from_nir", "to_nir"]
+__all__ = ["EXPORTERS", "IMPORTERS", "from_nir", "nir_provenance", "to_nir", "write_nir"]
 
 SCHEDULE = ("same step: a spike of layer l in step t reaches layer l + 1 in step t; the input "
             "is the value of each step")
@@ -450,3 +450,23 @@ def _behind_ttfs(input_node, input_name, layers, input_size):
                       scipy.sparse.identity(input_size, format="csr"), np.zeros(input_size),
                       1.0, parameters=(("t_window", t_window),))
     return [first] + layers
+
+
+def write_nir(path, graph):
+    """Write ``graph`` to ``path`` atomically (``nir.write`` into a temporary file, then a
+    rename): an interrupted write leaves no half file."""
+    path = Path(path)
+    tmp = path.with_name(f".{path.name}.part")
+    _nir().write(str(tmp), graph)
+    tmp.replace(path)
+
+
+def nir_provenance(path):
+    """``nir_file``, ``nir_sha256`` and ``nir_written_by`` (the graph's ``written_by`` metadata,
+    or "not recorded") of a NIR file, for a results file's attributes."""
+    import hashlib
+
+    digest = hashlib.sha256(Path(path).read_bytes()).hexdigest()
+    graph = _nir().read(str(path))
+    writer = str((graph.metadata or {}).get("written_by", "not recorded"))
+    return {"nir_file": str(path), "nir_sha256": digest, "nir_written_by": writer}
