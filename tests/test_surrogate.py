@@ -164,3 +164,47 @@ def test_a_test_set_of_the_wrong_width_is_refused_before_training():
     x, y = _two_class(n=8)
     with pytest.raises(Exception, match=r"test must be \(inputs \(n, 10\)"):
         train_snn(x, y, steps=5, test=(np.zeros((3, 9)), np.zeros(3, int)))
+
+
+@pytest.mark.parametrize("model", ["if_soft", "lif"])
+def test_poisson_input_in_torch_draws_the_reference_spikes(model):
+    """encoding='poisson': the first layer takes the Poisson layer's spikes, drawn from
+    default_rng((seed, step)) as the numpy reference draws them."""
+    from brainconv.equations.poisson import draw_spikes
+
+    rng = np.random.default_rng(2)
+    sizes = (12, 10, 4)
+    weights = [dyadic(rng, (a, b), 1.0) for a, b in zip(sizes[:-1], sizes[1:])]
+    biases = [dyadic(rng, (b,), 0.125) for b in sizes[1:]]
+    x = np.round(rng.uniform(0, 1, (8, 12)) * 64) / 64
+    parameters = {"R": 2.0} if model == "lif" else None
+    spec = network_spec(weights, biases, model, [0.75, 0.75], parameters,
+                        poisson={"max_rate": 500.0, "seed": 7})
+    assert spec.layers[0].model == "poisson" and len(spec.layers) == 3
+    reference = simulate_reference(spec, x, 30)
+    counts = forward([torch.tensor(w) for w in weights], [torch.tensor(b) for b in biases],
+                     torch.tensor(x), 30, model, [0.75, 0.75], lambda v, t: spike(v, t),
+                     parameters, lambda t: torch.tensor(draw_spikes(x, t, 500.0, 1e-3, 7)))
+    assert reference["output_spikes"].sum() > 0
+    np.testing.assert_array_equal(counts[-1].numpy(), reference["output_spikes"].sum(axis=1))
+
+
+def test_training_with_poisson_input_learns_and_exports_the_input_layer():
+    from brian2 import Hz
+
+    x, y = _two_class()
+    spec, history = train_snn(x, y, steps=12, hidden=(16,), model="if_soft", epochs=6,
+                              batch_size=16, lr=0.02, seed=0, dtype="float64",
+                              encoding="poisson", poisson_parameters={"seed": 3},
+                              test=(x, y))
+    assert history["train_accuracy"][-1] > 0.85, history["train_accuracy"]
+    assert spec.layers[0].model == "poisson" and dict(spec.layers[0].parameters)["seed"] == 3
+    reference = simulate_reference(spec, x, 12)  # the test set's draws: seed 3
+    predicted = np.argmax(reference["output_spikes"].sum(axis=1), axis=1)
+    assert np.mean(predicted == y) == pytest.approx(history["test_accuracy"][-1])
+    with pytest.raises(ParameterError, match="encoding must be 'current' or 'poisson'"):
+        train_snn(x, y, steps=5, encoding="ttfs")
+    with pytest.raises(ParameterError, match=r"max_rate must lie in \(0, 1000\] Hz"):
+        train_snn(x, y, steps=5, encoding="poisson", poisson_parameters={"max_rate": 2000 * Hz})
+    with pytest.raises(ParameterError, match="max_rate needs the unit Hz"):
+        train_snn(x, y, steps=5, encoding="poisson", poisson_parameters={"max_rate": 500})

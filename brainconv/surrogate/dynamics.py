@@ -147,7 +147,8 @@ def trainable_model(name, parameters=None):
     return TRAINABLE_MODELS[name]
 
 
-def forward(weights, biases, x, steps, model, thresholds, spike_fn, parameters=None):
+def forward(weights, biases, x, steps, model, thresholds, spike_fn, parameters=None,
+            input_spikes=None):
     """Simulate ``steps`` timesteps; spike counts per layer, each ``(samples, n)``.
 
     Parameters
@@ -164,12 +165,18 @@ def forward(weights, biases, x, steps, model, thresholds, spike_fn, parameters=N
         ``spike_fn(v, theta) -> spikes`` (:func:`brainconv.surrogate.functions.spike`).
     parameters : dict, optional
         The model's parameters (``R`` of ``lif``).
+    input_spikes : callable, optional
+        ``input_spikes(step) -> (samples, n_inputs)`` tensor: Poisson input (the first layer
+        then receives ``input_spikes(step) @ W_0 + b_0``) instead of the constant current.
     """
     import torch
 
     step, names = trainable_model(model)
     kwargs = {k: v for k, v in (parameters or {}).items() if k in names}
     if model in _ONE_OFF:
+        if input_spikes is not None:
+            raise ModelError(f"few-spike layers ({model}) take their input once, not as "
+                             "Poisson spikes")
         return _forward_one_off(weights, biases, x, steps, model, thresholds, spike_fn,
                                 parameters)
     current = x @ weights[0] + biases[0]
@@ -177,8 +184,8 @@ def forward(weights, biases, x, steps, model, thresholds, spike_fn, parameters=N
     v = [torch.zeros((len(x), w.shape[1]) + members, dtype=x.dtype, device=x.device)
          for w in weights]
     counts = [torch.zeros(len(x), w.shape[1], dtype=x.dtype, device=x.device) for w in weights]
-    for _ in range(steps):
-        drive = current
+    for t in range(steps):
+        drive = current if input_spikes is None else input_spikes(t) @ weights[0] + biases[0]
         for index, (w, b) in enumerate(zip(weights, biases)):
             if index:
                 drive = spikes @ w + b

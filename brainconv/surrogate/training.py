@@ -26,6 +26,36 @@ BPTT_BUDGET = 8 * 2**30
 CHECKPOINT_FORMAT = 1
 
 
+def _check_encoding(encoding, poisson_parameters, seed, start):
+    """The Poisson input's ``{"max_rate", "seed"}`` (None for current input), checked."""
+    if encoding == "current":
+        if poisson_parameters:
+            raise ParameterError("poisson_parameters need encoding='poisson'")
+        return None
+    if encoding != "poisson":
+        raise ParameterError(f"encoding must be 'current' or 'poisson', got {encoding!r}")
+    if start is not None:
+        raise ParameterError("encoding='poisson' trains from a random start; to fine-tune a "
+                             "converted network, convert it with encoding='current'")
+    from brian2 import Hz, Quantity
+
+    from ..equations.poisson import GRID_MAX_RATE, check_seed
+
+    values = {"max_rate": GRID_MAX_RATE * Hz, "seed": seed, **(poisson_parameters or {})}
+    unknown = sorted(set(values) - {"max_rate", "seed"})
+    if unknown:
+        raise ParameterError(f"poisson_parameters {unknown} are unknown; give max_rate (Hz) "
+                             "and seed")
+    rate = values["max_rate"]
+    if not isinstance(rate, Quantity) or rate.dim != Hz.dim:
+        raise ParameterError(f"poisson_parameters max_rate needs the unit Hz, got {rate!r}; "
+                             "write max_rate=500*Hz (from brian2 import Hz)")
+    if not (0 < float(rate / Hz) * 1e-3 <= 1):
+        raise ParameterError(f"max_rate must lie in (0, 1000] Hz (at most one spike per 1 ms "
+                             f"step), got {rate}")
+    return {"max_rate": float(rate / Hz), "seed": check_seed(values["seed"])}
+
+
 def bptt_bytes(steps, batch_size, sizes, itemsize=4):
     """Memory the unrolled graph keeps for the backward pass: per step and neuron the potential,
     the spikes and the surrogate's input (``steps x batch x neurons x 3`` values)."""
@@ -71,13 +101,16 @@ def _start(start, x_width, hidden, n_classes, seed, model, threshold, parameters
     return weights, biases, [float(layer.threshold) for layer in start.layers], start
 
 
-def network_spec(weights, biases, model, thresholds, parameters=None, template=None):
+def network_spec(weights, biases, model, thresholds, parameters=None, template=None,
+                 poisson=None):
     """A spec of ``model`` layers with exactly these weights, biases and thresholds.
 
     ``weights``/``biases``: arrays or tensors per layer. With ``template`` (a spec of the same
     shapes) its layers are kept and only the weights and biases replaced; otherwise the network
     is converted from an ANN of these weights with ``normalization="none"`` and threshold 1
-    (``convert`` scales weights by the threshold) and then given ``thresholds``.
+    (``convert`` scales weights by the threshold) and then given ``thresholds``. ``poisson``
+    (``{"max_rate": float in Hz, "seed": int}``) puts brainconv's Poisson input layer in front;
+    the weights then act on its spikes.
     """
     import dataclasses
 
@@ -90,17 +123,26 @@ def network_spec(weights, biases, model, thresholds, parameters=None, template=N
 
     w, b = [array(t) for t in weights], [array(t) for t in biases]
     if template is None:
+        encoding = {}
+        if poisson is not None:
+            from brian2 import Hz
+
+            encoding = {"encoding": "poisson", "poisson_parameters": {
+                "max_rate": poisson["max_rate"] * Hz, "seed": poisson["seed"]}}
         template = convert(ANN(tuple(w), tuple(b)), model=model, normalization="none",
-                           threshold=1.0, parameters=parameters or None)
+                           threshold=1.0, parameters=parameters or None, **encoding)
+    inputs = template.layers[:len(template.layers) - len(w)]  # the Poisson layer, if any
     layers = tuple(dataclasses.replace(layer, weights=wl, bias=bl, threshold=float(theta))
-                   for layer, wl, bl, theta in zip(template.layers, w, b, thresholds))
-    return dataclasses.replace(template, layers=layers)
+                   for layer, wl, bl, theta in zip(template.layers[len(inputs):], w, b,
+                                                   thresholds))
+    return dataclasses.replace(template, layers=inputs + layers)
 
 
 def train_snn(x, labels, steps, hidden=(500,), model="if_soft", surrogate="fast_sigmoid",
               surrogate_parameters=None, parameters=None, threshold=1.0, start=None, epochs=1,
               batch_size=64, lr=1e-3, seed=0, logit_scale=10.0, n_classes=None, test=None,
-              checkpoint=None, progress=None, dtype="float32"):
+              checkpoint=None, progress=None, dtype="float32", encoding="current",
+              poisson_parameters=None):
     """Train a spiking network through its forward pass with surrogate gradients (BPTT).
 
     Parameters
@@ -142,6 +184,15 @@ def train_snn(x, labels, steps, hidden=(500,), model="if_soft", surrogate="fast_
         ``True``: a progress bar on stderr and one line per epoch; a callable gets
         ``(epoch, batch, loss, accuracy)``.
     dtype : "float32" or "float64"
+    encoding : {"current", "poisson"}
+        The input: ``x @ W_0 + b_0`` every step, or the spikes of brainconv's Poisson input
+        layer (probability ``x * max_rate * 1 ms`` per step, drawn as the numpy reference
+        draws them: ``default_rng((seed, step))``), ``W_0`` acting on the spikes. Training
+        batches draw from ``(seed, epoch, batch, step)``; the test set and the exported spec
+        from the Poisson seed, so that simulating the spec gives the same spikes.
+    poisson_parameters : dict, optional
+        ``max_rate`` (a Brian2 rate, default ``1000 * Hz``) and ``seed`` (default ``seed``) of
+        the Poisson input.
 
     Returns
     -------
@@ -180,14 +231,15 @@ def train_snn(x, labels, steps, hidden=(500,), model="if_soft", surrogate="fast_
             raise ParameterError("the test inputs hold NaN or inf; clean or rescale them")
         test = (test_x, test_y)
     trainable_model(model, parameters)
+    poisson = _check_encoding(encoding, poisson_parameters, seed, start)
     surrogate_values = check_surrogate(surrogate, surrogate_parameters)
     weights, biases, thresholds, template = _start(start, x.shape[1], hidden, n_classes, seed,
                                                    model, threshold, parameters)
     from ..spec import check_steps_cover
 
     # few-spike layers: the unrolled steps must cover every layer's window
-    check_steps_cover(network_spec(weights, biases, model, thresholds, parameters, template),
-                      steps)
+    check_steps_cover(network_spec(weights, biases, model, thresholds, parameters, template,
+                                   poisson), steps)
     sizes = [x.shape[1]] + [w.shape[1] for w in weights]
     torch_dtype = getattr(torch, dtype)
     memory = bptt_bytes(steps, batch_size, sizes, torch.finfo(torch_dtype).bits // 8)
@@ -203,7 +255,7 @@ def train_snn(x, labels, steps, hidden=(500,), model="if_soft", surrogate="fast_
     key = digest("train_snn", x, y, int(steps), [w.numpy() for w in weights], thresholds, model,
                  surrogate, sorted(surrogate_values.items()), sorted((parameters or {}).items()),
                  int(batch_size), float(lr), int(seed), float(logit_scale), dtype,
-                 None if test is None else test)
+                 None if test is None else test, sorted((poisson or {}).items()))
     params = [t.to(torch_dtype).requires_grad_() for t in weights + biases]
     optimiser = torch.optim.Adam(params, lr=lr)
     log = {k: [] for k in ("loss", "train_accuracy", "test_accuracy", "spikes_per_neuron",
@@ -227,9 +279,17 @@ def train_snn(x, labels, steps, hidden=(500,), model="if_soft", surrogate="fast_
     def spike_fn(v, theta):
         return spike(v, theta, surrogate, surrogate_values)
 
-    def run(inputs):
+    def run(inputs, draws=None):
+        """The forward pass; ``draws``: the Poisson seed tuple of these inputs."""
+        input_spikes = None
+        if poisson is not None:
+            rate, values = poisson["max_rate"] * 1e-3, inputs.cpu().numpy()
+
+            def input_spikes(t):
+                u = np.random.default_rng((*draws, t)).random(values.shape)
+                return torch.as_tensor(np.less(u, values * rate), dtype=inputs.dtype)
         return forward(params[:L], params[L:], inputs, int(steps), model, thresholds, spike_fn,
-                       parameters)
+                       parameters, input_spikes)
 
     x_t = torch.tensor(x, dtype=torch_dtype)
     y_t = torch.tensor(y, dtype=torch.int64)
@@ -246,7 +306,7 @@ def train_snn(x, labels, steps, hidden=(500,), model="if_soft", surrogate="fast_
             loss_sum, correct, spikes = 0.0, 0, np.zeros(L)
             for b0 in range(0, len(x), int(batch_size)):
                 idx = torch.from_numpy(order[b0:b0 + int(batch_size)])
-                counts = run(x_t[idx])
+                counts = run(x_t[idx], (int(seed), epoch, b0))
                 logits = counts[-1] * (float(logit_scale) / int(steps))
                 loss = torch.nn.functional.cross_entropy(logits, y_t[idx])
                 optimiser.zero_grad()
@@ -265,7 +325,8 @@ def train_snn(x, labels, steps, hidden=(500,), model="if_soft", surrogate="fast_
             test_accuracy = np.nan
             if test is not None:
                 with torch.no_grad():
-                    counts = run(torch.tensor(test[0], dtype=torch_dtype))
+                    counts = run(torch.tensor(test[0], dtype=torch_dtype),
+                                 None if poisson is None else (poisson["seed"],))
                 test_accuracy = float(np.mean(counts[-1].argmax(dim=1).numpy() == test[1]))
             row = {"loss": loss_sum / len(x), "train_accuracy": correct / len(x),
                    "test_accuracy": test_accuracy,
@@ -286,7 +347,7 @@ def train_snn(x, labels, steps, hidden=(500,), model="if_soft", surrogate="fast_
     finally:
         if bar is not None:
             bar.close()
-    spec = network_spec(params[:L], params[L:], model, thresholds, parameters, template)
+    spec = network_spec(params[:L], params[L:], model, thresholds, parameters, template, poisson)
     history = {k: np.asarray(v) for k, v in log.items()}
     history.update(surrogate=surrogate, surrogate_parameters=surrogate_values,
                    bptt_bytes=memory)
