@@ -124,6 +124,17 @@ def test_the_sinabs_cnn_runs_as_an_independent_torch_forward_pass():
     np.testing.assert_array_equal(ours["output_spikes"], expected)
 
 
+@pytest.mark.skipif(not (NIR_DATA / "cnn_sinabs.nir").exists(), reason="no shared NIR data")
+def test_the_sinabs_cnn_on_brian2_runtime_equals_numpy(numpy_codegen):
+    spec = from_nir(NIR_DATA / "cnn_sinabs.nir", dt=1.0)
+    frames = (np.random.default_rng(1).random((2, 2 * 34 * 34)) < 0.3).astype(float)
+    reference = run_network(spec, frames, 10, device="numpy")
+    brian = run_network(spec, frames, 10, device="runtime", batch_size=2)
+    assert reference["output_spikes"].sum() > 0
+    for key in ("output_spikes", "layer_spikes", "unit_spike_count"):
+        np.testing.assert_array_equal(brian[key], reference[key], err_msg=key)
+
+
 @pytest.mark.skipif(not (NIR_DATA / "braille_noDelay_bias_zero.nir").exists(),
                     reason="no shared NIR data")
 def test_the_recurrent_braille_graph_is_refused_naming_the_loop():
