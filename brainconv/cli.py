@@ -220,7 +220,7 @@ def run_nir(args):
          f"({', '.join(f'{layer.name}: {layer.model} x {layer.size}' for layer in spec.layers)})")
     start = time.perf_counter()
     ds = simulate(spec, x, y, args.steps, device=args.device, batch_size=args.batch_size,
-                  processes=args.processes, notify=_say, progress=True,
+                  processes=args.processes, notify=_say, progress=True, dt=args.dt,
                   precision=args.precision,
                   attrs={"dataset": args.dataset, **nir_provenance(args.nir),
                          "nir_dt": float(args.nir_dt)})
