@@ -242,10 +242,13 @@ def write(args, kernels, table, agree, penalties):
         stdp = [100 * table[labels_n, s, "STDP"] for s in seeds]
         rand = [100 * table[labels_n, s, "random"] for s in seeds]
         mean, low, high = paired(stdp, rand)
-        sd = lambda v: np.std(v, ddof=1) if len(v) > 1 else float("nan")  # noqa: E731
+        if len(seeds) > 1:
+            spread = [f"{np.mean(v):.2f} ± {np.std(v, ddof=1):.2f}" for v in (stdp, rand)]
+            interval = f"[{low:+.2f}, {high:+.2f}]"
+        else:  # one seed: no spread, no interval
+            spread, interval = [f"{v[0]:.2f}" for v in (stdp, rand)], "– (one seed)"
         lines.append(
-            f"| {labels_n:,} | {np.mean(stdp):.2f} ± {sd(stdp):.2f} | {np.mean(rand):.2f} ± "
-            f"{sd(rand):.2f} | {mean:+.2f} | [{low:+.2f}, {high:+.2f}] | "
+            f"| {labels_n:,} | {spread[0]} | {spread[1]} | {mean:+.2f} | {interval} | "
             + ", ".join(f"{a:.2f} / {b:.2f}" for a, b in zip(stdp, rand)) + " |")
     lines += ["", "Ridge penalties picked on the validation digits (labelled digits: STDP / "
               "random per seed): " + "; ".join(
