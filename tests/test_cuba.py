@@ -189,23 +189,22 @@ def test_several_crossings_in_one_step_and_the_spike_buffer_follow_the_reference
                                   events.layers[0].counts.sum(axis=0))  # each at most 10
 
 
-def test_brian2_runtime_sends_several_spikes_in_one_step_as_numpy(numpy_codegen):
-    spec, x, steps, _, _ = driven_cuba(9.0)
-    reference = run_network(spec, x, steps, device="numpy", dt=9.0)
-    brian = run_network(spec, x, steps, device="runtime", batch_size=4, dt=9.0)
+def _several_spikes_on(device, dt):
+    spec, x, steps, _, _ = driven_cuba(dt)
+    reference = run_network(spec, x, steps, device="numpy", dt=dt)
+    brian = run_network(spec, x, steps, device=device, batch_size=4, dt=dt)
     assert reference["output_spikes"].max() > 1
     for key in ("output_spikes", "layer_spikes", "unit_spike_count"):
         np.testing.assert_array_equal(brian[key], reference[key], err_msg=key)
+
+
+def test_brian2_runtime_sends_several_spikes_in_one_step_as_numpy(numpy_codegen):
+    _several_spikes_on("runtime", 9.0)
 
 
 @pytest.mark.standalone
 def test_cpp_standalone_sends_several_spikes_in_one_step_as_numpy(standalone_dir):
-    spec, x, steps, _, _ = driven_cuba(5.0)
-    reference = run_network(spec, x, steps, device="numpy", dt=5.0)
-    brian = run_network(spec, x, steps, device="cpp_standalone", batch_size=4, dt=5.0)
-    assert reference["output_spikes"].max() > 1
-    for key in ("output_spikes", "layer_spikes", "unit_spike_count"):
-        np.testing.assert_array_equal(brian[key], reference[key], err_msg=key)
+    _several_spikes_on("cpp_standalone", 5.0)
 
 
 @pytest.mark.parametrize("bad", [0, 2.5, 1000, True])

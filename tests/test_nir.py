@@ -124,15 +124,20 @@ def test_the_sinabs_cnn_runs_as_an_independent_torch_forward_pass():
     np.testing.assert_array_equal(ours["output_spikes"], expected)
 
 
-@pytest.mark.skipif(not (NIR_DATA / "cnn_sinabs.nir").exists(), reason="no shared NIR data")
-def test_the_sinabs_cnn_on_brian2_runtime_equals_numpy(numpy_codegen):
+def _sinabs_on(device, samples, steps):
+    """The Sinabs CNN on ``device`` equals the numpy reference on random event frames."""
     spec = from_nir(NIR_DATA / "cnn_sinabs.nir", dt=1.0)
-    frames = (np.random.default_rng(1).random((2, 2 * 34 * 34)) < 0.3).astype(float)
-    reference = run_network(spec, frames, 10, device="numpy")
-    brian = run_network(spec, frames, 10, device="runtime", batch_size=2)
+    frames = (np.random.default_rng(1).random((samples, 2 * 34 * 34)) < 0.3).astype(float)
+    reference = run_network(spec, frames, steps, device="numpy")
+    brian = run_network(spec, frames, steps, device=device, batch_size=2)
     assert reference["output_spikes"].sum() > 0
     for key in ("output_spikes", "layer_spikes", "unit_spike_count"):
         np.testing.assert_array_equal(brian[key], reference[key], err_msg=key)
+
+
+@pytest.mark.skipif(not (NIR_DATA / "cnn_sinabs.nir").exists(), reason="no shared NIR data")
+def test_the_sinabs_cnn_on_brian2_runtime_equals_numpy(numpy_codegen):
+    _sinabs_on("runtime", 2, 10)
 
 
 @pytest.mark.skipif(not (NIR_DATA / "braille_noDelay_bias_zero.nir").exists(),
@@ -279,13 +284,7 @@ def test_cli_exports_a_converted_network_and_runs_the_file_to_the_same_results(t
 @pytest.mark.standalone
 @pytest.mark.skipif(not (NIR_DATA / "cnn_sinabs.nir").exists(), reason="no shared NIR data")
 def test_the_sinabs_cnn_on_cpp_standalone_equals_numpy(standalone_dir):
-    spec = from_nir(NIR_DATA / "cnn_sinabs.nir", dt=1.0)
-    frames = (np.random.default_rng(1).random((4, 2 * 34 * 34)) < 0.3).astype(float)
-    reference = run_network(spec, frames, 12, device="numpy")
-    compiled = run_network(spec, frames, 12, device="cpp_standalone", batch_size=2)
-    assert reference["output_spikes"].sum() > 0
-    for key in ("output_spikes", "layer_spikes", "unit_spike_count"):
-        np.testing.assert_array_equal(compiled[key], reference[key], err_msg=key)
+    _sinabs_on("cpp_standalone", 4, 12)
 
 
 def test_snntorch_loads_an_exported_lif_network_and_spikes_as_brainconv(digits):
