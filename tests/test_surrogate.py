@@ -153,6 +153,9 @@ def test_fine_tuning_a_converted_network_and_resuming(tmp_path):
     ({"model": "fs_relu", "parameters": {"K": 4}, "hidden": (6,)}, ParameterError,
      "5 timesteps end before a sample has passed through the network.*at least 8 steps"),
     ({"batch_size": 10**6, "steps": 10**4}, ParameterError, "GiB for the backward pass"),
+    ({"rule": "eprop"}, ParameterError, "unknown gradient rule 'eprop'; choose one of"),
+    ({"rule": "aggregate", "model": "accumulator"}, ModelError,
+     r"'aggregate' trains \['if_soft', 'if_hard', 'lif'\].*not 'accumulator'; use rule='bptt'"),
 ])
 def test_bad_settings_are_refused_before_training(kwargs, error, message):
     x, y = _two_class(n=8)
@@ -208,3 +211,84 @@ def test_training_with_poisson_input_learns_and_exports_the_input_layer():
         train_snn(x, y, steps=5, encoding="poisson", poisson_parameters={"max_rate": 2000 * Hz})
     with pytest.raises(ParameterError, match="max_rate needs the unit Hz"):
         train_snn(x, y, steps=5, encoding="poisson", poisson_parameters={"max_rate": 500})
+
+
+def test_aggregate_rule_is_the_gradient_of_the_counts_against_the_total_inputs():
+    """rule='aggregate' (Lee et al. 2020): dL/dW from the layer totals, written out in numpy:
+    dn/dnet = surrogate(net / T - theta) where net > 0, net_l = n_(l-1) W_l + T b_l."""
+    from brainconv.surrogate import GRADIENT_RULES
+
+    rng = np.random.default_rng(4)
+    T, scale, thetas, alpha = 12, 10.0, [1.0, 0.75], 0.5
+    x = rng.uniform(0, 1, (6, 5))
+    y = np.array([0, 1, 2, 0, 1, 2])
+    w = [rng.normal(0, 0.6, (5, 7)), rng.normal(0, 0.6, (7, 3))]
+    b = [rng.normal(0, 0.1, 7), rng.normal(0, 0.1, 3)]
+    params = [torch.tensor(a, requires_grad=True) for a in w + b]
+    slope = SURROGATES["srinivasan"][0]
+    counts = GRADIENT_RULES["aggregate"][0](
+        params[:2], params[2:], torch.tensor(x), T, "lif", thetas,
+        lambda v, t: spike(v, t, "srinivasan", {"alpha": alpha}), {"R": 4.0}, None,
+        lambda d, t: slope(d, t, alpha=alpha))
+    loss = torch.nn.functional.cross_entropy(counts[-1] * (scale / T), torch.tensor(y))
+    loss.backward()
+    plain = forward([torch.tensor(a) for a in w], [torch.tensor(a) for a in b],
+                    torch.tensor(x), T, "lif", thetas, lambda v, t: spike(v, t), {"R": 4.0})
+    n0, n1 = (c.numpy() for c in plain)
+    np.testing.assert_array_equal(counts[-1].detach().numpy(), n1)  # forward: the counts
+    assert (n0 == T).any() and (n0 == 0).any() and 0 < n1.sum()  # both gates matter
+    net0, net1 = T * x @ w[0] + T * b[0], n0 @ w[1] + T * b[1]
+    s0, s1 = ((net > 0) * (n < T) / (theta + alpha)
+              for net, n, theta in ((net0, n0, 1.0), (net1, n1, 0.75)))
+    logits = n1 * scale / T
+    p = np.exp(logits - logits.max(axis=1, keepdims=True))
+    p /= p.sum(axis=1, keepdims=True)
+    d_net1 = (p - np.eye(3)[y]) * scale / T / len(y) * s1
+    d_net0 = d_net1 @ w[1].T * s0
+    for param, expected in zip(params, [T * x.T @ d_net0, n0.T @ d_net1,
+                                        T * d_net0.sum(axis=0), T * d_net1.sum(axis=0)]):
+        np.testing.assert_allclose(param.grad.numpy(), expected, rtol=1e-10, atol=1e-14)
+
+
+def test_aggregate_rule_learns_with_poisson_input_and_keeps_no_unrolled_graph():
+    x, y = _two_class()
+    spec, history = train_snn(x, y, steps=16, hidden=(16,), model="lif", parameters={"R": 4.0},
+                              surrogate="srinivasan", rule="aggregate", epochs=6,
+                              batch_size=16, lr=0.02, seed=0, dtype="float64",
+                              encoding="poisson", poisson_parameters={"seed": 3}, test=(x, y))
+    assert history["rule"] == "aggregate"
+    assert history["train_accuracy"][-1] > 0.9, history["train_accuracy"]
+    assert history["bptt_bytes"] == 16 * (16 + 2) * 3 * 8  # batch x neurons, not x steps
+    reference = simulate_reference(spec, x, 16)
+    predicted = np.argmax(reference["output_spikes"].sum(axis=1), axis=1)
+    assert np.mean(predicted == y) == pytest.approx(history["test_accuracy"][-1])
+
+
+def test_fine_tuning_a_poisson_converted_network_keeps_its_input_layer():
+    x, y = _two_class(seed=3)
+    rng = np.random.default_rng(5)
+    ann = ANN((rng.normal(0, 0.4, (10, 12)), rng.normal(0, 0.4, (12, 2))),
+              (np.zeros(12), np.zeros(2)))
+    start = convert(ann, model="lif", parameters={"R": 4.0}, normalization="none",
+                    encoding="poisson", poisson_parameters={"seed": 9})
+    # start's R = 4 is trained (not lif's default R = 10): the torch forward equals the spec's
+    spec, history = train_snn(x, y, steps=10, start=start, model="lif", encoding="poisson",
+                              rule="aggregate", surrogate="srinivasan", epochs=1,
+                              batch_size=32, lr=0.01, dtype="float64", test=(x, y))
+    assert [layer.model for layer in spec.layers] == ["poisson", "lif", "lif"]
+    assert spec.layers[0].parameters == start.layers[0].parameters
+    assert not np.array_equal(spec.layers[1].weights, start.layers[1].weights)
+    reference = simulate_reference(spec, x, 10)  # the input layer's seed 9, as in training
+    predicted = np.argmax(reference["output_spikes"].sum(axis=1), axis=1)
+    assert np.mean(predicted == y) == pytest.approx(history["test_accuracy"][-1])
+    with pytest.raises(ParameterError, match="start has a Poisson input layer; pass encoding"):
+        train_snn(x, y, steps=10, start=start, model="lif")
+    with pytest.raises(ParameterError, match="leave poisson_parameters out"):
+        train_snn(x, y, steps=10, start=start, model="lif", encoding="poisson",
+                  poisson_parameters={"seed": 1})
+    with pytest.raises(ParameterError, match=r"parameters \{'R': 10.0\} contradict start's"):
+        train_snn(x, y, steps=10, start=start, model="lif", encoding="poisson",
+                  parameters={"R": 10.0})
+    current = convert(ann, model="lif", parameters={"R": 4.0}, normalization="none")
+    with pytest.raises(ParameterError, match="convert the network with encoding='poisson'"):
+        train_snn(x, y, steps=10, start=current, model="lif", encoding="poisson")

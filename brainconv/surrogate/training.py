@@ -15,10 +15,11 @@ from pathlib import Path
 import numpy as np
 
 from ..errors import ParameterError, ShapeError
-from .dynamics import forward, trainable_model
-from .functions import check_surrogate, spike
+from .dynamics import trainable_model
+from .functions import SURROGATES, check_surrogate, spike
+from .rules import check_rule
 
-__all__ = ["bptt_bytes", "network_spec", "train_snn"]
+__all__ = ["network_spec", "train_snn"]
 
 #: Largest BPTT memory (bytes) accepted before training starts.
 BPTT_BUDGET = 8 * 2**30
@@ -27,16 +28,26 @@ CHECKPOINT_FORMAT = 1
 
 
 def _check_encoding(encoding, poisson_parameters, seed, start):
-    """The Poisson input's ``{"max_rate", "seed"}`` (None for current input), checked."""
+    """The Poisson input's ``{"max_rate", "seed"}`` (None for current input), checked. A
+    ``start`` converted with ``encoding="poisson"`` brings its own input layer's."""
+    start_input = None if start is None else _poisson_layer(start)
     if encoding == "current":
         if poisson_parameters:
             raise ParameterError("poisson_parameters need encoding='poisson'")
+        if start_input is not None:
+            raise ParameterError("start has a Poisson input layer; pass encoding='poisson'")
         return None
     if encoding != "poisson":
         raise ParameterError(f"encoding must be 'current' or 'poisson', got {encoding!r}")
     if start is not None:
-        raise ParameterError("encoding='poisson' trains from a random start; to fine-tune a "
-                             "converted network, convert it with encoding='current'")
+        if start_input is None:
+            raise ParameterError("encoding='poisson' with start: convert the network with "
+                                 "encoding='poisson' (its input layer sets the rate and seed)")
+        if poisson_parameters:
+            raise ParameterError("start's Poisson input layer sets max_rate and seed; leave "
+                                 "poisson_parameters out")
+        values = dict(start_input.parameters)
+        return {"max_rate": float(values["max_rate"]), "seed": int(values["seed"])}
     from brian2 import Hz, Quantity
 
     from ..equations.poisson import GRID_MAX_RATE, check_seed
@@ -56,10 +67,27 @@ def _check_encoding(encoding, poisson_parameters, seed, start):
     return {"max_rate": float(rate / Hz), "seed": check_seed(values["seed"])}
 
 
-def bptt_bytes(steps, batch_size, sizes, itemsize=4):
-    """Memory the unrolled graph keeps for the backward pass: per step and neuron the potential,
-    the spikes and the surrogate's input (``steps x batch x neurons x 3`` values)."""
-    return int(steps) * int(batch_size) * int(sum(sizes[1:])) * 3 * itemsize
+def _poisson_layer(spec):
+    """``spec``'s Poisson input layer, or None."""
+    first = spec.layers[0] if hasattr(spec, "layers") else None
+    return first if first is not None and first.model == "poisson" else None
+
+
+def _model_parameters(start, parameters):
+    """The neuron parameters to train with: ``start``'s layers' (all alike), which
+    ``parameters`` may repeat but not contradict; without ``start``, ``parameters``."""
+    if start is None or not hasattr(start, "layers"):
+        return parameters
+    layers = start.layers[1:] if _poisson_layer(start) is not None else start.layers
+    values = [dict(layer.parameters) for layer in layers]
+    if any(v != values[0] for v in values[1:]):
+        raise ParameterError(f"start's layers have different neuron parameters {values}; "
+                             "train_snn trains one set for every layer")
+    clash = {k: v for k, v in (parameters or {}).items() if values[0].get(k, v) != v}
+    if clash:
+        raise ParameterError(f"parameters {clash} contradict start's layers "
+                             f"({values[0]}); leave parameters out to train start as it is")
+    return {**values[0], **(parameters or {})} or None
 
 
 def _start(start, x_width, hidden, n_classes, seed, model, threshold, parameters):
@@ -84,7 +112,8 @@ def _start(start, x_width, hidden, n_classes, seed, model, threshold, parameters
                              f"got {type(start).__name__}")
     import scipy.sparse
 
-    for layer in start.layers:
+    layers = start.layers[1:] if _poisson_layer(start) is not None else start.layers
+    for layer in layers:
         if layer.model != model:
             raise ParameterError(f"start's layer {layer.name!r} has model {layer.model!r}, "
                                  f"not {model!r}; convert with model={model!r}")
@@ -95,10 +124,9 @@ def _start(start, x_width, hidden, n_classes, seed, model, threshold, parameters
         raise ShapeError(f"start takes {start.input_size} inputs, the data has {x_width}")
     if start.layers[-1].size != n_classes:
         raise ShapeError(f"start has {start.layers[-1].size} outputs for {n_classes} classes")
-    weights = [torch.tensor(np.asarray(layer.weights), dtype=torch.float64)
-               for layer in start.layers]
-    biases = [torch.tensor(np.asarray(layer.bias), dtype=torch.float64) for layer in start.layers]
-    return weights, biases, [float(layer.threshold) for layer in start.layers], start
+    weights = [torch.tensor(np.asarray(layer.weights), dtype=torch.float64) for layer in layers]
+    biases = [torch.tensor(np.asarray(layer.bias), dtype=torch.float64) for layer in layers]
+    return weights, biases, [float(layer.threshold) for layer in layers], start
 
 
 def network_spec(weights, biases, model, thresholds, parameters=None, template=None,
@@ -142,8 +170,8 @@ def train_snn(x, labels, steps, hidden=(500,), model="if_soft", surrogate="fast_
               surrogate_parameters=None, parameters=None, threshold=1.0, start=None, epochs=1,
               batch_size=64, lr=1e-3, seed=0, logit_scale=10.0, n_classes=None, test=None,
               checkpoint=None, progress=None, dtype="float32", encoding="current",
-              poisson_parameters=None):
-    """Train a spiking network through its forward pass with surrogate gradients (BPTT).
+              poisson_parameters=None, rule="bptt"):
+    """Train a spiking network through its forward pass with surrogate gradients.
 
     Parameters
     ----------
@@ -189,10 +217,17 @@ def train_snn(x, labels, steps, hidden=(500,), model="if_soft", surrogate="fast_
         layer (probability ``x * max_rate * 1 ms`` per step, drawn as the numpy reference
         draws them: ``default_rng((seed, step))``), ``W_0`` acting on the spikes. Training
         batches draw from ``(seed, epoch, batch, step)``; the test set and the exported spec
-        from the Poisson seed, so that simulating the spec gives the same spikes.
+        from the Poisson seed, so that simulating the spec gives the same spikes. A ``start``
+        converted with ``encoding="poisson"`` is fine-tuned on its own input layer's spikes.
     poisson_parameters : dict, optional
         ``max_rate`` (a Brian2 rate, default ``1000 * Hz``) and ``seed`` (default ``seed``) of
-        the Poisson input.
+        the Poisson input (from ``start``'s input layer when it has one).
+    rule : str
+        How the gradient comes out of the forward pass, a key of
+        :data:`brainconv.surrogate.rules.GRADIENT_RULES`: ``"bptt"`` (through the unrolled
+        timesteps) or ``"aggregate"`` (Lee et al. 2020, Srinivasan et al.'s spike-based
+        backprop: through each layer's spike count against its total input; ``if_soft``,
+        ``if_hard`` and ``lif``).
 
     Returns
     -------
@@ -201,7 +236,7 @@ def train_snn(x, labels, steps, hidden=(500,), model="if_soft", surrogate="fast_
     history : dict
         Per epoch ``loss``, ``train_accuracy``, ``test_accuracy`` (NaN without ``test``),
         ``spikes_per_neuron`` (per layer, training samples), ``seconds``; ``surrogate`` and
-        its parameters; ``bptt_bytes``.
+        its parameters; ``rule``; ``bptt_bytes`` (the memory the rule's graph keeps).
     """
     import torch
 
@@ -230,7 +265,9 @@ def train_snn(x, labels, steps, hidden=(500,), model="if_soft", surrogate="fast_
         if not np.all(np.isfinite(test_x)):
             raise ParameterError("the test inputs hold NaN or inf; clean or rescale them")
         test = (test_x, test_y)
+    given_parameters, parameters = parameters, _model_parameters(start, parameters)
     trainable_model(model, parameters)
+    count_fn, memory_fn, _ = check_rule(rule, model)
     poisson = _check_encoding(encoding, poisson_parameters, seed, start)
     surrogate_values = check_surrogate(surrogate, surrogate_parameters)
     weights, biases, thresholds, template = _start(start, x.shape[1], hidden, n_classes, seed,
@@ -242,9 +279,9 @@ def train_snn(x, labels, steps, hidden=(500,), model="if_soft", surrogate="fast_
                                    poisson), steps)
     sizes = [x.shape[1]] + [w.shape[1] for w in weights]
     torch_dtype = getattr(torch, dtype)
-    memory = bptt_bytes(steps, batch_size, sizes, torch.finfo(torch_dtype).bits // 8)
+    memory = memory_fn(steps, batch_size, sizes, torch.finfo(torch_dtype).bits // 8)
     if memory > BPTT_BUDGET:
-        raise ParameterError(f"the unrolled graph would keep {memory / 2**30:.1f} GiB for the "
+        raise ParameterError(f"the {rule} graph would keep {memory / 2**30:.1f} GiB for the "
                              f"backward pass (steps {steps} x batch {batch_size} x "
                              f"{sum(sizes[1:])} neurons); lower batch_size or steps")
     if checkpoint is not None and not Path(checkpoint).parent.is_dir():
@@ -253,9 +290,11 @@ def train_snn(x, labels, steps, hidden=(500,), model="if_soft", surrogate="fast_
     from ..cache import atomic_write, digest
 
     key = digest("train_snn", x, y, int(steps), [w.numpy() for w in weights], thresholds, model,
-                 surrogate, sorted(surrogate_values.items()), sorted((parameters or {}).items()),
+                 surrogate, sorted(surrogate_values.items()), sorted((given_parameters or {}).items()),
                  int(batch_size), float(lr), int(seed), float(logit_scale), dtype,
-                 None if test is None else test, sorted((poisson or {}).items()))
+                 None if test is None else test, sorted((poisson or {}).items()),
+                 # rule joined later: "bptt" keeps the keys of the checkpoints written before
+                 *(() if rule == "bptt" else (rule,)))
     params = [t.to(torch_dtype).requires_grad_() for t in weights + biases]
     optimiser = torch.optim.Adam(params, lr=lr)
     log = {k: [] for k in ("loss", "train_accuracy", "test_accuracy", "spikes_per_neuron",
@@ -279,6 +318,9 @@ def train_snn(x, labels, steps, hidden=(500,), model="if_soft", surrogate="fast_
     def spike_fn(v, theta):
         return spike(v, theta, surrogate, surrogate_values)
 
+    def derivative(distance, theta):
+        return SURROGATES[surrogate][0](distance, theta, **surrogate_values)
+
     def run(inputs, draws=None):
         """The forward pass; ``draws``: the Poisson seed tuple of these inputs."""
         input_spikes = None
@@ -288,8 +330,8 @@ def train_snn(x, labels, steps, hidden=(500,), model="if_soft", surrogate="fast_
             def input_spikes(t):
                 u = np.random.default_rng((*draws, t)).random(values.shape)
                 return torch.as_tensor(np.less(u, values * rate), dtype=inputs.dtype)
-        return forward(params[:L], params[L:], inputs, int(steps), model, thresholds, spike_fn,
-                       parameters, input_spikes)
+        return count_fn(params[:L], params[L:], inputs, int(steps), model, thresholds,
+                        spike_fn, parameters, input_spikes, derivative)
 
     x_t = torch.tensor(x, dtype=torch_dtype)
     y_t = torch.tensor(y, dtype=torch.int64)
@@ -349,6 +391,6 @@ def train_snn(x, labels, steps, hidden=(500,), model="if_soft", surrogate="fast_
             bar.close()
     spec = network_spec(params[:L], params[L:], model, thresholds, parameters, template, poisson)
     history = {k: np.asarray(v) for k, v in log.items()}
-    history.update(surrogate=surrogate, surrogate_parameters=surrogate_values,
+    history.update(surrogate=surrogate, surrogate_parameters=surrogate_values, rule=rule,
                    bptt_bytes=memory)
     return spec, history

@@ -1,0 +1,90 @@
+"""How ``train_snn`` gets a gradient out of a spiking forward pass: :data:`GRADIENT_RULES`.
+
+A rule maps the network, a batch and the spike function to the spike counts of every layer
+as tensors whose values are the forward pass's counts and whose graph carries the rule's
+gradient. ``train_snn`` takes the rule by name; a new rule is one more entry here.
+
+* ``"bptt"``: backpropagation through time. The ``steps`` timesteps are unrolled
+  (:func:`~.dynamics.forward`) and the surrogate stands in for the spike's derivative at every
+  step; the graph keeps ``steps x batch x neurons`` values (:func:`bptt_bytes`).
+* ``"aggregate"``: Lee et al. (2020, Front. Neurosci. 14:119), the spike-based backprop of
+  Srinivasan et al. (2020, eq. 1): the forward pass runs without a graph, and the gradient goes
+  through each layer's totals over the window, the spike count ``n_l`` against the total input
+  ``net_l = n_{l-1} W_l + steps b_l`` (``n_{-1}``: the input's total, ``steps x`` or the
+  Poisson input's spike counts), with ``dn_l / dnet_l`` the surrogate at the mean drive,
+  ``surrogate(net_l / steps - theta)``, where ``net_l > 0`` and the neuron has not fired in
+  every step, 0 elsewhere (the rate ``clip(net / (theta steps), 0, 1)`` linearised: a neuron
+  with a negative total input stays silent, one at a spike per step cannot fire more; with
+  ``surrogate="srinivasan"`` the slope is ``1 / (theta + alpha)``). No unrolled graph: memory
+  is ``batch x neurons``, whatever ``steps``. For the models whose rate grows with the total
+  input by one spike per ``theta`` (:data:`AGGREGATE_MODELS`).
+"""
+
+from ..errors import ModelError, ParameterError
+from .dynamics import forward
+
+__all__ = ["AGGREGATE_MODELS", "GRADIENT_RULES", "bptt_bytes", "check_rule"]
+
+#: Models the aggregate rule linearises (a spike per ``theta`` of total input, less the leak).
+AGGREGATE_MODELS = ("if_soft", "if_hard", "lif")
+
+
+def bptt_bytes(steps, batch_size, sizes, itemsize=4):
+    """Memory the unrolled graph keeps for the backward pass: per step and neuron the potential,
+    the spikes and the surrogate's input (``steps x batch x neurons x 3`` values)."""
+    return int(steps) * int(batch_size) * int(sum(sizes[1:])) * 3 * itemsize
+
+
+def _aggregate_bytes(steps, batch_size, sizes, itemsize=4):
+    """The aggregate rule's graph: per neuron the count, the total input and the slope."""
+    return int(batch_size) * int(sum(sizes[1:])) * 3 * itemsize
+
+
+def _bptt(weights, biases, x, steps, model, thresholds, spike_fn, parameters, input_spikes,
+          derivative):
+    return forward(weights, biases, x, steps, model, thresholds, spike_fn, parameters,
+                   input_spikes)
+
+
+def _aggregate(weights, biases, x, steps, model, thresholds, spike_fn, parameters,
+               input_spikes, derivative):
+    import torch
+
+    drawn = [x * steps]  # the input's total: the current's, or the Poisson spikes' count
+
+    def counting(t):
+        spikes = input_spikes(t)
+        drawn[0] = spikes if t == 0 else drawn[0] + spikes
+        return spikes
+
+    with torch.no_grad():
+        counts = forward(weights, biases, x, steps, model, thresholds, spike_fn, parameters,
+                         None if input_spikes is None else counting)
+    below = drawn[0]
+    totals = []
+    for w, b, count, theta in zip(weights, biases, counts, thresholds):
+        net = below @ w + steps * b
+        fixed = net.detach()
+        live = (fixed > 0) & (count < steps)  # neither silent by its input nor saturated
+        slope = derivative(fixed / steps - theta, theta) * live.to(fixed.dtype)
+        below = count + slope * (net - fixed)  # the count forward, the slope backward
+        totals.append(below)
+    return totals
+
+
+#: Rule name -> (counts function, memory function (steps, batch, sizes, itemsize) -> bytes,
+#: the models it trains or None for every trainable model).
+GRADIENT_RULES = {"bptt": (_bptt, bptt_bytes, None),
+                  "aggregate": (_aggregate, _aggregate_bytes, AGGREGATE_MODELS)}
+
+
+def check_rule(rule, model):
+    """The rule's entry, or ParameterError / ModelError naming the choices."""
+    if rule not in GRADIENT_RULES:
+        raise ParameterError(f"unknown gradient rule {rule!r}; choose one of "
+                             f"{sorted(GRADIENT_RULES)}")
+    models = GRADIENT_RULES[rule][2]
+    if models is not None and model not in models:
+        raise ModelError(f"gradient rule {rule!r} trains {list(models)} (a spike per theta of "
+                         f"total input), not {model!r}; use rule='bptt'")
+    return GRADIENT_RULES[rule]
