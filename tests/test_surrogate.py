@@ -238,8 +238,8 @@ def test_aggregate_rule_is_the_gradient_of_the_counts_against_the_total_inputs()
     np.testing.assert_array_equal(counts[-1].detach().numpy(), n1)  # forward: the counts
     assert (n0 == T).any() and (n0 == 0).any() and 0 < n1.sum()  # both gates matter
     net0, net1 = T * x @ w[0] + T * b[0], n0 @ w[1] + T * b[1]
-    s0, s1 = ((net > 0) * (n < T) / (theta + alpha)
-              for net, n, theta in ((net0, n0, 1.0), (net1, n1, 0.75)))
+    s0 = (net0 > 0) * (n0 < T) / (1.0 + alpha)  # hidden: gated
+    s1 = np.full(net1.shape, 1 / (0.75 + alpha))  # output: not gated
     logits = n1 * scale / T
     p = np.exp(logits - logits.max(axis=1, keepdims=True))
     p /= p.sum(axis=1, keepdims=True)
