@@ -28,8 +28,9 @@ its ``total_spikes`` variable. The monitors are read back by :mod:`brainconv.dev
 
 What depends on the backend comes from the :class:`brainconv.devices.Device` passed to
 :func:`build_network` and :func:`layer_values`: pathways served by weight rows, one
-``Synapses`` entry per ANN weight (``direct_pathways``), the branchless thresholder template (``branchless_thresholds``) and the
-compiled progress report (``progress_report``).
+``Synapses`` entry per ANN weight (``direct_pathways``), the branchless thresholder template and
+each layer's threshold and reset fused into one code object (``branchless_thresholds``,
+:mod:`brainconv.thresholds`) and the compiled progress report (``progress_report``).
 """
 
 import functools
@@ -432,6 +433,10 @@ def _build_layer(spec, models, index, below, values, batch_size, step_clock, bat
         group.thresholder["spike"].order = 4 * index
         group.resetter["spike"].when = "synapses"
         group.resetter["spike"].order = 4 * index + 1
+        if device is not None and device.branchless_thresholds and model.refractory is None:
+            from .thresholds import fuse_threshold_reset
+
+            fuse_threshold_reset(group)  # one code object, at the thresholder's place
     if below is None:
         return group, current, None, []
     weight_unit, on_pre = pathway_code(spec, models, index)
@@ -455,11 +460,13 @@ def _build_layer(spec, models, index, below, values, batch_size, step_clock, bat
 def branchless_code_object():
     """``CPPStandaloneCodeObject`` whose threshold loop has no branch per neuron.
 
-    Its templater is Brian2's, derived with ``brainconv/templates`` first, where only
+    Its templater is Brian2's, derived with ``brainconv/templates`` first, where
     ``threshold.cpp`` is replaced (see that file): a layer's thresholder writes every neuron's
     index into the next free spike slot and adds the condition to the count. Brian2's ``if``
-    per neuron is mispredicted at the few-percent firing of converted networks. All other code
-    objects of the group come from Brian2's own templates.
+    per neuron is mispredicted at the few-percent firing of converted networks. Layers without
+    a refractory period use the same loop in ``threshold_reset.cpp``, their reset included
+    (:mod:`brainconv.thresholds`). All other code objects of the group come from Brian2's own
+    templates.
     """
     from brian2.devices.cpp_standalone.codeobject import CPPStandaloneCodeObject
 

@@ -195,7 +195,7 @@ def export_nir(args):
     calibration, _, _ = load_inputs(args.dataset, args.data_dir, 1, _calibration_images(args),
                                     _say)
     spec, _ = convert_paradigm(ann, paradigm, calibration)
-    graph = to_nir(spec, dt=args.nir_dt)
+    graph = to_nir(spec, dt=args.nir_dt, input_shape=args.input_shape)
     write_nir(args.out, graph)
     _say(f"saved {args.out}: {len(spec.layers)} layers of {paradigm.model}, dt {args.nir_dt:g} s "
          f"per step ({', '.join(graph.nodes)})")
@@ -652,6 +652,9 @@ def _parser():
     p.add_argument("--ann", required=True, help=".npz file written by `brainconv train`")
     p.add_argument("--nir-dt", type=float, default=1e-3,
                    help="seconds that one timestep stands for in the NIR graph")
+    p.add_argument("--input-shape", type=int, nargs=3, metavar=("C", "H", "W"),
+                   help="an image input's shape: convolutions are then written as Conv2d "
+                        "(default: every layer as a dense Affine)")
     p.add_argument("--out", default="network.nir", help="NIR file to write")
     p.set_defaults(func=export_nir)
     return parser

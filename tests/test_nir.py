@@ -4,6 +4,7 @@ from pathlib import Path
 
 import numpy as np
 import pytest
+import scipy.sparse
 
 nir = pytest.importorskip("nir")
 
@@ -368,3 +369,95 @@ def test_a_cubalif_graph_without_ttfs_input_or_with_a_hard_reset_is_refused():
     soft = nir.CubaLIF(**cuba, metadata={"reset": "subtract"})
     with pytest.raises(ModelError, match="need a time-to-first-spike input"):
         from_nir(_graph({"input": inp, "a": affine, "n": soft, "output": out}, edges))
+
+
+def _conv_spec(stride, padding, pool_after=False):
+    """(2, 9, 9) input -> a 3-channel convolution (kernel 3) -> a dense output of 4."""
+    from brainconv.layers import avgpool2d_connectivity, conv2d_connectivity, \
+        conv2d_output_shape
+
+    rng = np.random.default_rng(3)
+    kernel = rng.integers(-4, 9, (3, 2, 3, 3)) / 16
+    pre, post, w = conv2d_connectivity((2, 9, 9), kernel, stride, padding)
+    out = conv2d_output_shape((2, 9, 9), 3, 3, stride, padding)
+    conv = scipy.sparse.csr_matrix((w, (pre, post)), shape=(162, int(np.prod(out))))
+    bias = np.repeat(np.array([1, -1, 2]) / 16, out[1] * out[2])
+    if pool_after:  # a 2x2 average pooling folded in: no plain convolution any more
+        pre, post, w = avgpool2d_connectivity(out, 2)
+        pool = scipy.sparse.csr_matrix((w, (pre, post)), shape=(int(np.prod(out)), len(w) // 4))
+        conv, bias, out = (conv @ pool).tocsr(), bias @ pool, (3, out[1] // 2, out[2] // 2)
+    size = int(np.prod(out))
+    dense = rng.integers(-6, 12, (size, 4)) / 16
+    layers = (LayerSpec("conv1", "if_soft", size, conv, bias, 1.0),
+              LayerSpec("output", "if_soft", 4, dense, np.zeros(4), 0.75))
+    return NetworkSpec(162, layers), kernel, out, rng.integers(0, 17, (4, 162)) / 16
+
+
+@pytest.mark.parametrize("stride, padding", [(1, 0), (2, 1), (1, 2)])
+def test_convolutions_export_as_conv2d_and_round_trip(stride, padding, tmp_path):
+    spec, kernel, out, x = _conv_spec(stride, padding)
+    graph = to_nir(spec, input_shape=(2, 9, 9))
+    node = graph.nodes["conv1.weights"]
+    assert type(node).__name__ == "Conv2d"
+    np.testing.assert_array_equal(node.weight, kernel)
+    assert (int(np.ravel(node.stride)[0]), int(np.ravel(node.padding)[0])) == (stride, padding)
+    np.testing.assert_array_equal(node.bias, np.array([1, -1, 2]) / 16)
+    assert graph.nodes["conv1.neurons"].v_threshold.shape == out
+    assert type(graph.nodes["output.flatten"]).__name__ == "Flatten"
+    path = tmp_path / "cnn.nir"
+    nir.write(path, graph)
+    back = from_nir(path)
+    ours, theirs = (run_network(s, x, 20, device="numpy") for s in (spec, back))
+    assert ours["layer_spikes"][0].sum() > 0 and ours["output_spikes"].sum() > 0
+    np.testing.assert_array_equal(theirs["output_spikes"], ours["output_spikes"])
+    np.testing.assert_array_equal(theirs["unit_spike_count"], ours["unit_spike_count"])
+
+
+def test_a_pooling_folded_into_a_convolution_exports_as_the_larger_convolution():
+    """Average pooling (2x2) after a 3x3 convolution is one 4x4 convolution of stride 2."""
+    spec, _, _, x = _conv_spec(1, 0, pool_after=True)
+    node = to_nir(spec, input_shape=(2, 9, 9)).nodes["conv1.weights"]
+    assert type(node).__name__ == "Conv2d" and node.weight.shape == (3, 2, 4, 4)
+    assert int(np.ravel(node.stride)[0]) == 2
+    back = from_nir(to_nir(spec, input_shape=(2, 9, 9)))
+    np.testing.assert_array_equal(run_network(back, x, 20, device="numpy")["output_spikes"],
+                                  run_network(spec, x, 20, device="numpy")["output_spikes"])
+
+
+def test_a_layer_that_is_no_convolution_exports_as_affine():
+    import dataclasses
+
+    spec, _, _, x = _conv_spec(1, 0)
+    weights = spec.layers[0].weights.tolil()
+    weights[0, 0] += 1 / 16  # one position's kernel differs from the others'
+    broken = dataclasses.replace(spec, layers=(
+        dataclasses.replace(spec.layers[0], weights=weights.tocsr()), spec.layers[1]))
+    graph = to_nir(broken, input_shape=(2, 9, 9))
+    assert type(graph.nodes["conv1.weights"]).__name__ == "Affine"
+    assert type(graph.nodes["conv1.flatten"]).__name__ == "Flatten"
+    assert type(to_nir(spec).nodes["conv1.weights"]).__name__ == "Affine"  # no input_shape
+    back = from_nir(graph)
+    np.testing.assert_array_equal(run_network(back, x, 20, device="numpy")["output_spikes"],
+                                  run_network(broken, x, 20, device="numpy")["output_spikes"])
+    for shape, message in (((2, 9), "three positive ints"), ((2, 9, 10), "holds 180 values")):
+        with pytest.raises(ShapeError, match=message):
+            to_nir(spec, input_shape=shape)
+
+
+@pytest.mark.skipif(not (NIR_DATA / "cnn_sinabs.nir").exists(), reason="no shared NIR data")
+def test_the_sinabs_cnn_exports_with_its_convolutions_and_runs_the_same():
+    graph = nir.read(NIR_DATA / "cnn_sinabs.nir")
+    spec = from_nir(graph, dt=1.0)
+    exported = to_nir(spec, dt=1.0, input_shape=(2, 34, 34))
+    theirs = [np.asarray(n.weight) for n in graph.nodes.values() if type(n).__name__ == "Conv2d"]
+    ours = [np.asarray(n.weight) for n in exported.nodes.values()
+            if type(n).__name__ == "Conv2d"]
+    assert len(ours) == len(spec.layers) - 2  # every layer but the two dense ones
+    # the convolutions without a pooling folded into them are the graph's own kernels
+    assert sum(any(k.shape == kernel.shape and np.allclose(k, kernel) for k in theirs)
+               for kernel in ours) >= 2
+    frames = (np.random.default_rng(2).random((3, 2 * 34 * 34)) < 0.3).astype(float)
+    back = from_nir(exported, dt=1.0)
+    a, b = (run_network(s, frames, 12, device="numpy") for s in (spec, back))
+    assert a["output_spikes"].sum() > 0
+    np.testing.assert_array_equal(b["output_spikes"], a["output_spikes"])

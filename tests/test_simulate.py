@@ -349,12 +349,15 @@ def test_direct_pathways_store_weights_once_and_equal_numpy(standalone_dir):
         for index, pathway in enumerate(project.built.synapses, start=1):
             assert isinstance(pathway, brian2.Synapses) and pathway.propagation == "rows"
             assert pathway.batch_copies == 1
-        # The layers' thresholders come from brainconv's branchless template.
+        # Each layer's threshold and reset are one code object from brainconv's template
+        # threshold_reset (thresholds.py); Brian2's separate resetter is gone.
+        objects = project.directory / "code_objects"
         for layer in spec.layers:
-            [path] = (project.directory / "code_objects").glob(
-                f"{layer.name}_spike_thresholder_codeobject*.cpp")
+            [path] = objects.glob(f"{layer.name}_spike_threshold_reset_codeobject*.cpp")
             code = path.read_text()
-            assert "_count += (_cond ? 1 : 0);" in code and "if(_cond)" not in code
+            assert "_spikespace[_count] = _idx;" in code and "if(_cond)" not in code
+            assert "v -= theta" in code  # the reset, in the same code object
+            assert not list(objects.glob(f"{layer.name}_spike_resetter_codeobject*.cpp"))
         for index, layer in enumerate(spec.layers[1:], start=1):
             stored = layer.weights.nnz if hasattr(layer.weights, "nnz") else layer.weights.size
             assert project.value_shapes[("weights", index)] == (stored,)

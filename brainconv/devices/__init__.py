@@ -167,7 +167,8 @@ class Device:
     #: ``pathway`` template in ``brainconv/templates``).
     direct_pathways = False
     #: Thresholders from brainconv's branchless C++ template
-    #: (:func:`brainconv.build.branchless_code_object`).
+    #: (:func:`brainconv.build.branchless_code_object`), fused with the reset where the layer
+    #: has no refractory period (:mod:`brainconv.thresholds`).
     branchless_thresholds = False
     #: The compiled binary reports samples done and an ETA (``BRAINCONV_PROGRESS``).
     progress_report = False

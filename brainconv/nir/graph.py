@@ -74,14 +74,14 @@ def _metadata(layer, dt, reset):
             "threshold_comparison": ">=", "schedule": SCHEDULE}
 
 
-def _export_if(layer, dt, reset):
-    nir, n = _nir(), layer.size
+def _export_if(layer, dt, reset, n):
+    nir = _nir()
     return nir.IF(r=np.full(n, 1.0 / dt), v_threshold=np.full(n, float(layer.threshold)),
                   v_reset=np.zeros(n), metadata=_metadata(layer, dt, reset))
 
 
-def _export_lif(layer, dt, reset):
-    nir, n = _nir(), layer.size
+def _export_lif(layer, dt, reset, n):
+    nir = _nir()
     R = float(dict(layer.parameters).get("R", 1.0))
     if not R > 1:
         raise ParameterError(f"layer {layer.name!r}: lif with R = {R} has no leak; export it "
@@ -92,8 +92,8 @@ def _export_lif(layer, dt, reset):
                    metadata=_metadata(layer, dt, reset))
 
 
-def _export_cuba(layer, dt, reset):
-    nir, n = _nir(), layer.size
+def _export_cuba(layer, dt, reset, n):
+    nir = _nir()
     parameters = dict(layer.parameters)
     tau_s = float(parameters.get("tau_s", 0.13))
     metadata = {**_metadata(layer, dt, reset), "max_spikes": int(parameters.get("max_spikes", 30)),
@@ -104,18 +104,65 @@ def _export_cuba(layer, dt, reset):
                        w_in=np.full(n, tau_s), metadata=metadata)
 
 
-#: brainconv model -> ``exporter(layer, dt)`` returning a NIR neuron node.
+#: brainconv model -> ``exporter(layer, dt, shape)`` returning a NIR neuron node whose
+#: parameters have ``shape`` (``(size,)``, or ``(C, H, W)`` behind a convolution).
 EXPORTERS = {
-    "if_hard": lambda layer, dt: _export_if(layer, dt, "zero"),
-    "if_soft": lambda layer, dt: _export_if(layer, dt, "subtract"),
-    "lif": lambda layer, dt: _export_lif(layer, dt, "zero"),
-    "cuba_lif": lambda layer, dt: _export_cuba(layer, dt, "subtract"),
+    "if_hard": lambda layer, dt, shape: _export_if(layer, dt, "zero", shape),
+    "if_soft": lambda layer, dt, shape: _export_if(layer, dt, "subtract", shape),
+    "lif": lambda layer, dt, shape: _export_lif(layer, dt, "zero", shape),
+    "cuba_lif": lambda layer, dt, shape: _export_cuba(layer, dt, "subtract", shape),
 }
 
 
-def to_nir(spec, dt=1e-3):
-    """The network as a ``nir.NIRGraph``: ``input`` → (``<layer>.weights`` Affine →
-    ``<layer>.neurons``) per layer → ``output`` (module docstring for the semantics).
+def _conv_node(layer, shape):
+    """The ``nir.Conv2d`` whose connections are exactly ``layer.weights`` on an input of
+    ``shape`` ``(C, H, W)`` and whose bias is ``layer.bias``, with its output shape; None when
+    the layer is no convolution. (An average pooling folded into a convolution is one: a larger
+    kernel with the pooling's stride.)
+
+    The geometry is searched (square kernel ``k``, stride ``s <= k``, padding ``p < k``, the
+    output channels from the size), the kernel read from one output position whose field lies
+    inside the input, and a candidate kept only if the convolution it builds
+    (:func:`brainconv.layers.conv2d_connectivity`, as :func:`from_nir` builds it) equals the
+    weights entry for entry.
+    """
+    from ..layers import conv2d_connectivity
+
+    nir, weights = _nir(), scipy.sparse.csr_matrix(layer.weights)
+    channels, height, width = shape
+    for k in range(1, min(height, width) + 1):
+        for s in range(1, k + 1):
+            for p in range(k):
+                rows_out, cols_out = (height + 2 * p - k) // s + 1, (width + 2 * p - k) // s + 1
+                positions = rows_out * cols_out
+                if min(rows_out, cols_out) < 1 or positions == 1 or layer.size % positions:
+                    continue  # one position: any dense layer, not worth a Conv2d
+                out_channels = layer.size // positions
+                y0 = x0 = -(-p // s)  # the first output whose field starts inside the input
+                if y0 >= rows_out or x0 >= cols_out or y0 * s - p + k > height \
+                        or x0 * s - p + k > width:
+                    continue
+                c, a, b = np.meshgrid(np.arange(channels), np.arange(k), np.arange(k),
+                                      indexing="ij")
+                rows = (c * height * width + (y0 * s - p + a) * width + (x0 * s - p + b)).ravel()
+                cols = np.arange(out_channels) * positions + y0 * cols_out + x0
+                kernel = weights[rows][:, cols].toarray().T.reshape(out_channels, channels, k, k)
+                pre, post, w = conv2d_connectivity(shape, kernel, s, p)
+                candidate = scipy.sparse.csr_matrix((w, (pre, post)), shape=weights.shape)
+                if (candidate - weights).count_nonzero():
+                    continue
+                bias = np.asarray(layer.bias, dtype=float).reshape(out_channels, positions)
+                if np.any(bias != bias[:, :1]):
+                    return None
+                node = nir.Conv2d(input_shape=(height, width), weight=kernel, stride=s,
+                                  padding=p, dilation=1, groups=1, bias=bias[:, 0].copy())
+                return node, (out_channels, rows_out, cols_out)
+    return None
+
+
+def to_nir(spec, dt=1e-3, input_shape=None):
+    """The network as a ``nir.NIRGraph``: ``input`` → (``<layer>.weights`` → ``<layer>.neurons``)
+    per layer → ``output`` (module docstring for the semantics).
 
     Parameters
     ----------
@@ -124,12 +171,20 @@ def to_nir(spec, dt=1e-3):
         layers behind a ``ttfs`` input layer (:func:`brainconv.spiketime.cuba_network`).
     dt : float
         The step in seconds that one brainconv timestep stands for (1 ms by default).
+    input_shape : tuple of int, optional
+        ``(C, H, W)`` of an image input. A sparse layer that is a plain convolution of the shape
+        before it is then written as ``Conv2d`` (its neurons shaped ``(C, H, W)``, a ``Flatten``
+        before the next dense layer; a pooling folded into a convolution makes a larger
+        kernel with the pooling's stride); without it, or for a layer that is no convolution,
+        the weights are written as a dense ``Affine``.
 
     Raises
     ------
     ModelError
         For a layer whose model has no NIR form (ensembles, accumulators and other payload
         models, few-spike neurons, continuous-time models, filtered synapses), naming it.
+    ShapeError
+        For an ``input_shape`` that is not three positive ints holding the input's values.
     """
     nir = _nir()
     if not (isinstance(dt, (int, float)) and math.isfinite(dt) and dt > 0):
@@ -145,27 +200,61 @@ def to_nir(spec, dt=1e-3):
                 f"ODE ({', '.join(sorted(EXPORTERS))}; the grid ones with delta synapses, "
                 "cuba_lif behind ttfs input); payload, ensemble, few-spike and filtered models "
                 "do not fit it")
+    shape = _check_input_shape(input_shape, spec.input_size)
     layers, input_metadata = list(spec.layers), {}
     if layers[0].model == "ttfs":  # CuBa-LIF networks: the encoding, not a layer, in NIR
         input_metadata = {"encoding": "ttfs", "t_window": float(dict(layers[0].parameters).get(
             "t_window", 0.1)), "encoding_rule": "one spike at t_window (1 - p); none for 0"}
         layers = layers[1:]
-    nodes = {"input": nir.Input(input_type={"input": np.array([spec.input_size])},
+    nodes = {"input": nir.Input(input_type={"input": np.array(shape)},
                                 metadata=input_metadata)}
     edges, previous = [], "input"
     for layer in layers:
-        weights = layer.weights.toarray() if scipy.sparse.issparse(layer.weights) else \
-            np.asarray(layer.weights)
-        nodes[f"{layer.name}.weights"] = nir.Affine(weight=weights.T.copy(),
-                                                   bias=np.asarray(layer.bias, dtype=float))
-        nodes[f"{layer.name}.neurons"] = EXPORTERS[layer.model](layer, float(dt))
+        conv = _conv_node(layer, shape) if len(shape) == 3 and \
+            scipy.sparse.issparse(layer.weights) else None
+        if conv is None:
+            if len(shape) > 1:
+                nodes[f"{layer.name}.flatten"] = nir.Flatten(
+                    input_type={"input": np.array(shape)}, start_dim=0, end_dim=-1)
+                edges.append((previous, f"{layer.name}.flatten"))
+                previous = f"{layer.name}.flatten"
+            weights = layer.weights.toarray() if scipy.sparse.issparse(layer.weights) else \
+                np.asarray(layer.weights)
+            nodes[f"{layer.name}.weights"] = nir.Affine(weight=weights.T.copy(),
+                                                       bias=np.asarray(layer.bias, dtype=float))
+            shape = (layer.size,)
+        else:
+            nodes[f"{layer.name}.weights"], shape = conv
+        nodes[f"{layer.name}.neurons"] = EXPORTERS[layer.model](layer, float(dt), shape)
         edges += [(previous, f"{layer.name}.weights"),
                   (f"{layer.name}.weights", f"{layer.name}.neurons")]
         previous = f"{layer.name}.neurons"
+    if len(shape) > 1:
+        nodes["output.flatten"] = nir.Flatten(input_type={"input": np.array(shape)},
+                                              start_dim=0, end_dim=-1)
+        edges.append((previous, "output.flatten"))
+        previous = "output.flatten"
     nodes["output"] = nir.Output(output_type={"output": np.array([spec.layers[-1].size])})
     edges.append((previous, "output"))
     return nir.NIRGraph(nodes=nodes, edges=edges,
                         metadata={"written_by": "brainconv", "dt": float(dt)})
+
+
+def _check_input_shape(input_shape, input_size):
+    """``(input_size,)`` or the checked ``(C, H, W)``."""
+    if input_shape is None:
+        return (int(input_size),)
+    try:
+        shape = tuple(int(v) for v in input_shape)
+    except (TypeError, ValueError):
+        shape = ()
+    if len(shape) != 3 or min(shape) < 1 or tuple(input_shape) != shape:
+        raise ShapeError(f"input_shape must be (C, H, W), three positive ints, got "
+                         f"{input_shape!r}")
+    if int(np.prod(shape)) != input_size:
+        raise ShapeError(f"input_shape {shape} holds {int(np.prod(shape))} values, but the "
+                         f"network takes {input_size} inputs")
+    return shape
 
 
 # --- import -------------------------------------------------------------------------------
