@@ -292,8 +292,9 @@ def train_snn(x, labels, steps, hidden=(500,), model="if_soft", surrogate="fast_
     key = digest("train_snn", x, y, int(steps), [w.numpy() for w in weights], thresholds, model,
                  surrogate, sorted(surrogate_values.items()), sorted((given_parameters or {}).items()),
                  int(batch_size), float(lr), int(seed), float(logit_scale), dtype,
-                 None if test is None else test, sorted((poisson or {}).items()),
-                 # rule joined later: "bptt" keeps the keys of the checkpoints written before
+                 None if test is None else test,
+                 # joined later: current input and "bptt" keep the keys of older checkpoints
+                 *(() if poisson is None else (sorted(poisson.items()),)),
                  *(() if rule == "bptt" else (rule,)))
     params = [t.to(torch_dtype).requires_grad_() for t in weights + biases]
     optimiser = torch.optim.Adam(params, lr=lr)

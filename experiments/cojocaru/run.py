@@ -142,12 +142,31 @@ def cached_brian2_check(dataset, dt_ms, seed, weights, setting, pixels, labels):
     return check
 
 
+def checkpoint_name(dataset, dt_ms, seed, args):
+    """The file of one network's checkpoint in ``results/cache``."""
+    return (f"{dataset}_dt{dt_ms:g}_seed{seed}_n{args.train_samples}_e{args.epochs}_"
+            f"t{args.test_samples}.npz")
+
+
+def status(args):
+    """Print what the checkpoints of the study hold, per epoch, without training."""
+    for seed in args.seeds:
+        for dt_ms in sorted(args.dts):
+            path = RESULTS / "cache" / checkpoint_name(args.dataset, dt_ms, seed, args)
+            if not path.exists():
+                print(f"{args.dataset} dt = {dt_ms:g} ms, seed {seed}: not started")
+                continue
+            with np.load(path) as saved:
+                done, accuracy = int(saved["epochs_done"]), saved["history_epoch_test_accuracy"]
+            print(f"{args.dataset} dt = {dt_ms:g} ms, seed {seed}: {done}/{args.epochs} epochs, "
+                  "test % per epoch " + " ".join(f"{100 * a:.2f}" for a in accuracy))
+
+
 def trained(dataset, dt_ms, seed, data, args):
     """Train (or resume, or reuse) the network of one dt and seed; its weights and history."""
     setting = SETTINGS[dataset]
     x_train, y_train, x_test, y_test = data
-    name = (f"{dataset}_dt{dt_ms:g}_seed{seed}_n{len(y_train)}_e{args.epochs}_"
-            f"t{len(y_test)}.npz")
+    name = checkpoint_name(dataset, dt_ms, seed, args)
     (RESULTS / "cache").mkdir(parents=True, exist_ok=True)
     print(f"{dataset} dt = {dt_ms:g} ms, seed {seed}: {args.epochs} epochs x {len(y_train)} "
           f"images (checkpoint results/cache/{name})", flush=True)
@@ -172,11 +191,15 @@ def main(argv=None):
     parser.add_argument("--brian2", action="store_true", help="also run every trained network "
                         "in Brian2 (cuba_lif, cpp_standalone) on the test images and compare "
                         "it with the event-driven engine at the same dt")
+    parser.add_argument("--status", action="store_true", help="print the test accuracy per "
+                        "epoch that each network's checkpoint holds, and train nothing")
     args = parser.parse_args(argv)
     setting = SETTINGS[args.dataset]
     args.dts = args.dts if args.dts is not None else list(setting["dts"])
     if 0 not in args.dts:
         parser.error("--dts must include 0: the continuous network is run at every dt")
+    if args.status:
+        return status(args)
     x_train, y_train = mnist("train", args.dataset)
     x_test, y_test = mnist("test", args.dataset)
     data = (ttfs_encode(x_train[:args.train_samples]), y_train[:args.train_samples],
