@@ -18,7 +18,9 @@ continuous").
 Writes ``results/<dataset>.md`` (the command, per-epoch tables, mean and spread over seeds) and
 ``results/<dataset>_study.png`` (thesis Figs 1-4 and 13: accuracy per epoch, spikes per epoch,
 confidence over time, accuracy against 1/spikes). Settings: ``SETTINGS`` below, the thesis
-appendix (MNIST thresholds 0.2 / 1.3 as BATS; the thesis table swaps them).
+appendix (MNIST thresholds 0.2 / 1.3 as BATS; the thesis table swaps them; Fashion-MNIST's
+Adam rate 0.0005 as the appendix table and BATS' code, where the thesis text says 0.005: with
+0.005, Δt = 0 seed 0 stalled at 76.2-76.3 % test accuracy from epoch 3 to 6).
 """
 
 import argparse
@@ -41,7 +43,7 @@ RESULTS = HERE / "results"
 SETTINGS = {
     "mnist": {"hidden": (800,), "thresholds": (0.2, 1.3), "lr": 0.003, "batch_size": 50,
               "max_spikes": (30, 30), "lr_halving_epochs": None, "dts": (0, 0.5, 3, 5, 8, 9)},
-    "fashion-mnist": {"hidden": (400, 400), "thresholds": (0.13, 0.45, 0.7), "lr": 0.005,
+    "fashion-mnist": {"hidden": (400, 400), "thresholds": (0.13, 0.45, 0.7), "lr": 0.0005,
                       "batch_size": 5, "max_spikes": (5, 5, 20), "lr_halving_epochs": 10,
                       "dts": (0, 3, 5)},
 }
