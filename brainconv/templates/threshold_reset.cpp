@@ -14,7 +14,7 @@
     {% set _eventspace = get_array_name(eventspace_variable) %}
     int32_t* __restrict _spikespace = {{_eventspace}};
     const int _N = N;
-    int32_t _count = 0;
+    long _count = 0;  // as threshold.cpp: no sign extension per store
     {
         const int _vectorisation_idx = -1;
         {{scalar_code['condition']|autoindent}}
@@ -30,7 +30,7 @@
     {
         const int _vectorisation_idx = -1;
         {{scalar_code['reset']|autoindent}}
-        for(int32_t _j=0; _j<_count; _j++)
+        for(long _j=0; _j<_count; _j++)
         {
             const size_t _idx = _spikespace[_j];
             const size_t _vectorisation_idx = _idx;
