@@ -161,8 +161,8 @@ def _conv_node(layer, shape):
 
 
 def to_nir(spec, dt=1e-3, input_shape=None):
-    """The network as a ``nir.NIRGraph``: ``input`` → (``<layer>.weights`` → ``<layer>.neurons``)
-    per layer → ``output`` (module docstring for the semantics).
+    """The network as a ``nir.NIRGraph``: ``input`` → (``<layer>.weights`` →
+    ``<layer>.neurons``) per layer → ``output`` (module docstring for the semantics).
 
     Parameters
     ----------

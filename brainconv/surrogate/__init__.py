@@ -4,8 +4,8 @@
 neurons over its timesteps in torch, on the numpy reference's schedule, and trains it by
 backpropagation through time with a surrogate derivative of the spike
 (:data:`~.functions.SURROGATES`), or through each layer's totals over the window (Lee et al.
-2020's spike-based backprop; :data:`~.rules.GRADIENT_RULES`); the result is a :class:`~brainconv.spec.NetworkSpec` that
-every device runs. torch is the optional ``[torch]``
+2020's spike-based backprop; :data:`~.rules.GRADIENT_RULES`); the result is a
+:class:`~brainconv.spec.NetworkSpec` that every device runs. torch is the optional ``[torch]``
 extra: importing this package does not import it.
 """
 

@@ -73,13 +73,17 @@ def _poisson_layer(spec):
     return first if first is not None and first.model == "poisson" else None
 
 
+def _trained_layers(start):
+    """``start``'s layers that train_snn trains: all but a Poisson input layer."""
+    return start.layers[1:] if _poisson_layer(start) is not None else start.layers
+
+
 def _model_parameters(start, parameters):
     """The neuron parameters to train with: ``start``'s layers' (all alike), which
     ``parameters`` may repeat but not contradict; without ``start``, ``parameters``."""
     if start is None or not hasattr(start, "layers"):
         return parameters
-    layers = start.layers[1:] if _poisson_layer(start) is not None else start.layers
-    values = [dict(layer.parameters) for layer in layers]
+    values = [dict(layer.parameters) for layer in _trained_layers(start)]
     if any(v != values[0] for v in values[1:]):
         raise ParameterError(f"start's layers have different neuron parameters {values}; "
                              "train_snn trains one set for every layer")
@@ -112,7 +116,7 @@ def _start(start, x_width, hidden, n_classes, seed, model, threshold, parameters
                              f"got {type(start).__name__}")
     import scipy.sparse
 
-    layers = start.layers[1:] if _poisson_layer(start) is not None else start.layers
+    layers = _trained_layers(start)
     for layer in layers:
         if layer.model != model:
             raise ParameterError(f"start's layer {layer.name!r} has model {layer.model!r}, "
@@ -290,7 +294,8 @@ def train_snn(x, labels, steps, hidden=(500,), model="if_soft", surrogate="fast_
     from ..cache import atomic_write, digest
 
     key = digest("train_snn", x, y, int(steps), [w.numpy() for w in weights], thresholds, model,
-                 surrogate, sorted(surrogate_values.items()), sorted((given_parameters or {}).items()),
+                 surrogate, sorted(surrogate_values.items()),
+                 sorted((given_parameters or {}).items()),
                  int(batch_size), float(lr), int(seed), float(logit_scale), dtype,
                  None if test is None else test,
                  # joined later: current input and "bptt" keep the keys of older checkpoints

@@ -140,7 +140,8 @@ def write(args, rows, ann_accuracy, macs):
              "(3.7 / 0.9 pJ).", "",
              "| seed | network | " + " | ".join(f"{m} steps %" for m in marks)
              + " | steps to within 1 point | ACs per image | efficiency int32 | float32 |",
-             "| ---: | --- | " + " | ".join("---:" for _ in marks) + " | ---: | ---: | ---: | ---: |"]
+             "| ---: | --- | " + " | ".join("---:" for _ in marks)
+             + " | ---: | ---: | ---: | ---: |"]
     for row in rows:
         lines.append(f"| {row['seed']} | {row['name']} | "
                      + " | ".join(f"{100 * row['curve'][m - 1]:.2f}" for m in marks)
