@@ -172,6 +172,26 @@ def test_a_stroke_at_random_positions_is_learned_as_at_one(numpy_codegen):
     np.testing.assert_array_equal(at_random, at_one)
 
 
+def test_lateral_inhibition_lets_the_first_map_at_a_position_silence_the_others(numpy_codegen):
+    """Map 0's kernel holds map 1's, so at every position map 0 reaches the threshold first
+    (frozen kernels, no refractoriness, every inky pixel spiking each step): with lateral
+    inhibition map 0 fires as alone and map 1 only in ties; without it each fires as alone."""
+    frozen = {**DETERMINISTIC, "plasticity": {"gamma_pot": 0.0, "gamma_adep": 0.0,
+                                              "gamma_dep": 0.0},
+              "neuron": {**DETERMINISTIC["neuron"], "t_ref": 0 * ms, "theta_plus": 0.0}}
+    image = _canvas((STROKE_A, (0, 0)), (STROKE_B, (5, 4)))
+    kernels = np.concatenate([np.ones((1, 3, 3)), _centre_kernel()])
+    alone = [learn_shared_kernels(image, device="runtime", initial=k[None], **frozen).spikes[0]
+             for k in kernels]
+    both = {wta: learn_shared_kernels(image, device="runtime", initial=kernels,
+                                      winner_take_all=wta, **{**frozen, "n_maps": 2}).spikes
+            for wta in (False, True)}
+    assert alone[1] > 0
+    np.testing.assert_array_equal(both[False], alone)
+    assert both[True][0] == alone[0]
+    assert both[True][1] < alone[1] / 2
+
+
 def test_shared_learning_rejects_bad_input_before_running():
     with pytest.raises(ParameterError, match=r"lie in \[0, 1\]"):
         learn_shared_kernels(np.full((2, 5, 5), 2.0), device="runtime")

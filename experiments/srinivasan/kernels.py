@@ -106,8 +106,9 @@ def plot_kernels(learned, random, path):
 
 def main():
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--patches", type=int, default=10000,
-                        help="training digits, one patch each, for STDP")
+    parser.add_argument("--patches", type=int, default=None,
+                        help="training digits for STDP: one patch each (default 10,000), or "
+                        "whole digits with --learner shared (default 1,000)")
     parser.add_argument("--epochs", type=int, default=10, help="epochs of the FC head")
     parser.add_argument("--limit", type=int, default=10000,
                         help="test digits simulated as spiking networks (the ANNs use all)")
@@ -115,7 +116,13 @@ def main():
     parser.add_argument("--device", default="cpp_standalone")
     parser.add_argument("--seed", type=int, default=0)
     parser.add_argument("--learner", choices=("patches", "shared"), default="patches")
+    parser.add_argument("--scale", type=float, default=0.01,
+                        help="shared learner: factor on the STDP probabilities and threshold "
+                        "step (stdp_vs_random.SHARED_CONSTANTS)")
+    parser.add_argument("--no-winner-take-all", dest="winner_take_all", action="store_false",
+                        help="shared learner: no lateral inhibition across maps")
     args = parser.parse_args()
+    args.patches = args.patches or (1000 if args.learner == "shared" else 10000)
     suffix = "" if args.learner == "patches" else f"_{args.learner}"
     RESULTS.mkdir(parents=True, exist_ok=True)
     x_train, y_train = mnist("train")
@@ -126,10 +133,14 @@ def main():
     if args.learner == "shared":
         from stdp_vs_random import random_kernels, stdp_kernels
 
-        learned = stdp_kernels(x_train, args.seed, "shared", n_digits=args.patches)
+        learned = stdp_kernels(x_train, args.seed, argparse.Namespace(
+            learner="shared", digits=args.patches, scale=args.scale,
+            winner_take_all=args.winner_take_all))
         kernels = {"STDP": learned, "random": random_kernels(learned, args.seed)}
-        learn_note = (f"shared-kernel STDP on the first {args.patches} whole digits "
-                      f"({time.perf_counter() - start:.0f} s here, cached by stdp_vs_random.py)")
+        learn_note = (f"shared-kernel STDP on the first {args.patches} whole digits, lateral "
+                      f"inhibition {'on' if args.winner_take_all else 'off'}, constants x "
+                      f"{args.scale:g} ({time.perf_counter() - start:.0f} s here, cached by "
+                      "stdp_vs_random.py)")
     else:
         patches = image_patches(x_train, args.patches, seed=args.seed)
         learned = learn_kernels(patches, n_maps=36, seed=args.seed, progress=True)

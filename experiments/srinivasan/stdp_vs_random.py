@@ -1,14 +1,18 @@
 """Do STDP kernels beat random ones? Learned against random binary 3x3 kernels over seeds.
 
     python experiments/srinivasan/stdp_vs_random.py [--seeds 0 1 2 3 4] [--labels 1000 60000]
-    python experiments/srinivasan/stdp_vs_random.py --learner shared --seeds 0 1
+    python experiments/srinivasan/stdp_vs_random.py --learner shared [--digits 1000] [--scale 0.01]
 
 For each seed: 36 binary kernels learned by stochastic STDP on cpp_standalone — with
 ``--learner patches`` (``brainconv.learning.learn_kernels``) on one inky 3x3 patch from each of
 10,000 training digits (the patches drawn with the seed), with ``--learner shared``
-(``brainconv.learning.learn_shared_kernels``) on the whole first 10,000 training digits, each
-kernel shared by all positions — and 36 random binary kernels with **the same number of ones per kernel** (positions
-drawn with the seed), so that a difference is not a difference in how much ink a kernel sums.
+(``brainconv.learning.learn_shared_kernels``) on the whole first ``--digits`` training digits,
+each kernel shared by all positions, lateral inhibition across maps (``--no-winner-take-all``
+turns it off) and the switching probabilities and threshold step scaled by ``--scale`` (a map
+fires at tens of positions per digit where a patch neuron fires at one; see
+``SHARED_CONSTANTS``) — and 36 random binary kernels with **the same number of ones per
+kernel** (positions drawn with the seed), so that a difference is not a difference in how much
+ink a kernel sums.
 
 Readout that exposes kernel quality: the kernels convolve the 28x28 image (weights kernel / 9,
 no padding, 36 maps of 26x26), each map position a soft-reset IF neuron on a constant current
@@ -53,24 +57,42 @@ N_MAPS, PATCHES = 36, 10000
 L2_GRID = (1e-6, 1e-5, 1e-4, 1e-3, 1e-2, 1e-1)
 #: The last training digits, held out to pick the penalty.
 VALIDATION = 5000
-LEARNERS = {"patches": "one 3x3 patch of each of the first 10,000 training digits, one kernel "
-                       "per neuron",
-            "shared": "the whole first 10,000 training digits, each kernel shared by all "
-                      "positions"}
+#: The placeholder constants (``stochastic_binary_stdp``, ``adaptive_lif``) that ``--scale``
+#: multiplies for the shared learner: each map sees every window of the digit, so the kernel
+#: gets votes from tens of firing positions per digit and the threshold a step per spike.
+SHARED_CONSTANTS = {"plasticity": {"gamma_pot": 0.8, "gamma_adep": 0.3, "gamma_dep": 0.3},
+                    "neuron": {"theta_plus": 0.05}}
 
 
-def stdp_kernels(x_train, seed, learner, n_digits=PATCHES):
-    """Kernels learned on the first ``n_digits`` digits (cached by learner, seed and count)."""
-    name = "stdp_kernels" if learner == "patches" else f"stdp_{learner}_kernels"
-    path = RESULTS / "cache" / f"{name}_seed{seed}_p{n_digits}.npy"
+def learner_text(args):
+    if args.learner == "patches":
+        return "one 3x3 patch of each of the first 10,000 training digits, one kernel per neuron"
+    return (f"the whole first {args.digits:,} training digits, each kernel shared by all "
+            f"positions, lateral inhibition across maps {'on' if args.winner_take_all else 'off'}"
+            f", switching probabilities and threshold step x {args.scale:g}")
+
+
+def stdp_kernels(x_train, seed, args):
+    """Kernels learned on the first ``args.digits`` digits (cached by learner, its settings,
+    seed and count)."""
+    if args.learner == "patches":
+        name = "stdp_kernels"
+    elif args.winner_take_all or args.scale != 1:  # the first runs' names stay valid
+        name = f"stdp_shared_wta{int(args.winner_take_all)}_x{args.scale:g}_kernels"
+    else:
+        name = "stdp_shared_kernels"
+    path = RESULTS / "cache" / f"{name}_seed{seed}_p{args.digits}.npy"
     if path.exists():
         return np.load(path)
-    if learner == "patches":
-        patches = image_patches(x_train, n_digits, seed=seed)
+    if args.learner == "patches":
+        patches = image_patches(x_train, args.digits, seed=seed)
         learned = learn_kernels(patches, n_maps=N_MAPS, seed=seed, progress=False)
     else:
-        learned = learn_shared_kernels(x_train[:n_digits], n_maps=N_MAPS, seed=seed,
-                                       progress=True)
+        scaled = {group: {k: v * args.scale for k, v in values.items()}
+                  for group, values in SHARED_CONSTANTS.items()}
+        learned = learn_shared_kernels(x_train[:args.digits], n_maps=N_MAPS, seed=seed,
+                                       winner_take_all=args.winner_take_all, progress=True,
+                                       **scaled)
     kernels = (learned.kernels() > 0.5).astype(np.float64)  # levels {0, 1}
     path.parent.mkdir(parents=True, exist_ok=True)
     np.save(path.with_suffix(".tmp.npy"), kernels)
@@ -143,7 +165,7 @@ def score(kind, seed, kernels, data, labels_n, args, features=None):
     """Test accuracy of the linear readout and its penalty (cached by the settings);
     ``features``: a dict that keeps each kernel set's features between calls."""
     x_train, y_train, x_test, y_test = data
-    key = f"{args.learner}_{kind}_seed{seed}_n{labels_n}_steps{args.steps}_ridge"
+    key = f"{args.learner}_{kind}_seed{seed}_n{labels_n}_steps{args.steps}_ridge"  # + kernels
     path = RESULTS / "cache" / f"readout_{key}.json"
     if path.exists():
         cached = json.loads(path.read_text())
@@ -187,14 +209,28 @@ def main(argv=None):
                         help="labelled training digits of the readout (at most 55,000: the "
                         "last 5,000 pick the ridge penalty)")
     parser.add_argument("--steps", type=int, default=100, help="IF timesteps of the counts")
+    parser.add_argument("--digits", type=int, default=None,
+                        help="training digits the STDP run sees (default: 10,000 patches; "
+                        "1,000 whole digits for the shared learner)")
+    parser.add_argument("--scale", type=float, default=None,
+                        help="shared learner: factor on SHARED_CONSTANTS (default 0.01)")
+    parser.add_argument("--no-winner-take-all", dest="winner_take_all", action="store_false",
+                        help="shared learner: no lateral inhibition across maps")
     args = parser.parse_args(argv)
+    shared = args.learner == "shared"
+    if not shared and (args.scale is not None or not args.winner_take_all):
+        parser.error("--scale and --no-winner-take-all apply to --learner shared only")
+    args.digits = args.digits or (1000 if shared else PATCHES)
+    args.scale = (0.01 if shared else 1.0) if args.scale is None else args.scale
+    if not 0 < args.scale <= 1:
+        parser.error(f"--scale must lie in (0, 1] (it multiplies probabilities), got {args.scale}")
     x_train, y_train = mnist("train")
     x_test, y_test = mnist("test")
     data = (x_train, y_train, x_test, y_test)
     kernels = {}
     for seed in args.seeds:
         start = time.perf_counter()
-        learned = stdp_kernels(x_train, seed, args.learner)
+        learned = stdp_kernels(x_train, seed, args)
         kernels[seed] = {"STDP": learned, "random": random_kernels(learned, seed)}
         print(f"seed {seed}: STDP kernels ({time.perf_counter() - start:.0f} s), "
               f"{int(learned.sum())} ones of {learned.size}", flush=True)
@@ -216,6 +252,9 @@ def write(args, kernels, table, agree, penalties):
     command = (f"python experiments/srinivasan/stdp_vs_random.py --learner {args.learner} --seeds "
                + " ".join(map(str, seeds)) + " --labels " + " ".join(map(str, args.labels))
                + f" --steps {args.steps}")
+    if args.learner == "shared":
+        command += f" --digits {args.digits} --scale {args.scale:g}" + (
+            "" if args.winner_take_all else " --no-winner-take-all")
     ones = [int(kernels[s]["STDP"].sum()) for s in seeds]
     saturated = [int(np.sum(kernels[s]["STDP"].reshape(N_MAPS, -1).sum(axis=1) == 9))
                  for s in seeds]
@@ -224,7 +263,7 @@ def write(args, kernels, table, agree, penalties):
         "",
         f"Command: `{command}`",
         "",
-        f"Per seed: 36 kernels learned by stochastic STDP ({LEARNERS[args.learner]}, "
+        f"Per seed: 36 kernels learned by stochastic STDP ({learner_text(args)}, "
         f"cpp_standalone), and 36 random binary kernels with the same number "
         f"of ones per kernel. Readout: 2x2-summed spike counts of soft-reset IF maps over "
         f"{args.steps} steps (closed form; equal to brainconv's simulation for "
