@@ -1,6 +1,9 @@
 """Hunsberger & Eliasmith (2016) on MNIST with brainconv: Tables 1, 3, 4 and Figures 2, 3.
 
-A 784-H-10 MLP (H = 500 by default) is trained four times with the same seed: ReLU, and
+A 784-H-10 MLP (H = 500 by default), or with ``--network cnn`` the paper's MNIST CNN (the
+authors' ``layers-mnist-lif.cfg``: conv 16 5x5 pad 2, 2x2 average pool, conv 64 5x5 pad 2,
+2x2 average pool, fc 2000 with dropout 0.5, fc 10; 27,088 neurons, trained in PyTorch, see
+:func:`train_cnn`), is trained four times with the same seed: ReLU, and
 soft-LIF (tau_rc 22 ms, tau_ref 2 ms, gamma 0.02, amp 0.063 s, gain 1; the authors' MNIST cfg)
 with training noise sigma = 0, 10, 20 Hz. Each soft-LIF network is converted to spiking
 ``lif_rc`` neurons (Nengo-exact LIF on a 1 ms grid) with alpha synapses and a non-spiking
@@ -8,6 +11,7 @@ filtered readout, and simulated by Brian2 (``cpp_standalone``) on the MNIST test
 
     python experiments/hunsberger/reproduce.py [--samples 10000] [--hidden 500] [--epochs 20]
                                                [--device cpp_standalone] [--only PART ...]
+    python experiments/hunsberger/reproduce.py --network cnn --epochs 10   # needs torch
 
 PART is one of ``train tables figure2 figure3`` (default: all). Writes into ``results/``:
 ``tables.md`` (Tables 1, 3 and 4 beside the paper), ``figure2.md/.png`` (variability of the
@@ -24,6 +28,7 @@ import time
 from pathlib import Path
 
 import numpy as np
+import scipy.sparse
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
@@ -58,14 +63,124 @@ RUN_SETUPS = {"sigma0_tau5": (0.0, 5, 200), "sigma10_tau5": (10.0, 5, 200),
 #: Start times of the classification window kept for every run (Figure 3, Table 4).
 C0_GRID = (0, 10, 20, 30, 40, 50, 60, 80, 100, 120, 150)
 PAPER_TABLE1 = {"relu": 0.79, "softlif": 0.84, "snn": 0.88}
+#: The CNN's base learning rate per activation: the cfg's 0.02 for ReLU; soft-LIF units output
+#: up to amp / tau_ref = 31.5 where ReLU units start near 0, and at 0.02 the soft-LIF CNN
+#: diverged (loss 9.7, 10 % train accuracy after 46 batches of 128); 0.001 learns.
+CNN_LR = {"relu": 0.02, "softlif": 0.001}
+#: --network -> how it is trained (for the tables).
+TRAINING = {"mlp": "brainconv defaults: momentum 0.9, batch 64, weight decay 1e-4, cosine "
+                   "learning-rate decay",
+            "cnn": "PyTorch, after the authors' cfg: momentum 0.9, batch 128, base learning "
+                   "rate 0.02 for ReLU and 0.001 for soft-LIF (biases twice that) decayed to "
+                   "1/100, weight decay 0.004 / 0.001 on the FC layers, dropout 0.5"}
+#: --network -> its description (for logs and tables).
+NETWORKS = {"mlp": lambda args: f"784-{args.hidden}-10 MLP",
+            "cnn": lambda args: "CNN 16C5-2P-64C5-2P-2000FC-10FC (the paper's, 27,088 neurons)"}
 
 
 def log(message):
     print(message, flush=True)
 
 
+def network_tag(args):
+    """The network's part of every cache name: ``h<hidden>`` (MLP) or ``cnn``."""
+    return "cnn" if args.network == "cnn" else f"h{args.hidden}"
+
+
+def suffix(args):
+    """The output files' suffix: none for the MLP (the first results), ``_cnn`` for the CNN."""
+    return "_cnn" if args.network == "cnn" else ""
+
+
 def ann_path(args, name):
-    return RESULTS / f"ann_{name}_h{args.hidden}_e{args.epochs}_seed{args.seed}.npz"
+    return RESULTS / f"ann_{name}_{network_tag(args)}_e{args.epochs}_seed{args.seed}.npz"
+
+
+def cnn_model(activation, sigma):
+    """The authors' MNIST CNN (``layers-mnist-lif.cfg``) in PyTorch, their initialisation
+    (weights normal with std 0.1 for the convolutions, 0.01 for the FC layers; biases 0)."""
+    import torch
+    from torch import nn
+
+    from brainconv.torch_softlif import SoftLIF
+
+    def act():
+        return nn.ReLU() if activation == "relu" else SoftLIF(**SOFTLIF, sigma=sigma)
+
+    model = nn.Sequential(nn.Conv2d(1, 16, 5, padding=2), act(), nn.AvgPool2d(2),
+                          nn.Conv2d(16, 64, 5, padding=2), act(), nn.AvgPool2d(2),
+                          nn.Flatten(), nn.Linear(64 * 7 * 7, 2000), act(), nn.Dropout(0.5),
+                          nn.Linear(2000, 10))
+    for layer, std in zip((model[0], model[3], model[7], model[10]), (0.1, 0.1, 0.01, 0.01)):
+        torch.nn.init.normal_(layer.weight, std=std)
+        torch.nn.init.zeros_(layer.bias)
+    return model
+
+
+def train_cnn(x_train, y_train, activation, sigma, epochs, seed, batch=128, lr=0.02,
+              checkpoint=None):
+    """Train :func:`cnn_model` as ``layer-params-mnist-lif.cfg`` does: SGD with momentum 0.9,
+    learning rate ``lr`` for weights (the cfg: 0.02; see :data:`CNN_LR`) and twice that for
+    biases, decayed exponentially to 1/100 of that over the run, weight decay 0.004 (fc 2000) and 0.001 (fc 10), none on the convolutions;
+    mini-batches of 128 (cuda-convnet's default) in a seeded order, pixels in [0, 1], no
+    augmentation (the cfg names none). With ``checkpoint`` (a path) the state after each epoch
+    is saved there atomically and a run with the same settings resumes from it. Returns the
+    brainconv ANN (``from_torch``)."""
+    import torch
+
+    from brainconv.torch_import import from_torch
+
+    torch.manual_seed(seed)
+    model = cnn_model(activation, sigma)
+    convs, fcs = (model[0], model[3]), (model[7], model[10])
+    groups = [{"params": [m.weight for m in convs], "lr": lr, "weight_decay": 0.0},
+              {"params": [fcs[0].weight], "lr": lr, "weight_decay": 0.004},
+              {"params": [fcs[1].weight], "lr": lr, "weight_decay": 0.001},
+              {"params": [m.bias for m in convs + fcs], "lr": 2 * lr, "weight_decay": 0.0}]
+    optimizer = torch.optim.SGD(groups, momentum=0.9)
+    steps = epochs * (len(x_train) // batch)
+    schedule = torch.optim.lr_scheduler.LambdaLR(optimizer, lambda k: 0.01 ** (k / steps))
+    x = torch.from_numpy(np.asarray(x_train, np.float32).reshape(-1, 1, 28, 28))
+    y = torch.from_numpy(np.asarray(y_train, np.int64))
+    settings = [activation, sigma, epochs, seed, batch, lr, len(x)]
+    done = 0
+    if checkpoint is not None and Path(checkpoint).exists():
+        state = torch.load(checkpoint, weights_only=False)
+        if state["settings"] == settings:
+            model.load_state_dict(state["model"])
+            optimizer.load_state_dict(state["optimizer"])
+            schedule.load_state_dict(state["schedule"])
+            done = state["epoch"]
+            log(f"  resuming after epoch {done} ({checkpoint})")
+    for epoch in range(done, epochs):
+        model.train()
+        torch.manual_seed(seed * 1000 + epoch)  # dropout and noise draws of this epoch
+        order = torch.from_numpy(np.random.default_rng([seed, epoch]).permutation(len(x)))
+        total, right, start = 0.0, 0, time.perf_counter()
+        for k in range(len(x) // batch):
+            idx = order[k * batch:(k + 1) * batch]
+            optimizer.zero_grad()
+            out = model(x[idx])
+            loss = torch.nn.functional.cross_entropy(out, y[idx])
+            loss.backward()
+            optimizer.step()
+            schedule.step()
+            total += loss.item() * batch
+            right += int((out.argmax(1) == y[idx]).sum())
+            if k % 100 == 0:
+                print(f"\r  epoch {epoch + 1}/{epochs}: batch {k}/{len(x) // batch}", end="",
+                      flush=True)
+        seen = batch * (len(x) // batch)
+        log(f"\r  epoch {epoch + 1}/{epochs}: loss {total / seen:.4f} train acc "
+            f"{right / seen:.4f} ({time.perf_counter() - start:.0f} s)")
+        if checkpoint is not None:
+            tmp = Path(checkpoint).with_suffix(".part")
+            torch.save({"settings": settings, "epoch": epoch + 1, "model": model.state_dict(),
+                        "optimizer": optimizer.state_dict(),
+                        "schedule": schedule.state_dict()}, tmp)
+            tmp.replace(checkpoint)
+    model.eval()
+    return from_torch(model, input_shape=(1, 28, 28))
 
 
 def get_ann(args, name, x_train=None, y_train=None, timings=None):
@@ -75,16 +190,21 @@ def get_ann(args, name, x_train=None, y_train=None, timings=None):
         return load_ann(path)
     if x_train is None:
         x_train, y_train = mnist("train")
+    sigma = 0.0 if name == "relu" else float(name.split("sigma")[1])
     if name == "relu":
         kwargs = {"activation": "relu"}
     else:
-        sigma = float(name.split("sigma")[1])
         kwargs = {"activation": "softlif", "activation_params": {**SOFTLIF, "sigma": sigma}}
-    log(f"training {name}: 784-{args.hidden}-10, {args.epochs} epochs, seed {args.seed}")
+    log(f"training {name}: {NETWORKS[args.network](args)}, {args.epochs} epochs, seed "
+        f"{args.seed}")
     start = time.perf_counter()
-    ann = train_ann(x_train, y_train, hidden=(args.hidden,), epochs=args.epochs, seed=args.seed,
-                    progress=lambda e, n, loss, acc: log(
-                        f"  epoch {e}/{n}: loss {loss:.4f} train acc {acc:.4f}"), **kwargs)
+    if args.network == "cnn":
+        ann = train_cnn(x_train, y_train, kwargs["activation"], sigma, args.epochs, args.seed,
+                        lr=CNN_LR[kwargs["activation"]], checkpoint=path.with_suffix(".pt"))
+    else:
+        ann = train_ann(x_train, y_train, hidden=(args.hidden,), epochs=args.epochs,
+                        seed=args.seed, progress=lambda e, n, loss, acc: log(
+                            f"  epoch {e}/{n}: loss {loss:.4f} train acc {acc:.4f}"), **kwargs)
     seconds = time.perf_counter() - start
     log(f"  trained in {seconds:.0f} s")
     if timings is not None:
@@ -95,7 +215,8 @@ def get_ann(args, name, x_train=None, y_train=None, timings=None):
 
 
 def ann_names():
-    return ["relu"] + [f"softlif_sigma{s:g}" for s in SIGMAS]
+    """ReLU, then the soft-LIF networks, sigma 10 (Table 1's) first."""
+    return ["relu"] + [f"softlif_sigma{s:g}" for s in sorted(SIGMAS, key=lambda s: s != 10)]
 
 
 def convert_softlif(ann, tau_s):
@@ -123,7 +244,7 @@ def window_errors(readout, labels, c0_grid=C0_GRID):
 
 
 def run_path(args, name, n):
-    return RUNS / f"{name}_h{args.hidden}_e{args.epochs}_seed{args.seed}_n{n}.nc"
+    return RUNS / f"{name}_{network_tag(args)}_e{args.epochs}_seed{args.seed}_n{n}.nc"
 
 
 def get_run(args, name, x, y, timings=None):
@@ -138,7 +259,7 @@ def get_run(args, name, x, y, timings=None):
     start = time.perf_counter()
     ds = simulate(spec, x, y, steps, device=args.device, dt=1.0, progress=True,
                   notify=log, attrs={"sigma": sigma, "tau_s_ms": tau_s, "seed": args.seed,
-                                     "hidden": args.hidden, "epochs": args.epochs})
+                                     "network": network_tag(args), "epochs": args.epochs})
     seconds = time.perf_counter() - start
     log(f"  simulated in {seconds:.0f} s (including any compile)")
     if timings is not None:
@@ -162,23 +283,32 @@ def window_error(ds, c0, c1):
 def efficiency(ds, spec, ann, c1_ms):
     """Energy figures of the first ``c1_ms`` of a run (Hunsberger eq. 4-5), both conventions.
 
-    Synaptic events are the hidden layer's spikes in (0, c1] times their fan-out (10, into the
-    readout); updates are every neuron (hidden and readout) every 1 ms step; ``first_layer``
-    "none" counts the analog input current W0 x as free (the paper), "once" adds one dense
-    product per image (2 flops per first-layer connection).
+    Synaptic events: each spiking layer's spikes in (0, c1] times its fan-out into the next
+    layer (per neuron; a layer's spikes in the window are weighted by its neurons' share of
+    the whole run's spikes, exact for the MLP's uniform fan-out of 10); updates are every
+    neuron every 1 ms step; ``first_layer`` "none" counts the analog input current W0 x as
+    free (the paper), "once" adds one product per image (2 flops per first-layer connection).
     """
-    hidden = spec.layers[0]
     times = ds["time"].values
-    spikes = float(ds["layer_spikes"].sel(layer=hidden.name).values[times <= c1_ms + 1e-9].sum())
-    fan_out = np.count_nonzero(np.asarray(spec.layers[1].weights), axis=1)
-    assert np.all(fan_out == fan_out[0])
     n, c1 = ds.sizes["sample"], c1_ms / 1000
-    synops_per_s = spikes * fan_out[0] / (n * c1)
+    counts = ds["unit_spike_count"].values
+    layer_of = ds["neuron_layer"].values
+    events = hidden_spikes = hidden_size = 0.0
+    for layer, after in zip(spec.layers[:-1], spec.layers[1:]):
+        fan_out = np.diff(scipy.sparse.csr_matrix(after.weights).indptr)
+        unit = counts[layer_of == layer.name]
+        window = float(ds["layer_spikes"].sel(layer=layer.name).values[
+            times <= c1_ms + 1e-9].sum())
+        mean_fan_out = float(unit @ fan_out / unit.sum()) if unit.sum() else 0.0
+        events += window * mean_fan_out
+        hidden_spikes += window
+        hidden_size += layer.size
+    synops_per_s = events / (n * c1)
     updates_per_s = float(sum(spec.layer_sizes)) / 1e-3
     energy = snn_energy(synops_per_s, updates_per_s, c1)
     flops = ann_flops(ann)
-    input_flops = 2.0 * np.count_nonzero(np.asarray(spec.layers[0].weights))
-    rate = spikes / (n * c1 * hidden.size)
+    input_flops = 2.0 * scipy.sparse.csr_matrix(spec.layers[0].weights).nnz
+    rate = hidden_spikes / (n * c1 * hidden_size)
     return {"synops_per_s": synops_per_s, "updates_per_s": updates_per_s, "energy": energy,
             "ann_flops": flops, "eff_none": flops / energy,
             "eff_once": flops / (energy + input_flops), "rate_hz": rate}
@@ -197,9 +327,8 @@ def tables(args, timings):
     n = len(y)
     lines = [f"# Hunsberger & Eliasmith (2016) on MNIST: Tables 1, 3, 4", "",
              f"Command: `{command(args, 'tables')}`", "",
-             f"784-{args.hidden}-10 MLP, {args.epochs} epochs of SGD (brainconv defaults: "
-             f"momentum 0.9, batch 64, weight decay 1e-4, cosine learning-rate decay), seed "
-             f"{args.seed}; soft-LIF tau_rc 22 ms, tau_ref 2 ms, gamma 0.02, amp 0.063 s, "
+             f"{NETWORKS[args.network](args)}, {args.epochs} epochs of SGD ({TRAINING[args.network]}), "
+             f"seed {args.seed}; soft-LIF tau_rc 22 ms, tau_ref 2 ms, gamma 0.02, amp 0.063 s, "
              f"gain 1. Spiking: `lif_rc` (Nengo-exact LIF, dt = 1 ms), non-spiking filtered "
              f"readout, {n} MNIST test images, Brian2 `{args.device}`, each image from a reset "
              "state (t = 0 at image onset). Errors in %; the paper's value in brackets.", ""]
@@ -213,8 +342,8 @@ def tables(args, timings):
 
     lines += ["## Table 3 analogue (training noise sigma, MNIST)", "",
               "The paper's Table 3 is on CIFAR-10 (ANN / SNN error: sigma 0 15.89 / 17.06, "
-              "sigma 10 16.28 / 16.46, sigma 20 16.92 / 17.04); here the same ablation on the "
-              "MNIST MLP. SNN: alpha synapse tau_s 5 ms, window (120, 200] ms.", "",
+              "sigma 10 16.28 / 16.46, sigma 20 16.92 / 17.04); here the same ablation on "
+              f"MNIST with the {NETWORKS[args.network](args)}. SNN: alpha synapse tau_s 5 ms, window (120, 200] ms.", "",
               "| sigma (Hz) | ANN error | SNN error | SNN - ANN | SNN error, window (0, 200] "
               "| paper CIFAR-10 ANN / SNN |", "| ---: | ---: | ---: | ---: | ---: | --- |"]
     paper3 = {0: "15.89 / 17.06", 10: "16.28 / 16.46", 20: "16.92 / 17.04"}
@@ -228,9 +357,10 @@ def tables(args, timings):
 
     lines += ["## Table 4 (MNIST rows, network sigma = 10)", "",
               "Efficiency = ANN flops / SNN energy (eq. 4-5; E_synop 0.08, E_update 0.25 flops). "
-              "ANN flops of the MLP: 1 per hidden unit + 2 per connection (both layers). SNN: "
-              "hidden spikes in (0, c1] x fan-out 10 synaptic events, every hidden and readout "
-              "unit updated every 1 ms step, c1 the end of the window. *first layer none*: the "
+              "ANN flops: 1 per hidden unit + 2 per connection (all layers). SNN: each spiking "
+              "layer's spikes in (0, c1] x their fan-out into the next layer are the synaptic "
+              "events, every neuron and readout unit is updated every 1 ms step, c1 the end of "
+              "the window. *first layer none*: the "
               "analog input current W0 x costs nothing (the paper's convention); *once*: one "
               "dense product per image (2 flops per first-layer connection) is added to the "
               "SNN's cost.", "",
@@ -255,15 +385,15 @@ def tables(args, timings):
               ""]
     lines += ["Run times (this invocation; cached ANNs and runs are read back, not redone): "
               + ", ".join(f"{k} {v:.0f} s" for k, v in timings.items()), ""]
-    write(RESULTS / "tables.md", "\n".join(lines))
+    write(RESULTS / f"tables{suffix(args)}.md", "\n".join(lines))
     return runs
 
 
 def command(args, step):
     """The command that regenerates ``step``'s file with these settings."""
+    network = ("--network cnn" if args.network == "cnn" else f"--hidden {args.hidden}")
     return (f"python experiments/hunsberger/reproduce.py --only {step} --samples {args.samples} "
-            f"--hidden {args.hidden} --epochs {args.epochs} --seed {args.seed} --device "
-            f"{args.device}")
+            f"{network} --epochs {args.epochs} --seed {args.seed} --device {args.device}")
 
 
 def write(path, text):
@@ -378,18 +508,21 @@ def figure3(args, runs=None):
     axes[0].set_ylabel("test error (%)")
     axes[0].legend(fontsize=8)
     fig.tight_layout()
-    fig.savefig(RESULTS / ".figure3.png.part.png", dpi=120)
-    (RESULTS / ".figure3.png.part.png").replace(RESULTS / "figure3.png")
-    log(f"wrote {RESULTS / 'figure3.png'}")
+    png = RESULTS / f"figure3{suffix(args)}.png"
+    fig.savefig(png.with_name(f".{png.name}.part.png"), dpi=120)
+    png.with_name(f".{png.name}.part.png").replace(png)
+    log(f"wrote {png}")
     lines += ["", f"Command: `{command(args, 'figure3')}` "
               "(reads the runs cached by the tables step, simulates them if missing)", ""]
-    write(RESULTS / "figure3.md", "\n".join(lines))
+    write(RESULTS / f"figure3{suffix(args)}.md", "\n".join(lines))
 
 
 def main():
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--samples", type=int, default=10000, help="test images (first N)")
-    parser.add_argument("--hidden", type=int, default=500)
+    parser.add_argument("--network", choices=tuple(NETWORKS), default="mlp",
+                        help="the 784-H-10 MLP or the paper's CNN (trained in PyTorch)")
+    parser.add_argument("--hidden", type=int, default=500, help="MLP hidden units")
     parser.add_argument("--epochs", type=int, default=20)
     parser.add_argument("--seed", type=int, default=0)
     parser.add_argument("--device", default="cpp_standalone")
