@@ -33,7 +33,6 @@ import scipy.sparse
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
 import brian2  # noqa: E402
-import xarray as xr  # noqa: E402
 
 from brainconv.ann import load_ann, save_ann, train_ann  # noqa: E402
 from brainconv.conversion import convert  # noqa: E402
@@ -325,7 +324,7 @@ def tables(args, timings):
     ann_err = {name: 1 - ann.accuracy(x, y) for name, ann in anns.items()}
     runs = {name: get_run(args, name, x, y, timings) for name in RUN_SETUPS}
     n = len(y)
-    lines = [f"# Hunsberger & Eliasmith (2016) on MNIST: Tables 1, 3, 4", "",
+    lines = ["# Hunsberger & Eliasmith (2016) on MNIST: Tables 1, 3, 4", "",
              f"Command: `{command(args, 'tables')}`", "",
              f"{NETWORKS[args.network](args)}, {args.epochs} epochs of SGD ({TRAINING[args.network]}), "
              f"seed {args.seed}; soft-LIF tau_rc 22 ms, tau_ref 2 ms, gamma 0.02, amp 0.063 s, "
