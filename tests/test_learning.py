@@ -210,13 +210,22 @@ def test_shared_learning_rejects_bad_input_before_running():
 @pytest.mark.long
 @pytest.mark.standalone
 def test_shared_learning_in_cpp_standalone_equals_runtime(standalone_dir):
+    """One map, and two maps competing through lateral inhibition (map 0 holds map 1's
+    kernel): the same kernels and spike counts on both devices."""
     images = _canvas((STROKE_A, (0, 0)), (STROKE_B, (6, 6)))
+    two_maps = {**DETERMINISTIC, "n_maps": 2,
+                "initial": np.concatenate([np.ones((1, 3, 3)), _centre_kernel()])}
     import brian2
 
     previous = brian2.prefs.codegen.target
     brian2.prefs.codegen.target = "numpy"
     try:
         runtime = _learn_shared(images)
+        runtime_two = learn_shared_kernels(images, device="runtime", **two_maps)
     finally:
         brian2.prefs.codegen.target = previous
     np.testing.assert_array_equal(_learn_shared(images, device="cpp_standalone"), runtime)
+    standalone_two = learn_shared_kernels(images, device="cpp_standalone", **two_maps)
+    np.testing.assert_array_equal(standalone_two.weights, runtime_two.weights)
+    np.testing.assert_array_equal(standalone_two.spikes, runtime_two.spikes)
+    assert runtime_two.spikes[1] < runtime_two.spikes[0]  # the inhibition acted
