@@ -36,6 +36,7 @@ __all__ = [
     "conv2d_forward",
     "conv2d_output_shape",
     "dense_matrix",
+    "find_conv2d",
     "fold_batchnorm",
 ]
 
@@ -343,6 +344,66 @@ def dense_matrix(pre, post, w, n_pre, n_post):
             )
     flat = pre.astype(np.int64) * n_post + post
     return np.bincount(flat, weights=w, minlength=n_pre * n_post).reshape(n_pre, n_post)
+
+
+def find_conv2d(weights, bias, in_shape):
+    """The convolution whose connections are exactly ``weights`` on an input of ``in_shape``
+    ``(C, H, W)`` and whose bias is one value per output channel, or None when there is none.
+
+    The geometry is searched (square kernel ``k``, stride ``s <= k``, padding ``p < k``, the
+    output channels from the size), the kernel read from one output position whose field lies
+    inside the input, and a candidate kept only if :func:`conv2d_connectivity` builds the same
+    matrix from it, entry for entry. An average pooling folded into a convolution is found as
+    one: a larger kernel with the pooling's stride. A layer with one output position is any
+    dense layer and is not reported as a convolution.
+
+    Parameters
+    ----------
+    weights : scipy.sparse matrix or ndarray, shape (C * H * W, n_out)
+    bias : array_like, shape (n_out,)
+    in_shape : tuple of int
+
+    Returns
+    -------
+    dict or None
+        ``kernel`` ``(C_out, C, k, k)``, ``stride``, ``padding``, ``bias`` ``(C_out,)`` and
+        ``out_shape`` ``(C_out, H_out, W_out)``.
+    """
+    import scipy.sparse
+
+    weights = scipy.sparse.csr_matrix(weights)
+    channels, height, width = _in_shape(in_shape)
+    size = weights.shape[1]
+    if weights.shape[0] != channels * height * width:
+        return None
+    for k in range(1, min(height, width) + 1):
+        for s in range(1, k + 1):
+            for p in range(k):
+                rows_out, cols_out = (height + 2 * p - k) // s + 1, (width + 2 * p - k) // s + 1
+                positions = rows_out * cols_out
+                if min(rows_out, cols_out) < 1 or positions == 1 or size % positions:
+                    continue
+                out_channels = size // positions
+                y0 = x0 = -(-p // s)  # the first output whose field starts inside the input
+                if y0 >= rows_out or x0 >= cols_out or y0 * s - p + k > height \
+                        or x0 * s - p + k > width:
+                    continue
+                c, a, b = np.meshgrid(np.arange(channels), np.arange(k), np.arange(k),
+                                      indexing="ij")
+                rows = (c * height * width + (y0 * s - p + a) * width + (x0 * s - p + b)).ravel()
+                cols = np.arange(out_channels) * positions + y0 * cols_out + x0
+                kernel = weights[rows][:, cols].toarray().T.reshape(out_channels, channels, k, k)
+                pre, post, w = conv2d_connectivity((channels, height, width), kernel, s, p)
+                candidate = scipy.sparse.csr_matrix((w, (pre, post)), shape=weights.shape)
+                if (candidate - weights).count_nonzero():
+                    continue
+                per_channel = np.asarray(bias, dtype=float).reshape(out_channels, positions)
+                if np.any(per_channel != per_channel[:, :1]):
+                    return None
+                return {"kernel": kernel, "stride": s, "padding": p,
+                        "bias": per_channel[:, 0].copy(),
+                        "out_shape": (out_channels, rows_out, cols_out)}
+    return None
 
 
 # --------------------------------------------------------------------------- batch norm

@@ -5,6 +5,7 @@ import pytest
 
 from brainconv.errors import ParameterError, ShapeError
 from brainconv.layers import (
+    find_conv2d,
     avgpool2d_connectivity,
     avgpool2d_forward,
     conv2d_connectivity,
@@ -215,3 +216,23 @@ W = np.zeros((3, 2, 3, 3))
 def test_errors(call, error, message):
     with pytest.raises(error, match=message):
         call()
+
+
+@pytest.mark.parametrize("stride, padding", [(1, 0), (2, 1), (1, 2)])
+def test_find_conv2d_reads_back_kernel_geometry_and_bias(stride, padding):
+    import scipy.sparse
+
+    rng = np.random.default_rng(stride + padding)
+    kernel = rng.normal(size=(3, 2, 3, 3))
+    pre, post, w = conv2d_connectivity((2, 7, 7), kernel, stride, padding)
+    c_out, h, w_out = conv2d_output_shape((2, 7, 7), 3, 3, stride, padding)
+    matrix = scipy.sparse.csr_matrix((w, (pre, post)), shape=(98, c_out * h * w_out))
+    found = find_conv2d(matrix, np.repeat([0.5, -1.0, 2.0], h * w_out), (2, 7, 7))
+    np.testing.assert_array_equal(found["kernel"], kernel)
+    assert (found["stride"], found["padding"], found["out_shape"]) == (stride, padding,
+                                                                       (c_out, h, w_out))
+    np.testing.assert_array_equal(found["bias"], [0.5, -1.0, 2.0])
+    untied = matrix.copy()
+    untied.data[0] += 1.0  # one copy of a kernel entry no longer equal to the others
+    assert find_conv2d(untied, np.zeros(matrix.shape[1]), (2, 7, 7)) is None
+    assert find_conv2d(matrix, rng.normal(size=matrix.shape[1]), (2, 7, 7)) is None

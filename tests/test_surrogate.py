@@ -292,3 +292,63 @@ def test_fine_tuning_a_poisson_converted_network_keeps_its_input_layer():
     current = convert(ann, model="lif", parameters={"R": 4.0}, normalization="none")
     with pytest.raises(ParameterError, match="convert the network with encoding='poisson'"):
         train_snn(x, y, steps=10, start=current, model="lif", encoding="poisson")
+
+
+def _tiny_cnn(seed=0):
+    """6x6 images whose class is the side (left or right) holding a vertical stroke; a CNN
+    conv 2x3x3 -> 2x2 average pooling -> dense 2 (the pooling folded into the dense layer)."""
+    import scipy.sparse
+
+    from brainconv.layers import avgpool2d_connectivity, conv2d_connectivity
+
+    rng = np.random.default_rng(seed)
+    y = rng.integers(0, 2, 96)
+    x = rng.uniform(0, 0.2, (96, 1, 6, 6))
+    columns = np.where(y == 0, rng.integers(0, 3, 96), rng.integers(3, 6, 96))
+    x[np.arange(96), 0, :, columns] += 0.8
+    kernel = rng.normal(0, 0.5, (2, 1, 3, 3))
+    pre, post, w = conv2d_connectivity((1, 6, 6), kernel)
+    conv = scipy.sparse.csr_matrix((w, (pre, post)), shape=(36, 32))
+    pre, post, w = avgpool2d_connectivity((2, 4, 4), 2)
+    pool = scipy.sparse.csr_matrix((w, (pre, post)), shape=(32, 8))
+    dense = pool @ rng.normal(0, 0.5, (8, 2))
+    ann = ANN((conv, np.asarray(dense)), (np.repeat([0.1, -0.1], 16), np.zeros(2)))
+    return x.reshape(96, -1), y, ann, kernel
+
+
+def test_a_convolution_trains_through_its_kernel_and_exports_as_one():
+    """The conv layer's copies stay tied (the exported matrix is a convolution of the trained
+    kernel, one bias per channel), and the torch forward pass equals the numpy reference."""
+    from brainconv.layers import find_conv2d
+
+    x, y, ann, kernel = _tiny_cnn()
+    start = convert(ann, model="if_soft", normalization="none")
+    spec, history = train_snn(x, y, steps=8, start=start, model="if_soft", input_shape=(1, 6, 6),
+                              epochs=2, batch_size=16, lr=0.05, dtype="float64", test=(x, y))
+    trained = find_conv2d(spec.layers[0].weights, spec.layers[0].bias, (1, 6, 6))
+    assert trained is not None and trained["out_shape"] == (2, 4, 4)
+    assert not np.allclose(trained["kernel"], kernel)
+    assert not np.array_equal(spec.layers[1].weights, start.layers[1].weights)
+    np.testing.assert_array_equal(start.layers[0].weights.toarray(),
+                                  convert(ann, model="if_soft", normalization="none")
+                                  .layers[0].weights.toarray())  # start left as it was
+    reference = simulate_reference(spec, x, 8)
+    predicted = np.argmax(reference["output_spikes"].sum(axis=1), axis=1)
+    assert np.mean(predicted == y) == pytest.approx(history["test_accuracy"][-1])
+
+
+def test_a_sparse_start_layer_needs_its_input_shape_and_a_convolution():
+    import scipy.sparse
+
+    x, y, ann, _ = _tiny_cnn()
+    start = convert(ann, model="if_soft", normalization="none")
+    with pytest.raises(ParameterError, match=r"layer 'hidden1' is sparse .* give "
+                                             r"input_shape=\(C, H, W\)"):
+        train_snn(x, y, steps=4, start=start, model="if_soft", epochs=0)
+    untied = ANN((scipy.sparse.csr_matrix(ann.weights[0].toarray() * np.random.default_rng(1)
+                                          .uniform(0.5, 1.5, (36, 32))), ann.weights[1]),
+                 ann.biases)
+    with pytest.raises(ParameterError, match=r"'hidden1' is sparse but no convolution of its "
+                                             r"input shape \(1, 6, 6\)"):
+        train_snn(x, y, steps=4, start=convert(untied, model="if_soft", normalization="none"),
+                  model="if_soft", input_shape=(1, 6, 6), epochs=0)

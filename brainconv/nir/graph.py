@@ -117,47 +117,16 @@ EXPORTERS = {
 def _conv_node(layer, shape):
     """The ``nir.Conv2d`` whose connections are exactly ``layer.weights`` on an input of
     ``shape`` ``(C, H, W)`` and whose bias is ``layer.bias``, with its output shape; None when
-    the layer is no convolution. (An average pooling folded into a convolution is one: a larger
-    kernel with the pooling's stride.)
+    the layer is no convolution (:func:`brainconv.layers.find_conv2d`)."""
+    from ..layers import find_conv2d
 
-    The geometry is searched (square kernel ``k``, stride ``s <= k``, padding ``p < k``, the
-    output channels from the size), the kernel read from one output position whose field lies
-    inside the input, and a candidate kept only if the convolution it builds
-    (:func:`brainconv.layers.conv2d_connectivity`, as :func:`from_nir` builds it) equals the
-    weights entry for entry.
-    """
-    from ..layers import conv2d_connectivity
-
-    nir, weights = _nir(), scipy.sparse.csr_matrix(layer.weights)
-    channels, height, width = shape
-    for k in range(1, min(height, width) + 1):
-        for s in range(1, k + 1):
-            for p in range(k):
-                rows_out, cols_out = (height + 2 * p - k) // s + 1, (width + 2 * p - k) // s + 1
-                positions = rows_out * cols_out
-                if min(rows_out, cols_out) < 1 or positions == 1 or layer.size % positions:
-                    continue  # one position: any dense layer, not worth a Conv2d
-                out_channels = layer.size // positions
-                y0 = x0 = -(-p // s)  # the first output whose field starts inside the input
-                if y0 >= rows_out or x0 >= cols_out or y0 * s - p + k > height \
-                        or x0 * s - p + k > width:
-                    continue
-                c, a, b = np.meshgrid(np.arange(channels), np.arange(k), np.arange(k),
-                                      indexing="ij")
-                rows = (c * height * width + (y0 * s - p + a) * width + (x0 * s - p + b)).ravel()
-                cols = np.arange(out_channels) * positions + y0 * cols_out + x0
-                kernel = weights[rows][:, cols].toarray().T.reshape(out_channels, channels, k, k)
-                pre, post, w = conv2d_connectivity(shape, kernel, s, p)
-                candidate = scipy.sparse.csr_matrix((w, (pre, post)), shape=weights.shape)
-                if (candidate - weights).count_nonzero():
-                    continue
-                bias = np.asarray(layer.bias, dtype=float).reshape(out_channels, positions)
-                if np.any(bias != bias[:, :1]):
-                    return None
-                node = nir.Conv2d(input_shape=(height, width), weight=kernel, stride=s,
-                                  padding=p, dilation=1, groups=1, bias=bias[:, 0].copy())
-                return node, (out_channels, rows_out, cols_out)
-    return None
+    conv = find_conv2d(layer.weights, layer.bias, shape)
+    if conv is None:
+        return None
+    node = _nir().Conv2d(input_shape=tuple(shape[1:]), weight=conv["kernel"],
+                         stride=conv["stride"], padding=conv["padding"], dilation=1, groups=1,
+                         bias=conv["bias"])
+    return node, conv["out_shape"]
 
 
 def to_nir(spec, dt=1e-3, input_shape=None):

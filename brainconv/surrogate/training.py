@@ -13,8 +13,10 @@ import time
 from pathlib import Path
 
 import numpy as np
+import scipy.sparse
 
 from ..errors import ParameterError, ShapeError
+from .convolution import DenseForm, layer_forms
 from .dynamics import trainable_model
 from .functions import SURROGATES, check_surrogate, spike
 from .rules import check_rule
@@ -94,8 +96,9 @@ def _model_parameters(start, parameters):
     return {**values[0], **(parameters or {})} or None
 
 
-def _start(start, x_width, hidden, n_classes, seed, model, threshold, parameters):
-    """Initial weights, biases, thresholds and the spec to fill in (None: convert at the end)."""
+def _start(start, x_width, hidden, n_classes, seed, model, threshold, input_shape):
+    """The layers' trainable forms (:mod:`brainconv.surrogate.convolution`), thresholds and
+    the spec to fill in (None: convert at the end)."""
     import torch
 
     from ..spec import NetworkSpec
@@ -103,34 +106,29 @@ def _start(start, x_width, hidden, n_classes, seed, model, threshold, parameters
     if start is None:
         sizes = [x_width, *hidden, n_classes]
         generator = torch.Generator().manual_seed(int(seed))
-        weights, biases = [], []
+        forms = []
         for a, b in zip(sizes[:-1], sizes[1:]):  # torch's nn.Linear initialisation
             bound = 1 / np.sqrt(a)
-            weights.append((torch.rand(a, b, generator=generator, dtype=torch.float64) * 2 - 1)
-                           * bound)
-            biases.append((torch.rand(b, generator=generator, dtype=torch.float64) * 2 - 1)
-                          * bound)
-        return weights, biases, [float(threshold)] * len(weights), None
+            weights = (torch.rand(a, b, generator=generator, dtype=torch.float64) * 2 - 1) * bound
+            bias = (torch.rand(b, generator=generator, dtype=torch.float64) * 2 - 1) * bound
+            forms.append(DenseForm(weights, bias))
+        return forms, [float(threshold)] * len(forms), None
     if not isinstance(start, NetworkSpec):
         raise ParameterError(f"start must be a NetworkSpec (e.g. convert(ann, ...)) or None, "
                              f"got {type(start).__name__}")
-    import scipy.sparse
-
     layers = _trained_layers(start)
     for layer in layers:
         if layer.model != model:
             raise ParameterError(f"start's layer {layer.name!r} has model {layer.model!r}, "
                                  f"not {model!r}; convert with model={model!r}")
-        if scipy.sparse.issparse(layer.weights):
-            raise ParameterError(f"start's layer {layer.name!r} is sparse (convolutional): "
-                                 "train_snn trains dense layers only so far")
     if start.input_size != x_width:
         raise ShapeError(f"start takes {start.input_size} inputs, the data has {x_width}")
+    if input_shape is not None and int(np.prod(input_shape)) != x_width:
+        raise ShapeError(f"input_shape {tuple(input_shape)} holds {int(np.prod(input_shape))} "
+                         f"values, the data {x_width} per sample")
     if start.layers[-1].size != n_classes:
         raise ShapeError(f"start has {start.layers[-1].size} outputs for {n_classes} classes")
-    weights = [torch.tensor(np.asarray(layer.weights), dtype=torch.float64) for layer in layers]
-    biases = [torch.tensor(np.asarray(layer.bias), dtype=torch.float64) for layer in layers]
-    return weights, biases, [float(layer.threshold) for layer in layers], start
+    return layer_forms(layers, input_shape), [float(layer.threshold) for layer in layers], start
 
 
 def network_spec(weights, biases, model, thresholds, parameters=None, template=None,
@@ -150,6 +148,8 @@ def network_spec(weights, biases, model, thresholds, parameters=None, template=N
     from ..conversion import convert
 
     def array(value):
+        if scipy.sparse.issparse(value):  # a convolution's matrix (ConvForm.export)
+            return value.tocsr()
         return (value.detach().double().cpu().numpy() if hasattr(value, "detach")
                 else np.asarray(value, dtype=float))
 
@@ -174,7 +174,7 @@ def train_snn(x, labels, steps, hidden=(500,), model="if_soft", surrogate="fast_
               surrogate_parameters=None, parameters=None, threshold=1.0, start=None, epochs=1,
               batch_size=64, lr=1e-3, seed=0, logit_scale=10.0, n_classes=None, test=None,
               checkpoint=None, progress=None, dtype="float32", encoding="current",
-              poisson_parameters=None, rule="bptt"):
+              poisson_parameters=None, rule="bptt", input_shape=None):
     """Train a spiking network through its forward pass with surrogate gradients.
 
     Parameters
@@ -200,6 +200,8 @@ def train_snn(x, labels, steps, hidden=(500,), model="if_soft", surrogate="fast_
         Threshold of every layer (with ``start``: the spec's thresholds).
     start : NetworkSpec, optional
         Fine-tune this network (e.g. ``convert(ann, model=model)``) instead of a random init.
+        Its convolutions (sparse layers) train through their kernels, with ``input_shape``
+        (:mod:`brainconv.surrogate.convolution`).
     epochs, batch_size, lr : int, int, float
         Adam's learning rate ``lr``.
     seed : int
@@ -232,6 +234,9 @@ def train_snn(x, labels, steps, hidden=(500,), model="if_soft", surrogate="fast_
         timesteps) or ``"aggregate"`` (Lee et al. 2020, Srinivasan et al.'s spike-based
         backprop: through each layer's spike count against its total input; ``if_soft``,
         ``if_hard`` and ``lif``).
+    input_shape : tuple of int, optional
+        ``(C, H, W)`` of one sample, for a ``start`` with convolutional layers: each trains its
+        kernel and one bias per channel, so the exported layers are convolutions again.
 
     Returns
     -------
@@ -274,14 +279,21 @@ def train_snn(x, labels, steps, hidden=(500,), model="if_soft", surrogate="fast_
     count_fn, memory_fn, _ = check_rule(rule, model)
     poisson = _check_encoding(encoding, poisson_parameters, seed, start)
     surrogate_values = check_surrogate(surrogate, surrogate_parameters)
-    weights, biases, thresholds, template = _start(start, x.shape[1], hidden, n_classes, seed,
-                                                   model, threshold, parameters)
+    forms, thresholds, template = _start(start, x.shape[1], hidden, n_classes, seed, model,
+                                         threshold, input_shape)
     from ..spec import check_steps_cover
 
+    def exported(params):
+        """The spec's weights and biases of the trained tensors."""
+        pairs = [form.export(w, b) for form, w, b in zip(forms, params[:L], params[L:])]
+        return [w for w, _ in pairs], [b for _, b in pairs]
+
+    L = len(forms)
+    initial = [form.tensors[0] for form in forms] + [form.tensors[1] for form in forms]
     # few-spike layers: the unrolled steps must cover every layer's window
-    check_steps_cover(network_spec(weights, biases, model, thresholds, parameters, template,
+    check_steps_cover(network_spec(*exported(initial), model, thresholds, parameters, template,
                                    poisson), steps)
-    sizes = [x.shape[1]] + [w.shape[1] for w in weights]
+    sizes = [x.shape[1]] + [form.size for form in forms]
     torch_dtype = getattr(torch, dtype)
     memory = memory_fn(steps, batch_size, sizes, torch.finfo(torch_dtype).bits // 8)
     if memory > BPTT_BUDGET:
@@ -293,15 +305,17 @@ def train_snn(x, labels, steps, hidden=(500,), model="if_soft", surrogate="fast_
                              "does not exist; create it first")
     from ..cache import atomic_write, digest
 
-    key = digest("train_snn", x, y, int(steps), [w.numpy() for w in weights], thresholds, model,
+    key = digest("train_snn", x, y, int(steps), [t.numpy() for t in initial[:L]], thresholds,
+                 model,
                  surrogate, sorted(surrogate_values.items()),
                  sorted((given_parameters or {}).items()),
                  int(batch_size), float(lr), int(seed), float(logit_scale), dtype,
                  None if test is None else test,
                  # joined later: current input and "bptt" keep the keys of older checkpoints
                  *(() if poisson is None else (sorted(poisson.items()),)),
-                 *(() if rule == "bptt" else (rule,)))
-    params = [t.to(torch_dtype).requires_grad_() for t in weights + biases]
+                 *(() if rule == "bptt" else (rule,)),
+                 *(() if input_shape is None else (tuple(int(n) for n in input_shape),)))
+    params = [t.to(torch_dtype).requires_grad_() for t in initial]
     optimiser = torch.optim.Adam(params, lr=lr)
     log = {k: [] for k in ("loss", "train_accuracy", "test_accuracy", "spikes_per_neuron",
                            "seconds")}
@@ -319,7 +333,6 @@ def train_snn(x, labels, steps, hidden=(500,), model="if_soft", surrogate="fast_
         if first > int(epochs):
             raise ParameterError(f"checkpoint {checkpoint} holds {first} epochs, more than the "
                                  f"{epochs} asked for")
-    L = len(weights)
 
     def spike_fn(v, theta):
         return spike(v, theta, surrogate, surrogate_values)
@@ -336,8 +349,9 @@ def train_snn(x, labels, steps, hidden=(500,), model="if_soft", surrogate="fast_
             def input_spikes(t):
                 u = np.random.default_rng((*draws, t)).random(values.shape)
                 return torch.as_tensor(np.less(u, values * rate), dtype=inputs.dtype)
-        return count_fn(params[:L], params[L:], inputs, int(steps), model, thresholds,
-                        spike_fn, parameters, input_spikes, derivative)
+        built = [form.build(w, b) for form, w, b in zip(forms, params[:L], params[L:])]
+        return count_fn([w for w, _ in built], [b for _, b in built], inputs, int(steps), model,
+                        thresholds, spike_fn, parameters, input_spikes, derivative)
 
     x_t = torch.tensor(x, dtype=torch_dtype)
     y_t = torch.tensor(y, dtype=torch.int64)
@@ -395,7 +409,7 @@ def train_snn(x, labels, steps, hidden=(500,), model="if_soft", surrogate="fast_
     finally:
         if bar is not None:
             bar.close()
-    spec = network_spec(params[:L], params[L:], model, thresholds, parameters, template, poisson)
+    spec = network_spec(*exported(params), model, thresholds, parameters, template, poisson)
     history = {k: np.asarray(v) for k, v in log.items()}
     history.update(surrogate=surrogate, surrogate_parameters=surrogate_values, rule=rule,
                    bptt_bytes=memory)
