@@ -37,7 +37,7 @@ import brian2  # noqa: E402
 from brainconv.ann import load_ann, save_ann, train_ann  # noqa: E402
 from brainconv.conversion import convert  # noqa: E402
 from brainconv.energy import ann_flops, energy_summary, snn_energy  # noqa: E402
-from brainconv.results import load_results, save_results  # noqa: E402
+from brainconv.results import concat_results, load_results, save_results  # noqa: E402
 from brainconv.simulation import simulate  # noqa: E402
 from brainconv.softlif import softlif_rate  # noqa: E402
 from brainconv.equations.lif_rc import lif_rc_step, rate_of_j  # noqa: E402
@@ -247,31 +247,55 @@ def run_path(args, name, n):
 
 
 def get_run(args, name, x, y, timings=None):
-    """Cached simulation ``name`` of RUN_SETUPS: results Dataset plus ``window_error``."""
+    """Cached simulation ``name`` of RUN_SETUPS: results Dataset plus ``window_error``.
+
+    The images run in chunks of ``args.chunk``, each cached on its own (its results without
+    the per-step readout, plus the wrong predictions of every window), so an interrupted run
+    resumes at the first missing chunk; the chunks are merged into one file at the end.
+    """
     path = run_path(args, name, len(y))
     if path.exists():
         return load_results(path)
     sigma, tau_s, steps = RUN_SETUPS[name]
     ann = get_ann(args, f"softlif_sigma{sigma:g}")
     spec = convert_softlif(ann, tau_s)
-    log(f"simulating {name}: {len(y)} images x {steps} ms, tau_s {tau_s} ms, {args.device}")
-    start = time.perf_counter()
-    ds = simulate(spec, x, y, steps, device=args.device, dt=1.0, progress=True,
-                  notify=log, attrs={"sigma": sigma, "tau_s_ms": tau_s, "seed": args.seed,
-                                     "network": network_tag(args), "epochs": args.epochs})
-    seconds = time.perf_counter() - start
-    log(f"  simulated in {seconds:.0f} s (including any compile)")
+    log(f"simulating {name}: {len(y)} images x {steps} ms, tau_s {tau_s} ms, {args.device}, "
+        f"chunks of {args.chunk}")
+    start, seconds, chunks = time.perf_counter(), 0.0, []
+    for first in range(0, len(y), args.chunk):
+        last = min(first + args.chunk, len(y))
+        chunk_path = path.with_name(f"{path.stem}_images{first}-{last}.nc")
+        if chunk_path.exists():
+            chunks.append(load_results(chunk_path))
+            continue
+        began = time.perf_counter()
+        ds = simulate(spec, x[first:last], y[first:last], steps, device=args.device, dt=1.0,
+                      progress=True, notify=log,
+                      attrs={"sigma": sigma, "tau_s_ms": tau_s, "seed": args.seed,
+                             "network": network_tag(args), "epochs": args.epochs})
+        wrong = window_errors(ds["readout"].values, ds["label"].values) * (last - first)
+        ds = ds.drop_vars("readout")
+        ds["window_wrong"] = (("c0", "c1"), wrong)
+        ds.attrs["simulate_seconds"] = time.perf_counter() - began
+        RUNS.mkdir(parents=True, exist_ok=True)
+        save_results(ds, chunk_path)
+        chunks.append(ds)
+        log(f"  images {first}-{last}: {ds.attrs['simulate_seconds']:.0f} s")
+    seconds = sum(float(c.attrs["simulate_seconds"]) for c in chunks)
+    log(f"  simulated in {seconds:.0f} s over the chunks ({time.perf_counter() - start:.0f} s "
+        "in this call, including any compile)")
     if timings is not None:
         timings[f"simulate {name}"] = seconds
-    errors = window_errors(ds["readout"].values, ds["label"].values)
-    ds = ds.drop_vars("readout")
+    errors = sum(c["window_wrong"].values for c in chunks) / len(y)
+    ds = concat_results([c.drop_vars("window_wrong") for c in chunks])
     ds["window_error"] = (("c0", "c1"), errors, {"long_name": "error of the mean readout over "
                                                  "the steps ending in (c0, c1]", "units": "1"})
     ds = ds.assign_coords(c0=("c0", np.array(C0_GRID, float), {"units": "ms"}),
                           c1=("c1", np.arange(1, steps + 1, dtype=float), {"units": "ms"}))
     ds.attrs["simulate_seconds"] = seconds
-    RUNS.mkdir(parents=True, exist_ok=True)
     save_results(ds, path)
+    for c in range(0, len(y), args.chunk):
+        path.with_name(f"{path.stem}_images{c}-{min(c + args.chunk, len(y))}.nc").unlink()
     return ds
 
 
@@ -525,6 +549,8 @@ def main():
     parser.add_argument("--epochs", type=int, default=20)
     parser.add_argument("--seed", type=int, default=0)
     parser.add_argument("--device", default="cpp_standalone")
+    parser.add_argument("--chunk", type=int, default=1000,
+                        help="test images per cached chunk of a simulation (resume unit)")
     parser.add_argument("--only", nargs="+", choices=("train", "tables", "figure2", "figure3"),
                         default=("train", "tables", "figure2", "figure3"))
     args = parser.parse_args()
