@@ -2,7 +2,7 @@
 
 A 784-H-10 MLP (H = 500 by default), or with ``--network cnn`` the paper's MNIST CNN (the
 authors' ``layers-mnist-lif.cfg``: conv 16 5x5 pad 2, 2x2 average pool, conv 64 5x5 pad 2,
-2x2 average pool, fc 2000 with dropout 0.5, fc 10; 27,088 neurons, trained in PyTorch, see
+2x2 average pool, fc 2000 with dropout 0.5, fc 10; 27,098 neurons, trained in PyTorch, see
 :func:`train_cnn`), is trained four times with the same seed: ReLU, and
 soft-LIF (tau_rc 22 ms, tau_ref 2 ms, gamma 0.02, amp 0.063 s, gain 1; the authors' MNIST cfg)
 with training noise sigma = 0, 10, 20 Hz. Each soft-LIF network is converted to spiking
@@ -74,7 +74,7 @@ TRAINING = {"mlp": "brainconv defaults: momentum 0.9, batch 64, weight decay 1e-
                    "1/100, weight decay 0.004 / 0.001 on the FC layers, dropout 0.5"}
 #: --network -> its description (for logs and tables).
 NETWORKS = {"mlp": lambda args: f"784-{args.hidden}-10 MLP",
-            "cnn": lambda args: "CNN 16C5-2P-64C5-2P-2000FC-10FC (the paper's, 27,088 neurons)"}
+            "cnn": lambda args: "CNN 16C5-2P-64C5-2P-2000FC-10FC (the paper's, 27,098 neurons)"}
 
 
 def log(message):
