@@ -5,12 +5,12 @@ convolution as a sparse one whose entries repeat the kernel at every position. T
 entries one by one would untie the copies; a :class:`ConvForm` trains the kernel instead
 (``C_out x C_in x k x k`` numbers and one bias per output channel). In the forward pass the
 layer is a :class:`Convolution` operator: ``x @ layer`` is ``torch.nn.functional.conv2d`` on
-``x`` reshaped to images (a torch sparse matrix product trained a small CNN over 40 times slower),
-the same linear map as the matrix that :func:`brainconv.layers.conv2d_connectivity` builds for
-the exported spec. A convolution is
-recognised with :func:`brainconv.layers.find_conv2d` from the input shape; an average pooling
-folded into the next convolution is found as its larger kernel with the pooling's stride, and
-trains as that kernel. Every other layer is a :class:`DenseForm`.
+``x`` reshaped to images (a torch sparse matrix product trained a small CNN over 40 times
+slower), the same linear map as the matrix that :func:`brainconv.layers.conv2d_connectivity`
+builds for the exported spec. A convolution is recognised with
+:func:`brainconv.layers.find_conv2d` from the input shape; an average pooling folded into the
+next convolution is found as its larger kernel with the pooling's stride, and trains as that
+kernel. Every other layer is a :class:`DenseForm`.
 """
 
 import numpy as np

@@ -120,7 +120,8 @@ def train_cnn(x_train, y_train, activation, sigma, epochs, seed, batch=128, lr=0
               checkpoint=None):
     """Train :func:`cnn_model` as ``layer-params-mnist-lif.cfg`` does: SGD with momentum 0.9,
     learning rate ``lr`` for weights (the cfg: 0.02; see :data:`CNN_LR`) and twice that for
-    biases, decayed exponentially to 1/100 of that over the run, weight decay 0.004 (fc 2000) and 0.001 (fc 10), none on the convolutions;
+    biases, decayed exponentially to 1/100 of that over the run, weight decay 0.004 (fc 2000)
+    and 0.001 (fc 10), none on the convolutions;
     mini-batches of 128 (cuda-convnet's default) in a seeded order, pixels in [0, 1], no
     augmentation (the cfg names none). With ``checkpoint`` (a path) the state after each epoch
     is saved there atomically and a run with the same settings resumes from it. Returns the
@@ -350,7 +351,8 @@ def tables(args, timings):
     n = len(y)
     lines = ["# Hunsberger & Eliasmith (2016) on MNIST: Tables 1, 3, 4", "",
              f"Command: `{command(args, 'tables')}`", "",
-             f"{NETWORKS[args.network](args)}, {args.epochs} epochs of SGD ({TRAINING[args.network]}), "
+             f"{NETWORKS[args.network](args)}, {args.epochs} epochs of SGD "
+             f"({TRAINING[args.network]}), "
              f"seed {args.seed}; soft-LIF tau_rc 22 ms, tau_ref 2 ms, gamma 0.02, amp 0.063 s, "
              f"gain 1. Spiking: `lif_rc` (Nengo-exact LIF, dt = 1 ms), non-spiking filtered "
              f"readout, {n} MNIST test images, Brian2 `{args.device}`, each image from a reset "
@@ -366,7 +368,8 @@ def tables(args, timings):
     lines += ["## Table 3 analogue (training noise sigma, MNIST)", "",
               "The paper's Table 3 is on CIFAR-10 (ANN / SNN error: sigma 0 15.89 / 17.06, "
               "sigma 10 16.28 / 16.46, sigma 20 16.92 / 17.04); here the same ablation on "
-              f"MNIST with the {NETWORKS[args.network](args)}. SNN: alpha synapse tau_s 5 ms, window (120, 200] ms.", "",
+              f"MNIST with the {NETWORKS[args.network](args)}. SNN: alpha synapse tau_s 5 ms, "
+              "window (120, 200] ms.", "",
               "| sigma (Hz) | ANN error | SNN error | SNN - ANN | SNN error, window (0, 200] "
               "| paper CIFAR-10 ANN / SNN |", "| ---: | ---: | ---: | ---: | ---: | --- |"]
     paper3 = {0: "15.89 / 17.06", 10: "16.28 / 16.46", 20: "16.92 / 17.04"}

@@ -185,7 +185,8 @@ def write(args, rows, ann_accuracy, macs):
              "totals (`rule=\"aggregate\"`). ANN (ReLU, the conversion's source): "
              f"{100 * ann_accuracy:.2f} %; target 'within 1 point': "
              f"{100 * ann_accuracy - 1:.2f} %. {args.test_samples:,} test images, numpy "
-             f"reference. ANN MACs {macs:,}; efficiency = ANN energy / SNN energy at the step the network comes "
+             f"reference. ANN MACs {macs:,}; efficiency = ANN energy / SNN energy at the step "
+             "the network comes "
              "within 1 point (or at the last step), int32 (3.1 / 0.1 pJ) and float32 "
              "(3.7 / 0.9 pJ).", "",
              "| seed | network | " + " | ".join(f"{m} steps %" for m in marks)
