@@ -178,8 +178,9 @@ def main():
     lines = [
         "# Srinivasan et al. 2020: stochastic-STDP kernels, MNIST 36C3-2P-128FC-10FC",
         "",
-        f"Command: `{command}` (seed {args.seed}; STDP {args.patches} patches, one per "
-        f"training digit; FC head {args.epochs} epochs on all 60,000 training digits; SNN: "
+        f"Command: `{command}` (seed {args.seed}; STDP on {args.patches} "
+        + ("patches, one per training digit" if args.learner == "patches" else "whole digits")
+        + f"; FC head {args.epochs} epochs on all 60,000 training digits; SNN: "
         f"soft-reset IF, 99.9 % normalization, {args.steps} steps, first {args.limit} test "
         f"digits, {args.device}).",
         "",
