@@ -352,3 +352,25 @@ def test_a_sparse_start_layer_needs_its_input_shape_and_a_convolution():
                                              r"input shape \(1, 6, 6\)"):
         train_snn(x, y, steps=4, start=convert(untied, model="if_soft", normalization="none"),
                   model="if_soft", input_shape=(1, 6, 6), epochs=0)
+
+
+def test_checkpointed_bptt_gives_the_same_training_in_less_memory():
+    """``rule="bptt_checkpoint"`` recomputes segments of steps in the backward pass: the same
+    weights after training as ``"bptt"`` (float64), a smaller graph, and the memory refusal of
+    ``"bptt"`` names it with its size."""
+    x, y = _two_class(seed=4)
+    runs = {rule: train_snn(x, y, steps=16, hidden=(6,), model="lif", epochs=2, batch_size=32,
+                            lr=0.02, dtype="float64", rule=rule, seed=3)
+            for rule in ("bptt", "bptt_checkpoint")}
+    (spec, history), (spec_c, history_c) = runs["bptt"], runs["bptt_checkpoint"]
+    for layer, layer_c in zip(spec.layers, spec_c.layers):
+        np.testing.assert_array_equal(layer.weights, layer_c.weights)
+    assert not np.array_equal(spec.layers[0].weights,
+                              train_snn(x, y, steps=16, hidden=(6,), model="lif", epochs=0,
+                                        dtype="float64", seed=3)[0].layers[0].weights)
+    assert history_c["bptt_bytes"] < history["bptt_bytes"] / 2
+    with pytest.raises(ParameterError, match=r"or use rule='bptt_checkpoint' \(the same "
+                                             r"gradient, recomputed in segments: [\d.]+ GiB\)"):
+        train_snn(x, y, steps=200000, hidden=(500,), model="lif", batch_size=64, epochs=0)
+    with pytest.raises(ModelError, match="'bptt_checkpoint' trains"):
+        train_snn(x, y, steps=4, model="fs_relu", rule="bptt_checkpoint", epochs=0)

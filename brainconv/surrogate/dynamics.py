@@ -14,7 +14,7 @@ input encoding), each later layer ``spikes @ W_l + b_l`` of the same step.
 
 from ..errors import ModelError
 
-__all__ = ["TRAINABLE_MODELS", "forward", "trainable_model"]
+__all__ = ["STEPPED_MODELS", "TRAINABLE_MODELS", "forward", "trainable_model"]
 
 
 def _if_soft(v, drive, theta, spike_fn):
@@ -131,6 +131,8 @@ _CHECKS = {"len": _check_len, "fs_relu": _check_fs}
 #: Few-spike models: one-off input (the current or bias in a sample's first step only), one
 #: window of K steps per layer, layer after layer (``brainconv.spec.window_offsets``).
 _ONE_OFF = {"fs_relu"}
+#: The models simulated step by step (all but the few-spike ones): gradient checkpointing.
+STEPPED_MODELS = tuple(name for name in TRAINABLE_MODELS if name not in _ONE_OFF)
 
 
 def trainable_model(name, parameters=None):
@@ -148,7 +150,7 @@ def trainable_model(name, parameters=None):
 
 
 def forward(weights, biases, x, steps, model, thresholds, spike_fn, parameters=None,
-            input_spikes=None):
+            input_spikes=None, segment=None):
     """Simulate ``steps`` timesteps; spike counts per layer, each ``(samples, n)``.
 
     Parameters
@@ -168,6 +170,11 @@ def forward(weights, biases, x, steps, model, thresholds, spike_fn, parameters=N
     input_spikes : callable, optional
         ``input_spikes(step) -> (samples, n_inputs)`` tensor: Poisson input (the first layer
         then receives ``input_spikes(step) @ W_0 + b_0``) instead of the constant current.
+    segment : int, optional
+        Gradient checkpointing: run the steps in segments of this many, keep only the state at
+        segment boundaries for the backward pass and recompute each segment's graph when its
+        gradient is needed (``torch.utils.checkpoint``; the same numbers, less memory). Not for
+        the one-off models (:data:`STEPPED_MODELS` only).
     """
     import torch
 
@@ -181,17 +188,31 @@ def forward(weights, biases, x, steps, model, thresholds, spike_fn, parameters=N
                                 parameters)
     current = x @ weights[0] + biases[0]
     members = (_MEMBERS[model](parameters or {}),) if model in _MEMBERS else ()
-    v = [torch.zeros((len(x), w.shape[1]) + members, dtype=x.dtype, device=x.device)
-         for w in weights]
-    counts = [torch.zeros(len(x), w.shape[1], dtype=x.dtype, device=x.device) for w in weights]
-    for t in range(steps):
-        drive = current if input_spikes is None else input_spikes(t) @ weights[0] + biases[0]
-        for index, (w, b) in enumerate(zip(weights, biases)):
-            if index:
-                drive = spikes @ w + b
-            v[index], spikes = step(v[index], drive, thresholds[index], spike_fn, **kwargs)
-            counts[index] = counts[index] + spikes
-    return counts
+    layers = len(weights)
+
+    def run(first, last, *state):
+        """Steps ``[first, last)`` from the state ``(v..., counts...)``; the new state."""
+        v, counts = list(state[:layers]), list(state[layers:])
+        for t in range(first, last):
+            drive = current if input_spikes is None else input_spikes(t) @ weights[0] + biases[0]
+            for index, (w, b) in enumerate(zip(weights, biases)):
+                if index:
+                    drive = spikes @ w + b
+                v[index], spikes = step(v[index], drive, thresholds[index], spike_fn, **kwargs)
+                counts[index] = counts[index] + spikes
+        return (*v, *counts)
+
+    state = tuple(torch.zeros((len(x), w.shape[1]) + members, dtype=x.dtype, device=x.device)
+                  for w in weights) + tuple(
+        torch.zeros(len(x), w.shape[1], dtype=x.dtype, device=x.device) for w in weights)
+    if segment is None:
+        return list(run(0, steps, *state)[layers:])
+    from torch.utils.checkpoint import checkpoint
+
+    for first in range(0, steps, int(segment)):
+        state = checkpoint(run, first, min(first + int(segment), steps), *state,
+                           use_reentrant=False)
+    return list(state[layers:])
 
 
 def _forward_one_off(weights, biases, x, steps, model, thresholds, spike_fn, parameters):

@@ -7,6 +7,11 @@ gradient. ``train_snn`` takes the rule by name; a new rule is one more entry her
 * ``"bptt"``: backpropagation through time. The ``steps`` timesteps are unrolled
   (:func:`~.dynamics.forward`) and the surrogate stands in for the spike's derivative at every
   step; the graph keeps ``steps x batch x neurons`` values (:func:`bptt_bytes`).
+* ``"bptt_checkpoint"``: the same gradient (the same numbers) with gradient checkpointing: the
+  steps run in segments of about sqrt(steps) (:func:`checkpoint_segment`), only the state at
+  segment boundaries is kept and each segment is recomputed in the backward pass; memory
+  ``(2 sqrt(steps) + 3 sqrt(steps)) x batch x neurons`` values, about one more forward pass of
+  time. The choice when ``"bptt"`` does not fit (``train_snn`` says so).
 * ``"aggregate"``: Lee et al. (2020, Front. Neurosci. 14:119), the spike-based backprop of
   Srinivasan et al. (2020, eq. 1): the forward pass runs without a graph, and the gradient goes
   through each layer's totals over the window, the spike count ``n_l`` against the total input
@@ -24,10 +29,13 @@ gradient. ``train_snn`` takes the rule by name; a new rule is one more entry her
   input by one spike per ``theta`` (:data:`AGGREGATE_MODELS`).
 """
 
-from ..errors import ModelError, ParameterError
-from .dynamics import forward
+import math
 
-__all__ = ["AGGREGATE_MODELS", "GRADIENT_RULES", "bptt_bytes", "check_rule"]
+from ..errors import ModelError, ParameterError
+from .dynamics import STEPPED_MODELS, forward
+
+__all__ = ["AGGREGATE_MODELS", "GRADIENT_RULES", "bptt_bytes", "check_rule",
+           "checkpoint_segment"]
 
 #: Models the aggregate rule linearises (a spike per ``theta`` of total input, less the leak).
 AGGREGATE_MODELS = ("if_soft", "if_hard", "lif")
@@ -37,6 +45,26 @@ def bptt_bytes(steps, batch_size, sizes, itemsize=4):
     """Memory the unrolled graph keeps for the backward pass: per step and neuron the potential,
     the spikes and the surrogate's input (``steps x batch x neurons x 3`` values)."""
     return int(steps) * int(batch_size) * int(sum(sizes[1:])) * 3 * itemsize
+
+
+def checkpoint_segment(steps):
+    """Steps per segment of ``"bptt_checkpoint"``: about sqrt(steps), which balances the kept
+    boundary states against one segment's graph."""
+    return max(1, math.isqrt(int(steps)))
+
+
+def _checkpoint_bytes(steps, batch_size, sizes, itemsize=4):
+    """``"bptt_checkpoint"``'s graph: the potential and count of every neuron at each segment
+    boundary, plus one segment's unrolled graph while it is recomputed."""
+    segment = checkpoint_segment(steps)
+    boundaries = -(-int(steps) // segment)
+    return (2 * boundaries + 3 * segment) * int(batch_size) * int(sum(sizes[1:])) * itemsize
+
+
+def _bptt_checkpoint(weights, biases, x, steps, model, thresholds, spike_fn, parameters,
+                     input_spikes, derivative):
+    return forward(weights, biases, x, steps, model, thresholds, spike_fn, parameters,
+                   input_spikes, segment=checkpoint_segment(steps))
 
 
 def _aggregate_bytes(steps, batch_size, sizes, itemsize=4):
@@ -80,6 +108,7 @@ def _aggregate(weights, biases, x, steps, model, thresholds, spike_fn, parameter
 #: Rule name -> (counts function, memory function (steps, batch, sizes, itemsize) -> bytes,
 #: the models it trains or None for every trainable model).
 GRADIENT_RULES = {"bptt": (_bptt, bptt_bytes, None),
+                  "bptt_checkpoint": (_bptt_checkpoint, _checkpoint_bytes, STEPPED_MODELS),
                   "aggregate": (_aggregate, _aggregate_bytes, AGGREGATE_MODELS)}
 
 
@@ -90,6 +119,6 @@ def check_rule(rule, model):
                              f"{sorted(GRADIENT_RULES)}")
     models = GRADIENT_RULES[rule][2]
     if models is not None and model not in models:
-        raise ModelError(f"gradient rule {rule!r} trains {list(models)} (a spike per theta of "
-                         f"total input), not {model!r}; use rule='bptt'")
+        raise ModelError(f"gradient rule {rule!r} trains {list(models)}, not {model!r}; use "
+                         "rule='bptt'")
     return GRADIENT_RULES[rule]

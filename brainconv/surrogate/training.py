@@ -19,7 +19,7 @@ from ..errors import ParameterError, ShapeError
 from .convolution import DenseForm, layer_forms
 from .dynamics import trainable_model
 from .functions import SURROGATES, check_surrogate, spike
-from .rules import check_rule
+from .rules import GRADIENT_RULES, check_rule
 
 __all__ = ["network_spec", "train_snn"]
 
@@ -231,7 +231,9 @@ def train_snn(x, labels, steps, hidden=(500,), model="if_soft", surrogate="fast_
     rule : str
         How the gradient comes out of the forward pass, a key of
         :data:`brainconv.surrogate.rules.GRADIENT_RULES`: ``"bptt"`` (through the unrolled
-        timesteps) or ``"aggregate"`` (Lee et al. 2020, Srinivasan et al.'s spike-based
+        timesteps), ``"bptt_checkpoint"`` (the same gradient in about sqrt(steps) of its
+        memory, each segment of steps recomputed in the backward pass) or ``"aggregate"`` (Lee
+        et al. 2020, Srinivasan et al.'s spike-based
         backprop: through each layer's spike count against its total input; ``if_soft``,
         ``if_hard`` and ``lif``).
     input_shape : tuple of int, optional
@@ -295,11 +297,17 @@ def train_snn(x, labels, steps, hidden=(500,), model="if_soft", surrogate="fast_
                                    poisson), steps)
     sizes = [x.shape[1]] + [form.size for form in forms]
     torch_dtype = getattr(torch, dtype)
-    memory = memory_fn(steps, batch_size, sizes, torch.finfo(torch_dtype).bits // 8)
+    shape = (steps, batch_size, sizes, torch.finfo(torch_dtype).bits // 8)
+    memory = memory_fn(*shape)
     if memory > BPTT_BUDGET:
         raise ParameterError(f"the {rule} graph would keep {memory / 2**30:.1f} GiB for the "
                              f"backward pass (steps {steps} x batch {batch_size} x "
-                             f"{sum(sizes[1:])} neurons); lower batch_size or steps")
+                             f"{sum(sizes[1:])} neurons); lower batch_size or steps"
+                             + ("" if rule != "bptt" or model not in GRADIENT_RULES[
+                                 "bptt_checkpoint"][2] else ", or use rule='bptt_checkpoint' "
+                                 "(the same gradient, recomputed in segments: "
+                                 f"{GRADIENT_RULES['bptt_checkpoint'][1](*shape) / 2**30:.1f} "
+                                 "GiB)"))
     if checkpoint is not None and not Path(checkpoint).parent.is_dir():
         raise ParameterError(f"checkpoint {checkpoint}: the folder {Path(checkpoint).parent} "
                              "does not exist; create it first")

@@ -4,7 +4,8 @@
 
 Trains 784-500-10 ``if_soft`` networks on the first MNIST training images for one epoch
 (batch 64, float32) at T = 20 and T = 100 steps with each gradient rule (``bptt``: the
-fast-sigmoid surrogate through the unrolled steps; ``aggregate``: Srinivasan's 1/theta through
+fast-sigmoid surrogate through the unrolled steps; ``bptt_checkpoint``: the same with segments of
+about sqrt(T) steps recomputed in the backward pass; ``aggregate``: Srinivasan's 1/theta through
 the window's totals, no unrolled graph), and prints samples per second of forward + backward +
 Adam and the memory the rule's graph keeps, with torch's thread count. Last line:
 ``samples_per_s=<784-500-10, T=20, bptt, CPU>``.
@@ -30,7 +31,8 @@ def main(argv=None):
     x, y = mnist("train")
     x, y = x[:args.samples], y[:args.samples]
     rows = []
-    for rule, surrogate in (("bptt", "fast_sigmoid"), ("aggregate", "srinivasan")):
+    for rule, surrogate in (("bptt", "fast_sigmoid"), ("bptt_checkpoint", "fast_sigmoid"),
+                            ("aggregate", "srinivasan")):
         for steps in (20, 100):
             _, history = train_snn(x, y, steps=steps, hidden=(500,), epochs=1, batch_size=64,
                                    lr=1e-3, seed=0, rule=rule, surrogate=surrogate)
