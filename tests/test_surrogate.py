@@ -8,7 +8,7 @@ torch = pytest.importorskip("torch")
 
 from brainconv.ann import ANN  # noqa: E402
 from brainconv.conversion import convert  # noqa: E402
-from brainconv.errors import ModelError, ParameterError  # noqa: E402
+from brainconv.errors import ModelError, ParameterError, ShapeError  # noqa: E402
 from brainconv.reference import simulate_reference  # noqa: E402
 from brainconv.surrogate import (SURROGATES, forward, network_spec, spike,  # noqa: E402
                                  train_snn)
@@ -345,6 +345,11 @@ def test_a_sparse_start_layer_needs_its_input_shape_and_a_convolution():
     with pytest.raises(ParameterError, match=r"layer 'hidden1' is sparse .* give "
                                              r"input_shape=\(C, H, W\)"):
         train_snn(x, y, steps=4, start=start, model="if_soft", epochs=0)
+    with pytest.raises(ParameterError, match="input_shape is for a start with convolutional"):
+        train_snn(x, y, steps=4, model="if_soft", input_shape=(1, 6, 6), epochs=0)
+    with pytest.raises(ShapeError, match=r"input_shape \(1, 5, 5\) holds 25 values, the "
+                                         r"data 36"):
+        train_snn(x, y, steps=4, start=start, model="if_soft", input_shape=(1, 5, 5), epochs=0)
     untied = ANN((scipy.sparse.csr_matrix(ann.weights[0].toarray() * np.random.default_rng(1)
                                           .uniform(0.5, 1.5, (36, 32))), ann.weights[1]),
                  ann.biases)

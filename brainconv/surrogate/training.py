@@ -104,6 +104,10 @@ def _start(start, x_width, hidden, n_classes, seed, model, threshold, input_shap
     from ..spec import NetworkSpec
 
     if start is None:
+        if input_shape is not None:
+            raise ParameterError("input_shape is for a start with convolutional layers; "
+                                 "without start, train_snn builds dense layers (hidden=...): "
+                                 "leave input_shape out, or pass start=convert(cnn_ann, ...)")
         sizes = [x_width, *hidden, n_classes]
         generator = torch.Generator().manual_seed(int(seed))
         forms = []
