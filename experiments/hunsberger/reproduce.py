@@ -557,6 +557,9 @@ def main():
     parser.add_argument("--only", nargs="+", choices=("train", "tables", "figure2", "figure3"),
                         default=("train", "tables", "figure2", "figure3"))
     args = parser.parse_args()
+    if args.chunk < 1 or args.samples < 1 or args.epochs < 1:
+        parser.error(f"--chunk, --samples and --epochs must be >= 1, got {args.chunk}, "
+                     f"{args.samples}, {args.epochs}")
     RESULTS.mkdir(parents=True, exist_ok=True)
     timings = {}
     start = time.perf_counter()

@@ -122,6 +122,10 @@ def main():
     parser.add_argument("--no-winner-take-all", dest="winner_take_all", action="store_false",
                         help="shared learner: no lateral inhibition across maps")
     args = parser.parse_args()
+    if args.patches is not None and args.patches < 1:
+        parser.error(f"--patches must be >= 1, got {args.patches}")
+    if not 0 < args.scale <= 1:
+        parser.error(f"--scale must lie in (0, 1] (it multiplies probabilities), got {args.scale}")
     args.patches = args.patches or (1000 if args.learner == "shared" else 10000)
     suffix = "" if args.learner == "patches" else f"_{args.learner}"
     RESULTS.mkdir(parents=True, exist_ok=True)

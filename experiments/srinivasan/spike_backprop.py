@@ -117,6 +117,8 @@ def main(argv=None):
     parser.add_argument("--alpha", type=float, default=0.0,
                         help="the pseudo-derivative's leak correction: 1 / (theta + alpha)")
     args = parser.parse_args(argv)
+    if min(args.test_samples, args.train_samples, args.steps, args.eval_steps) < 1:
+        parser.error("--train-samples, --test-samples, --steps and --eval-steps must be >= 1")
     (RESULTS / "cache").mkdir(parents=True, exist_ok=True)
     if args.network == "cnn":
         ann, _ = cnn_networks(0)

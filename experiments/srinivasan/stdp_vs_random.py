@@ -220,6 +220,8 @@ def main(argv=None):
     shared = args.learner == "shared"
     if not shared and (args.scale is not None or not args.winner_take_all):
         parser.error("--scale and --no-winner-take-all apply to --learner shared only")
+    if args.digits is not None and args.digits < 1:
+        parser.error(f"--digits must be >= 1, got {args.digits}")
     args.digits = args.digits or (1000 if shared else PATCHES)
     args.scale = (0.01 if shared else 1.0) if args.scale is None else args.scale
     if not 0 < args.scale <= 1:
