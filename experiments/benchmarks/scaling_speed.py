@@ -12,7 +12,8 @@ read back included), numpy float32 seconds (numpy's BLAS uses every CPU too), th
 run's ratio to numpy, one binary's peak resident memory, the accuracy and whether Brian2's
 output spikes equal the float64 numpy reference's on the first 500 images, and, for the MLPs,
 the seconds of a minimal hand-written C++ simulator of the same work on one core
-(``handwritten_cpp.py``, float32) with the ratio of one brainconv binary to it. Last lines:
+(``handwritten_cpp.py``, in the compiled runs' precision) with the ratio of one brainconv
+binary to it. Last lines:
 ``worst_ratio_to_numpy=<largest ratio>`` and ``worst_ratio_to_handwritten=<largest ratio>``.
 """
 
@@ -101,7 +102,8 @@ def main():
         ann = cnn_ann() if name == "cnn" else workload_ann(name)
         spec = convert(ann, data=x_train[:2000 if name == "cnn" else 10000], percentile=99.9)
         numpy_seconds, _, _ = time_numpy(spec, x, args.steps, np.float32, 1)
-        handwritten = None if name == "cnn" else run_handwritten(spec, x, args.steps)[0]
+        handwritten = (None if name == "cnn"
+                       else run_handwritten(spec, x, args.steps, args.precision)[0])
         reference = simulate_reference(spec, x[:500], args.steps, dtype=np.dtype(args.precision))
         batch = simulation.choose_batch_size(spec, len(x))
         one = peak = None
@@ -132,7 +134,8 @@ def main():
     print(f"run s: a warm run of the compiled binary ({processes} side by side: the default), "
           "inputs written and spikes read back; ratio: the default run / numpy float32; peak "
           "MiB: one binary; = numpy: share of the first 500 images whose output spike trains "
-          "equal the reference's of the same precision; hand C++: handwritten_cpp.py on one core, float32, its loop alone; "
+          "equal the reference's of the same precision; hand C++: handwritten_cpp.py on one core, "
+          f"{args.precision}, its loop alone; "
           "1 bin/hand: one brainconv binary's run / the hand-written one")
     print(f"worst_ratio_to_numpy={max(row[4] / row[5] for row in rows):.2f}")
     versus = [row[3] / row[9] for row in rows if row[3] is not None and row[9] is not None]
