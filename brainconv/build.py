@@ -5,6 +5,8 @@ Layout for speed: the network is replicated ``batch_size`` times inside each
 :class:`brainconv.pathways.Pathway` (a ``brian2.Synapses``) that serves all copies, and successive batches of samples are fed *in time* within one run: a 2-D
 ``TimedArray`` holds each batch's input currents, and a ``run_regularly`` at each batch boundary
 loads them and resets the membrane potentials. One compiled binary thus runs a whole test set.
+Inputs that change from step to step (frames) put one row per batch and step into the first
+layer's ``TimedArray``, which a ``run_regularly`` on the step clock loads every step.
 
 Schedule: one timestep is one pass through all layers (Think Fast eq. 4). Brian2's default
 order (all groups, all thresholds, all synapses, all resets) would deliver a spike to the next
@@ -56,6 +58,7 @@ class BuiltNetwork:
 
     network: object
     currents: list  # TimedArray per layer: (n_batches, batch_size * size) constant currents
+    # (the first layer's (n_batches * steps, batch_size * size) for per-step inputs)
     groups: list
     synapses: list  # synapses[l - 1] feeds groups[l]
     output_monitor: object  # SpikeMonitor of the output layer (records i, t)
@@ -115,8 +118,8 @@ def layer_values(spec, currents, batch_size, device=None, quantities=True, n_bat
     Parameters
     ----------
     spec : NetworkSpec
-    currents : ndarray, shape (n_samples, size of layer 1)
-        Input currents ``x @ W0 + b0``.
+    currents : ndarray, shape (n_samples, size of layer 1) or (n_samples, steps, size)
+        Input currents ``x @ W0 + b0``, constant or one per step.
     batch_size : int
     device : Device, optional
         The backend the values go to: a pathway served by weight rows (:meth:`Device.is_direct
@@ -132,7 +135,9 @@ def layer_values(spec, currents, batch_size, device=None, quantities=True, n_bat
     dict
         ``("current", l)``: (n_batches, batch_size * size) constant current of layer ``l`` for
         each batch (input currents for ``l = 0``, the bias otherwise; padding samples get
-        :data:`PAD_CURRENT` so that they never spike); ``("weights", l)``: the weights into
+        :data:`PAD_CURRENT` so that they never spike); per-step input currents as
+        (n_batches * steps, batch_size * size), the steps of batch ``b`` in rows ``b * steps``
+        on; ``("weights", l)``: the weights into
         layer ``l >= 1``, replicated per batch copy for Brian2's ``Synapses`` (a Brian2
         quantity, e.g. charges in seconds, for a pathway into a continuous-time model; plain
         numbers otherwise); ``("parameter", l, name)``: a value Brian2 sets as a variable of
@@ -143,9 +148,13 @@ def layer_values(spec, currents, batch_size, device=None, quantities=True, n_bat
     n_batches = n_batches or -(-n_samples // batch_size)
     values = {}
     for index, layer in enumerate(spec.layers):
-        per_sample = np.full((n_batches * batch_size, layer.size), PAD_CURRENT)
-        per_sample[:n_samples] = currents if index == 0 else layer.bias
-        values[("current", index)] = per_sample.reshape(n_batches, batch_size * layer.size)
+        frames = currents.shape[1] if index == 0 and currents.ndim == 3 else 1
+        per_sample = np.full((n_batches * batch_size, frames, layer.size), PAD_CURRENT)
+        per_sample[:n_samples] = (currents.reshape(n_samples, frames, layer.size)
+                                  if index == 0 else layer.bias)
+        values[("current", index)] = per_sample.reshape(
+            n_batches, batch_size, frames, layer.size).transpose(0, 2, 1, 3).reshape(
+            n_batches * frames, batch_size * layer.size)
         if index > 0:
             weights = connections(layer.weights)[2]
             if device is None or not device.is_direct(spec, index):
@@ -337,11 +346,13 @@ def build_network(spec, steps, batch_size, n_batches, values, dt_ms=None, record
         # rand() (Poisson input) is seeded globally: the layer's seed, fixed for the compiled
         # project (it is in the layout). Draws still differ from numpy's.
         brian2.seed(min(seeds))
+    # One row of input currents per batch and step (layer_values): per-step inputs.
+    per_step = len(values[("current", 0)]) == n_batches * steps > n_batches
     for index, (layer, model) in enumerate(zip(spec.layers, models)):
         try:
             group, current, pathway, extras = _build_layer(
                 spec, models, index, groups[-1] if groups else None, values, batch_size,
-                step_clock, batch_clock, period, device)
+                step_clock, batch_clock, period, device, per_step=index == 0 and per_step)
             if model.spike_count:
                 monitor, *parts = _build_meter(group, model, index, step_clock, device)
                 meter_parts.extend(parts)
@@ -392,8 +403,9 @@ def build_network(spec, steps, batch_size, n_batches, values, dt_ms=None, record
 
 
 def _build_layer(spec, models, index, below, values, batch_size, step_clock, batch_clock,
-                 period, device):
-    """One layer's NeuronGroup, its batch-current TimedArray and the Synapses feeding it."""
+                 period, device, per_step=False):
+    """One layer's NeuronGroup, its batch-current TimedArray (one row per step where
+    ``per_step``) and the Synapses feeding it."""
     import brian2
 
     layer, model = spec.layers[index], models[index]
@@ -412,15 +424,19 @@ def _build_layer(spec, models, index, below, values, batch_size, step_clock, bat
     for key, value in values.items():  # threshold and parameters (group_parameters)
         if key[:2] == ("parameter", index):
             setattr(group, key[2], value)
-    current = brian2.TimedArray(values[("current", index)], dt=period,
+    current = brian2.TimedArray(values[("current", index)],
+                                dt=step_clock.dt if per_step else period,
                                 name=f"{layer.name}_current")
     group.namespace["batch_current"] = current
     if model.window:  # few-spike layers: per-step tables, active after the layers below
         group.namespace.update(window_namespace(model, layer.name,
                                                 window_offsets(models)[index], step_clock.dt))
     clear = clear_code(spec, model, index)
-    group.run_regularly(nan_check(group, clear) + "I = batch_current(t, i)\n" + clear,
+    load = "I = batch_current(t, i)\n"
+    group.run_regularly(nan_check(group, clear) + ("" if per_step else load) + clear,
                         clock=batch_clock, when="start", name=f"{layer.name}_new_batch")
+    if per_step:  # after the batch's check and clear: the batch clock ticks first
+        group.run_regularly(load, clock=step_clock, when="start", name=f"{layer.name}_frame")
     # Same-timestep delivery, all in the "synapses" slot (orders: module docstring). The
     # synapse filter turns the step's arrivals into I_syn before the neuron integrates.
     integrate = "\n".join(code for code in (synapse.update if filtered else None,

@@ -13,7 +13,8 @@ layer's synapse filter turns the charge of the step's arriving spikes into ``I_s
 
 import numpy as np
 
-from .spec import TIMESTEP_MS, check_steps, pathway_synapse, time_base, window_offsets
+from .spec import (TIMESTEP_MS, check_frames, check_steps, pathway_synapse, time_base,
+                   window_offsets)
 from .equations import resolve_model
 from .errors import ModelError, SimulationError
 
@@ -26,7 +27,8 @@ def simulate_reference(spec, x, steps, dtype=np.float64, dt_ms=None, record=None
     Parameters
     ----------
     spec : NetworkSpec
-    x : ndarray, shape (n_samples, n_inputs)
+    x : ndarray, shape (n_samples, n_inputs) or (n_samples, steps, n_inputs)
+        Inputs held over the sample, or one frame per step.
     steps : int
     dtype : numpy dtype
         float64 matches Brian2's default exactly; float32 is faster for benchmarks.
@@ -46,6 +48,8 @@ def simulate_reference(spec, x, steps, dtype=np.float64, dt_ms=None, record=None
     steps = check_steps(steps)
     check_numpy_functions(spec)
     currents = spec.input_currents(x).astype(dtype)
+    if currents.ndim == 3:
+        check_frames(spec, currents, steps)
     models = [resolve_model(layer.model, layer.parameters) for layer in spec.layers]
     trains = _TrainRecorder(record)
     simulate = _SIMULATORS[time_base(spec)]
@@ -110,10 +114,17 @@ def _simulate_step(spec, currents, models, steps, dt_ms, dtype, trains):
 
 
 def _add_input(t, currents, spikes, weights, bias, offset):
-    """``input_mode == "add"``: the constant current, or the spikes times weights plus bias."""
+    """``input_mode == "add"``: the input current (this step's, for per-step inputs), or the
+    spikes times weights plus bias."""
     if currents is not None:
-        return currents, {}
+        return _current_at(currents, t), {}
     return spikes @ weights + bias, {}
+
+
+def _current_at(currents, t):
+    """The first layer's current in step ``t``: ``currents`` itself where it is constant
+    ``(n, size)``, its step ``t`` for per-step inputs ``(n, steps, size)``."""
+    return currents[:, t] if currents.ndim == 3 else currents
 
 
 def _one_off_input(t, currents, spikes, weights, bias, offset):
@@ -153,7 +164,7 @@ def _simulate_continuous(spec, currents, models, steps, dt_ms, dtype, trains):
         spikes = None
         for index, (layer, model) in enumerate(zip(layers, models)):
             if index == 0:
-                current = currents
+                current = _current_at(currents, t)
             else:
                 synapse, synapse_values = synapses[index]
                 charge = spikes @ weights[index]  # the step's arrivals, in seconds

@@ -19,7 +19,8 @@ from .devices.cuda_standalone import GPU_SYNAPSE_BUDGET
 from .devices.warm import MANIFEST_NAME
 from .errors import ParameterError
 from .results import BYTES_PER_OUTPUT_ENTRY, add_spike_trains, check_memory, make_dataset
-from .spec import check_dt, check_record, check_steps, check_steps_cover, time_base
+from .spec import (check_dt, check_frames, check_record, check_steps, check_steps_cover,
+                   time_base)
 
 __all__ = ["BYTES_PER_NEURON", "BYTES_PER_OUTPUT_ENTRY", "BYTES_PER_SYNAPSE",
            "CPU_SYNAPSE_BUDGET", "DEFAULT_BATCH_SIZE", "DEVICES", "GPU_SYNAPSE_BUDGET",
@@ -129,6 +130,8 @@ def _plan(spec, x, steps, device, batch_size, dt, record, record_layers, process
     steps, dt_ms = check_steps(steps), check_dt(spec, dt)
     check_steps_cover(spec, steps)
     currents = spec.input_currents(x)  # validates the input before anything is built
+    if currents.ndim == 3:
+        check_frames(spec, currents, steps, backend)
     samples, layers = check_record(spec, record, record_layers, len(currents))
     check_memory(spec, len(currents), steps)
     if batch_size is None:

@@ -18,7 +18,7 @@ from .equations import get_synapse_model, resolve_model
 from .errors import ModelError, ParameterError, ShapeError, require_numbers
 
 __all__ = ["TIMESTEP_MS", "LayerSpec", "NetworkSpec", "additive_target", "check_dt",
-           "check_record", "check_steps", "check_steps_cover", "direct_pathway",
+           "check_frames", "check_record", "check_steps", "check_steps_cover", "direct_pathway",
            "minimum_steps", "pathway_code", "pathway_synapse", "pathway_unit", "pattern_digest",
            "time_base", "window_offsets"]
 
@@ -247,25 +247,58 @@ class NetworkSpec:
         return (self.input_size,) + tuple(entries)
 
     def input_currents(self, x):
-        """Constant current per timestep into the first layer, ``x @ W0 + b0``.
+        """Current into the first layer, ``x @ W0 + b0``: constant over a sample for ``x`` of
+        shape ``(n_samples, input_size)``, one per step for frames ``(n_samples, steps,
+        input_size)`` (event streams; the result is then ``(n_samples, steps, size)``).
 
         Raises
         ------
         ShapeError
-            If ``x`` is not ``(n_samples, input_size)``.
+            If ``x`` is neither shape.
         ParameterError
             If ``x`` holds NaN or inf.
         """
         x = np.asarray(require_numbers(x, "the input"), dtype=float)
-        if x.ndim != 2 or x.shape[1] != self.input_size:
+        if x.ndim not in (2, 3) or x.shape[-1] != self.input_size:
             raise ShapeError(
                 f"input has shape {x.shape}, but the network expects (n_samples, "
+                f"{self.input_size}) or, one frame per step, (n_samples, steps, "
                 f"{self.input_size}); flatten images to rows of {self.input_size} values"
             )
         if not np.all(np.isfinite(x)):
             raise ParameterError("input holds NaN or inf values; clean or rescale the data")
         first = self.layers[0]
-        return np.asarray(x @ first.weights) + first.bias
+        rows = x.reshape(-1, self.input_size)  # a sparse W0 multiplies 2-D arrays only
+        return (np.asarray(rows @ first.weights) + first.bias).reshape(
+            *x.shape[:-1], first.size)
+
+
+def check_frames(spec, currents, steps, backend=None):
+    """Refuse per-step inputs (currents ``(n_samples, frames, size)``) that do not fit the run:
+    one frame per step, a first layer that integrates its input every step, a backend
+    (:class:`~brainconv.devices.Device`, None: the numpy reference) that takes them.
+
+    Raises
+    ------
+    ShapeError, ParameterError
+    """
+    if currents.shape[1] != steps:
+        raise ShapeError(
+            f"the input has {currents.shape[1]} frames per sample (axis 1 of shape "
+            f"{currents.shape[:2] + (spec.input_size,)}) but the run has {steps} steps; pass "
+            f"one frame per step (steps={currents.shape[1]}), or a 2-D input held constant")
+    first = spec.layers[0]
+    model = resolve_model(first.model, first.parameters)
+    if model.window:
+        raise ParameterError(
+            f"layer {first.name!r} (model {model.name!r}) takes its input once per sample, "
+            "in its first step, so inputs that change from step to step would be ignored; "
+            "pass a 2-D input (n_samples, n_inputs), or use a model that integrates every "
+            "step (if_soft, lif, ...)")
+    if backend is not None and not backend.per_step_inputs:
+        raise ParameterError(
+            f"device {backend.name!r} does not take inputs that change from step to step "
+            "(frames); run them on 'cpp_standalone', 'runtime' or 'numpy'")
 
 
 def pathway_code(spec, models, index):

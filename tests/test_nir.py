@@ -74,17 +74,18 @@ def test_models_nir_cannot_state_are_refused_with_the_reason():
 def _forward_nir_cnn(graph, frames, steps):
     """An independent forward pass of the Sinabs CNN graph from the NIR definitions in torch:
     IF neurons, v += r dt I with dt = 1, spike where v >= v_threshold, reset to v_reset;
-    the same frame every step; spikes reach the next layer in the same step."""
+    frame ``t`` of ``frames`` (samples, steps, inputs) in step ``t``; spikes reach the next
+    layer in the same step."""
     import torch
     import torch.nn.functional as F
 
     nodes = graph.nodes
     order = ["0", "1", "2", "3", "4", "5", "6", "7", "8", "9", "10", "11", "12"]
-    x = torch.tensor(frames.reshape(-1, 2, 34, 34), dtype=torch.float64)
+    x = torch.tensor(frames.reshape(len(frames), steps, 2, 34, 34), dtype=torch.float64)
     v = {}
     counts = torch.zeros(len(x), steps, 10, dtype=torch.float64)
     for t in range(steps):
-        h = x
+        h = x[:, t]
         for name in order:
             node = nodes[name]
             kind = type(node).__name__
@@ -118,7 +119,7 @@ def test_the_sinabs_cnn_runs_as_an_independent_torch_forward_pass():
     assert [layer.size for layer in spec.layers] == [16 * 16 * 16, 16 * 16 * 16, 8 * 8 * 8,
                                                      256, 10]
     rng = np.random.default_rng(0)
-    frames = (rng.random((3, 2 * 34 * 34)) < 0.3).astype(float)  # random event frames
+    frames = (rng.random((3, 15, 2 * 34 * 34)) < 0.3).astype(float)  # a new frame each step
     ours = run_network(spec, frames, 15, device="numpy")
     expected = _forward_nir_cnn(graph, frames, 15)
     assert expected.sum() > 10
@@ -126,9 +127,11 @@ def test_the_sinabs_cnn_runs_as_an_independent_torch_forward_pass():
 
 
 def _sinabs_on(device, samples, steps):
-    """The Sinabs CNN on ``device`` equals the numpy reference on random event frames."""
+    """The Sinabs CNN on ``device`` equals the numpy reference on random event frames (a new
+    frame each step)."""
     spec = from_nir(NIR_DATA / "cnn_sinabs.nir", dt=1.0)
-    frames = (np.random.default_rng(1).random((samples, 2 * 34 * 34)) < 0.3).astype(float)
+    frames = (np.random.default_rng(1).random((samples, steps, 2 * 34 * 34)) < 0.3).astype(
+        float)
     reference = run_network(spec, frames, steps, device="numpy")
     brian = run_network(spec, frames, steps, device=device, batch_size=2)
     assert reference["output_spikes"].sum() > 0
@@ -198,6 +201,25 @@ def test_the_norse_lif_follows_the_exact_solution_of_its_ode():
     np.testing.assert_array_equal(steps, np.floor(exact_spikes / dt + 1e-9))
     # forward Euler against the exact exponential: measured 0.0062 at most (6 % of threshold)
     assert np.abs(np.array(trace) - exact_trace).max() < 0.01
+    # the same input as one frame per step through run_network
+    out = run_network(spec, inputs[None, :, None], len(inputs), device="numpy")
+    np.testing.assert_array_equal(np.flatnonzero(out["output_spikes"][0, :, 0]), steps)
+
+
+@pytest.mark.standalone
+@pytest.mark.skipif(not (NIR_DATA / "lif_norse.nir").exists(), reason="no shared NIR data")
+def test_the_norse_lif_on_cpp_standalone_spikes_where_the_exact_solution_crosses(
+        standalone_dir):
+    """The paper's input as 1,000 frames of 0.1 ms into the imported layer, compiled: its spikes
+    lie in the steps that hold the exact ODE's threshold crossings."""
+    dt = 1e-4
+    spec = from_nir(NIR_DATA / "lif_norse.nir", dt=dt)
+    inputs = np.zeros(1000)
+    inputs[::10] = np.array(PAPER_BITS.split(), float)
+    out = run_network(spec, inputs[None, :, None], len(inputs), device="cpp_standalone")
+    exact_spikes = _exact_lif(inputs, dt, tau=0.0025, r=1.0, v_threshold=0.1)[1]
+    np.testing.assert_array_equal(np.flatnonzero(out["output_spikes"][0, :, 0]),
+                                  np.floor(exact_spikes / dt + 1e-9))
 
 
 def _graph(nodes, edges):

@@ -177,6 +177,9 @@ class Device:
     compiled = False
     #: Runs Brian2's plastic synapses (the STDP learning of :mod:`brainconv.learning`).
     plasticity = False
+    #: Takes inputs that change from step to step (frames, ``x`` of shape ``(n_samples,
+    #: steps, n_inputs)``; :func:`brainconv.simulation.run_network`).
+    per_step_inputs = True
 
     def __repr__(self):
         return f"<{type(self).__name__} {self.name!r}>"

@@ -56,13 +56,16 @@ class StandaloneProject:
     notify : callable, optional
         ``notify(message)`` is told when the project is compiled or a damaged one rebuilt.
     recording : Recording, optional
+    precision : {"float64", "float32"}
+    per_step : bool
+        The first layer's input current changes from step to step (frames).
     """
 
     _current = None
 
     def __init__(self, spec, steps, batch_size, n_batches, directory=None,
                  device="cpp_standalone", dt_ms=TIMESTEP_MS, notify=None, recording=None,
-                 precision="float64"):
+                 precision="float64", per_step=False):
         import brian2
 
         from ..build import build_network, layer_values, placeholder
@@ -74,7 +77,7 @@ class StandaloneProject:
         backend = get_device(device)
         backend.configure()
         self.key = self.layout_key(spec, steps, batch_size, n_batches, backend, dt_ms,
-                                   recording, precision)
+                                   recording, precision, per_step)
         self.directory = Path(directory) if directory else cache_root() / self.key
         notify = notify or (lambda message: None)
         # Another process (a second `brainconv run`, a sweep worker) may be building or running
@@ -85,7 +88,8 @@ class StandaloneProject:
             if not self.from_cache:
                 notify(f"compiling the {backend.name} project for this layout (once per "
                        f"layout, ~20 s) in {self.directory}")
-            zeros = np.zeros((n_batches * batch_size, spec.layers[0].size))
+            zeros = np.zeros((n_batches * batch_size,) + ((steps,) if per_step else ())
+                             + (spec.layers[0].size,))
             try:
                 with brian2_device(backend.name, prefs=float_prefs(precision)):
                     # Placeholders: the real values arrive as run_args, so the project (and
@@ -143,15 +147,17 @@ class StandaloneProject:
 
     @staticmethod
     def layout_key(spec, steps, batch_size, n_batches, device="cpp_standalone",
-                   dt_ms=TIMESTEP_MS, recording=None, precision="float64"):
+                   dt_ms=TIMESTEP_MS, recording=None, precision="float64", per_step=False):
         """Hash of everything the generated code depends on."""
         from ..build import BATCH_CLOCK_SHRINK
 
-        # float64 keeps the key it had before precision existed: cached projects stay valid.
+        # float64 and constant inputs keep the key they had before precision and per-step
+        # inputs existed: cached projects stay valid.
         return digest(spec.architecture, steps, batch_size, n_batches, float(dt_ms),
                       brian2_version(), __version__, BATCH_CLOCK_SHRINK,
                       get_device(device).name, recording,
-                      *(() if precision == "float64" else (precision,)))[:16]
+                      *(() if precision == "float64" else (precision,)),
+                      *(("per-step inputs",) if per_step else ()))[:16]
 
     def run(self, spec, values, n_samples, progress=False):
         """Run the compiled binary with new inputs and weights; return the raw results.
@@ -264,9 +270,11 @@ class CppStandaloneDevice(Device):
         from .warm import run_warm
 
         processes, n_batches = self.plan_processes(len(inputs), batch_size, processes)
+        per_step = np.ndim(inputs) == 3 and steps > 1  # frames (one step: a constant input)
         key = StandaloneProject.layout_key(spec, steps, batch_size, n_batches, self, dt_ms,
-                                           recording, precision)
-        options = dict(dt_ms=dt_ms, notify=notify, recording=recording, precision=precision)
+                                           recording, precision, per_step)
+        options = dict(dt_ms=dt_ms, notify=notify, recording=recording, precision=precision,
+                       per_step=per_step)
         if not self.warm_runs:
             return self._run_project(spec, inputs, steps, batch_size, n_batches, key,
                                      directory, progress, options)

@@ -169,6 +169,7 @@ class CudaStandaloneDevice(CppStandaloneDevice):
     branchless_thresholds = False
     progress_report = False
     plasticity = False
+    per_step_inputs = False  # not yet run on a GPU
     writes_manifest = False
     warm_runs = False
 
