@@ -186,11 +186,13 @@ def _available_memory():
 BYTES_PER_OUTPUT_ENTRY = 18
 
 
-def check_memory(spec, n_samples, steps, available=None):
+def check_memory(spec, n_samples, steps, available=None, input_bytes=0):
     """Refuse a run whose results alone cannot fit into memory, before any work starts.
 
     The results hold every output neuron's spikes in every step of every sample, so
     ``n_samples * steps * classes`` entries are allocated whatever the device.
+    ``input_bytes``: memory the run's inputs still need on top (per-step input currents are
+    copied into batch order before a run, :func:`brainconv.build.layer_values`).
 
     Raises
     ------
@@ -201,12 +203,14 @@ def check_memory(spec, n_samples, steps, available=None):
         raise ParameterError("no samples to simulate (0 input rows); pass at least one")
     needed = BYTES_PER_OUTPUT_ENTRY * n_samples * steps * spec.layers[-1].size
     available = _available_memory() if available is None else available
-    if available is not None and needed > available:
+    if available is not None and needed + input_bytes > available:
+        inputs = (f" and {input_bytes / 2**30:.1f} GiB for copies of the per-step input "
+                  "currents" if input_bytes else "")
         raise ParameterError(
             f"{n_samples} samples x {steps} steps x {spec.layers[-1].size} classes need about "
-            f"{needed / 2**30:.1f} GiB for the results, but {available / 2**30:.1f} GiB of "
-            "memory are available; simulate fewer steps, or fewer samples per call (e.g. "
-            "--limit)")
+            f"{needed / 2**30:.1f} GiB for the results{inputs}, but "
+            f"{available / 2**30:.1f} GiB of memory are available; simulate fewer steps, or "
+            "fewer samples per call (e.g. --limit)")
 
 
 def add_attrs(ds, attrs):

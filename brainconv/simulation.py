@@ -133,7 +133,9 @@ def _plan(spec, x, steps, device, batch_size, dt, record, record_layers, process
     if currents.ndim == 3:
         check_frames(spec, currents, steps, backend)
     samples, layers = check_record(spec, record, record_layers, len(currents))
-    check_memory(spec, len(currents), steps)
+    # per-step currents: a padded copy and a copy in batch order (layer_values)
+    check_memory(spec, len(currents), steps,
+                 input_bytes=2 * currents.nbytes if currents.ndim == 3 else 0)
     if batch_size is None:
         batch_size = backend.choose_batch_size(spec, len(currents))
     if isinstance(batch_size, bool) or int(batch_size) != batch_size or batch_size < 1:

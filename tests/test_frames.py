@@ -92,3 +92,14 @@ def test_frames_that_do_not_fit_the_run_are_refused_before_any_work():
     with pytest.raises(ParameterError, match=r"takes its input once per sample.*would be "
                                              "ignored"):
         run_network(fs, np.zeros((1, 40, 4)), 40, device="numpy")
+
+
+def test_the_memory_check_counts_the_copies_of_per_step_inputs():
+    """Results that fit alone, with per-step currents that do not: refused, naming both."""
+    from brainconv.results import check_memory
+
+    spec = convert(small_ann(), normalization="none")
+    check_memory(spec, 10, 100, available=10**6)  # the results alone fit
+    with pytest.raises(ParameterError, match=r"for the results and .* GiB for copies of the "
+                                             "per-step input currents"):
+        check_memory(spec, 10, 100, available=10**6, input_bytes=2 * 10**6)
