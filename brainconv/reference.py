@@ -47,9 +47,9 @@ def simulate_reference(spec, x, steps, dtype=np.float64, dt_ms=None, record=None
     """
     steps = check_steps(steps)
     check_numpy_functions(spec)
+    if np.ndim(x) == 3:
+        check_frames(spec, np.shape(x), steps)
     currents = spec.input_currents(x).astype(dtype)
-    if currents.ndim == 3:
-        check_frames(spec, currents, steps)
     models = [resolve_model(layer.model, layer.parameters) for layer in spec.layers]
     trains = _TrainRecorder(record)
     simulate = _SIMULATORS[time_base(spec)]

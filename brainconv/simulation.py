@@ -129,9 +129,9 @@ def _plan(spec, x, steps, device, batch_size, dt, record, record_layers, process
     backend.check_network(spec)
     steps, dt_ms = check_steps(steps), check_dt(spec, dt)
     check_steps_cover(spec, steps)
+    if np.ndim(x) == 3:
+        check_frames(spec, np.shape(x), steps, backend)
     currents = spec.input_currents(x)  # validates the input before anything is built
-    if currents.ndim == 3:
-        check_frames(spec, currents, steps, backend)
     samples, layers = check_record(spec, record, record_layers, len(currents))
     # per-step currents: a padded copy and a copy in batch order (layer_values)
     check_memory(spec, len(currents), steps,

@@ -273,20 +273,21 @@ class NetworkSpec:
             *x.shape[:-1], first.size)
 
 
-def check_frames(spec, currents, steps, backend=None):
-    """Refuse per-step inputs (currents ``(n_samples, frames, size)``) that do not fit the run:
-    one frame per step, a first layer that integrates its input every step, a backend
-    (:class:`~brainconv.devices.Device`, None: the numpy reference) that takes them.
+def check_frames(spec, shape, steps, backend=None):
+    """Refuse per-step inputs (``x`` of ``shape`` ``(n_samples, frames, n_inputs)``) that do
+    not fit the run, before the first layer's product: one frame per step, a first layer that
+    integrates its input every step, a backend (:class:`~brainconv.devices.Device`, None: the
+    numpy reference) that takes them.
 
     Raises
     ------
     ShapeError, ParameterError
     """
-    if currents.shape[1] != steps:
+    if shape[1] != steps:
         raise ShapeError(
-            f"the input has {currents.shape[1]} frames per sample (axis 1 of shape "
-            f"{currents.shape[:2] + (spec.input_size,)}) but the run has {steps} steps; pass "
-            f"one frame per step (steps={currents.shape[1]}), or a 2-D input held constant")
+            f"the input has {shape[1]} frames per sample (axis 1 of shape {tuple(shape)}) but "
+            f"the run has {steps} steps; pass one frame per step (steps={shape[1]}), or a 2-D "
+            "input held constant")
     first = spec.layers[0]
     model = resolve_model(first.model, first.parameters)
     if model.window:

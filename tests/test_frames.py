@@ -85,7 +85,7 @@ def test_frames_that_do_not_fit_the_run_are_refused_before_any_work():
         run_network(spec, np.zeros((2, 9, 11)), 9, device="numpy")
     with pytest.raises(ParameterError, match="'cuda_standalone' does not take inputs that "
                                              "change from step to step"):
-        check_frames(spec, spec.input_currents(frames), 9, get_device("cuda_standalone"))
+        check_frames(spec, frames.shape, 9, get_device("cuda_standalone"))
     rng = np.random.default_rng(1)
     ann = ANN((dyadic(rng, (4, 5)), dyadic(rng, (5, 2))), (np.zeros(5), np.zeros(2)))
     fs = convert(ann, model="fs_relu", normalization="none")

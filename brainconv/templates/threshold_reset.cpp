@@ -5,8 +5,8 @@
       for each 8 neurons one lookup-table permutation stores the indices of those that spiked
       at the next free slots and the count grows by the mask's popcount (8 neurons per store
       and no branch per neuron; ~2x faster than the loop below in a micro-benchmark, docs/
-      performance.md). Without AVX2, brainconv's branchless loop (threshold.cpp): every neuron
-      writes its index into the next free slot and the condition is added to the count.
+      performance.md). Without AVX2 or a GCC-style compiler (__builtin_popcount; MSVC),
+      brainconv's branchless loop (threshold.cpp): every neuron writes its index into the next free slot and the condition is added to the count.
       The count is at most the first index of the 8 stored, so a store never reaches slot N.
    2. the reset of each neuron that spiked, as Brian2's resetter would run it next.
    Tried and measured slower or no faster: an in-place compaction of the conditions written
@@ -14,7 +14,8 @@
 {# USES_VARIABLES { N } #}
 {% extends 'common_group.cpp' %}
 {% block extra_headers %}
-#ifdef __AVX2__
+#if defined(__AVX2__) && defined(__GNUC__)
+#define BRAINCONV_AVX2_THRESHOLD
 #include <immintrin.h>
 #endif
 {% endblock %}
@@ -27,7 +28,7 @@
     {
         const int _vectorisation_idx = -1;
         {{scalar_code['condition']|autoindent}}
-#ifdef __AVX2__
+#ifdef BRAINCONV_AVX2_THRESHOLD
         // _positions[m]: the set bits of the 8-bit mask m, in ascending order
         struct _Positions {
             alignas(32) int32_t table[256][8];
