@@ -197,8 +197,9 @@ def export_nir(args):
     spec, _ = convert_paradigm(ann, paradigm, calibration)
     graph = to_nir(spec, dt=args.nir_dt, input_shape=args.input_shape)
     write_nir(args.out, graph)
-    _say(f"saved {args.out}: {len(spec.layers)} layers of {paradigm.model}, dt {args.nir_dt:g} s "
-         f"per step ({', '.join(graph.nodes)})")
+    models = ", ".join(dict.fromkeys(layer.model for layer in spec.layers))
+    _say(f"saved {args.out}: {len(spec.layers)} layers ({models}), dt {args.nir_dt:g} s per "
+         f"step for grid models ({', '.join(graph.nodes)})")
     return graph
 
 

@@ -244,7 +244,8 @@ def test_malformed_graphs_are_refused_before_any_build():
         from_nir(_graph({"input": inp, "a": affine, "n": nan, "output": out},
                         [("input", "a"), ("a", "n"), ("n", "output")]))
     li = nir.LI(tau=np.ones(2), r=np.ones(2), v_leak=np.zeros(2))
-    with pytest.raises(ModelError, match=r"'n' is a LI, which brainconv cannot import"):
+    with pytest.raises(ModelError, match=r"'n' \(LI\) filters the input: brainconv's first "
+                                         r"layer takes it unfiltered"):
         from_nir(_graph({"input": inp, "a": affine, "n": li, "output": out},
                         [("input", "a"), ("a", "n"), ("n", "output")]))
     lif = nir.LIF(tau=np.full(2, 1e-4), r=np.ones(2), v_leak=np.zeros(2),
@@ -345,6 +346,13 @@ def test_round_trips_on_cpp_standalone_equal_the_original_on_numpy(standalone_di
         assert reference["output_spikes"].sum() > 0
         for key in ("output_spikes", "layer_spikes", "unit_spike_count"):
             np.testing.assert_array_equal(compiled[key], reference[key], err_msg=f"{model} {key}")
+    spec, x = _softlif_spec("alpha", "spikes")  # lif_rc: LIF, LI and CubaLIF nodes
+    reference = run_network(spec, x, 80, device="numpy", dt=0.5)
+    compiled = run_network(from_nir(to_nir(spec)), x, 80, device="cpp_standalone", dt=0.5,
+                           batch_size=2)
+    assert reference["output_spikes"].sum() > 0
+    for key in ("output_spikes", "layer_spikes", "unit_spike_count"):
+        np.testing.assert_array_equal(compiled[key], reference[key], err_msg=f"lif_rc {key}")
 
 
 def test_cuba_lif_networks_round_trip_through_cubalif_nodes(tmp_path):
@@ -483,3 +491,142 @@ def test_the_sinabs_cnn_exports_with_its_convolutions_and_runs_the_same():
     a, b = (run_network(s, frames, 12, device="numpy") for s in (spec, back))
     assert a["output_spikes"].sum() > 0
     np.testing.assert_array_equal(b["output_spikes"], a["output_spikes"])
+
+
+# --- lif_rc (Hunsberger & Eliasmith's networks): LIF, CubaLIF and LI nodes ------------------
+
+def _softlif_spec(synapse, readout, seed=0):
+    """A 6-8-5-3 soft-LIF network converted to lif_rc with ``synapse`` pathways."""
+    import brian2
+
+    from brainconv.ann import ANN
+    from brainconv.conversion import convert
+
+    rng = np.random.default_rng(seed)
+    sizes = (6, 8, 5, 3)
+    ann = ANN([rng.normal(0, 1.2, (a, b)) for a, b in zip(sizes[:-1], sizes[1:])],
+              [rng.normal(0.3, 0.2, b) for b in sizes[1:]], activation="softlif")
+    options = {} if synapse == "delta" else {"synapse_parameters": {"tau_s": 2 * brian2.ms}}
+    spec = convert(ann, model="lif_rc", normalization="none", synapse=synapse,
+                   readout=readout, **options)
+    return spec, rng.uniform(0, 1, (5, 6))
+
+
+@pytest.mark.parametrize("synapse", ["delta", "exponential", "alpha"])
+@pytest.mark.parametrize("readout", ["spikes", "filtered"])
+def test_lif_rc_networks_round_trip_through_lif_cubalif_and_li_nodes(synapse, readout,
+                                                                      tmp_path):
+    spec, x = _softlif_spec(synapse, readout)
+    graph = to_nir(spec)
+    kinds = [type(node).__name__ for node in graph.nodes.values()]
+    filters = {"delta": 0, "exponential": 1, "alpha": 2}[synapse]
+    # the spiking pathways' last filter is the CubaLIF's synapse, the readout's are all LI
+    assert kinds.count("CubaLIF") == (0 if synapse == "delta" else 1 + (readout == "spikes"))
+    assert kinds.count("LI") == (filters - 1) * (1 + (readout == "spikes")) + \
+        (filters if readout == "filtered" else 0) if filters else kinds.count("LI") == 0
+    assert graph.nodes["hidden1.neurons"].metadata["tau_ref"] == 0.002
+    nir.write(tmp_path / "lif_rc.nir", graph)
+    back = from_nir(tmp_path / "lif_rc.nir")
+    for a, b in zip(spec.layers, back.layers, strict=True):
+        assert (b.name, b.model, b.synapse) == (a.name, a.model, a.synapse)
+        assert dict(b.synapse_parameters) == pytest.approx(dict(a.synapse_parameters))
+        assert {k: v for k, v in dict(b.parameters).items() if k in dict(a.parameters)} == \
+            pytest.approx(dict(a.parameters), rel=1e-12)
+        np.testing.assert_allclose(b.weights, a.weights, rtol=1e-12, atol=1e-15)
+        np.testing.assert_allclose(b.bias, a.bias, rtol=1e-12, atol=1e-15)
+    ours = run_network(spec, x, 80, device="numpy", dt=0.5)
+    theirs = run_network(back, x, 80, device="numpy", dt=0.5)
+    assert ours["layer_spikes"][0].sum() > 0
+    for key in ("output_spikes", "layer_spikes", "unit_spike_count"):
+        np.testing.assert_array_equal(theirs[key], ours[key], err_msg=key)
+    if readout == "filtered":
+        np.testing.assert_allclose(theirs["readout"], ours["readout"], rtol=1e-9, atol=1e-12)
+
+
+def _euler_nir(graph, x, duration, h):
+    """An independent reading of a NIR graph: forward Euler of its nodes' ODEs with step ``h``
+    (s), spikes as Diracs (area ``w``: ``w / h`` for one step), the refractory period and the
+    clamp at 0 from the neurons' metadata. Returns spike counts per neuron node and the output
+    averaged over the run."""
+    order = [graph.edges[0][0]] + [b for _, b in graph.edges]
+    state, counts, out_sum, steps = {}, {}, 0.0, int(round(duration / h))
+    for _ in range(steps):
+        value = x
+        for name in order[1:]:
+            node, kind = graph.nodes[name], type(graph.nodes[name]).__name__
+            if kind == "Affine":
+                value = node.weight @ value + node.bias
+            elif kind == "LI":
+                v = state.setdefault(name, np.zeros(len(node.tau)))
+                v += h / node.tau * (node.v_leak - v + node.r * value)
+                value = v.copy()
+            elif kind in ("LIF", "CubaLIF"):
+                meta = node.metadata
+                v = state.setdefault(name, np.zeros(len(node.r)))
+                ref = state.setdefault(name + ".ref", np.zeros(len(node.r)))
+                if kind == "CubaLIF":
+                    i = state.setdefault(name + ".i", np.zeros(len(node.r)))
+                    i += h / node.tau_syn * (-i + node.w_in * value)
+                    current, tau = i, node.tau_mem
+                else:
+                    current, tau = value, node.tau
+                v += np.where(ref > 0, 0.0, h / tau * (node.v_leak - v + node.r * current))
+                np.maximum(v, meta["min_voltage"], out=v)
+                ref -= h
+                fired = v > node.v_threshold
+                v[fired], ref[fired] = 0.0, meta["tau_ref"]
+                counts[name] = counts.get(name, 0) + fired
+                value = fired / h
+        out_sum = out_sum + value
+    return counts, out_sum / steps
+
+
+@pytest.mark.parametrize("synapse, readout", [("exponential", "spikes"), ("alpha", "filtered")])
+def test_exported_lif_rc_graphs_state_brainconvs_dynamics(synapse, readout):
+    """The exported nodes' ODEs, integrated by forward Euler at 2 us without brainconv, give
+    the spike counts brainconv simulates at 0.1 ms (within 1 spike of ~5-40 per neuron in
+    100 ms) and the readout's mean within 2 %: the parameters mean what brainconv runs."""
+    spec, x = _softlif_spec(synapse, readout, seed=2)
+    graph = to_nir(spec)
+    spiking = [layer for layer in spec.layers if layer.model == "lif_rc"]
+    for sample in range(2):
+        ours = run_network(spec, x[sample:sample + 1], 1000, device="numpy", dt=0.1)
+        counts, mean_out = _euler_nir(graph, x[sample], 0.1, 2e-6)
+        theirs = np.concatenate([counts[f"{layer.name}.neurons"] for layer in spiking])
+        assert theirs.sum() > 50
+        np.testing.assert_allclose(ours["unit_spike_count"][:len(theirs)], theirs, atol=1,
+                                   err_msg=f"{synapse}, sample {sample}")
+        if readout == "filtered":
+            np.testing.assert_allclose(ours["readout"][0].mean(axis=0), mean_out, rtol=0.02)
+
+
+def test_filters_brainconv_cannot_read_are_refused_naming_the_node():
+    inp = nir.Input(input_type={"input": np.array([3])})
+    out = nir.Output(output_type={"output": np.array([2])})
+    spec, _ = _softlif_spec("alpha", "spikes")
+    graph = to_nir(spec)
+    biased = dict(graph.nodes)
+    biased["output.weights"] = nir.Affine(weight=graph.nodes["output.weights"].weight,
+                                          bias=np.full(3, 0.1))
+    with pytest.raises(ParameterError, match=r"'output.synapse1': the bias before an LI filter"):
+        from_nir(_graph(biased, graph.edges))
+    uneven = dict(graph.nodes)
+    uneven["output.synapse1"] = nir.LI(tau=np.full(3, 0.009), r=np.ones(3), v_leak=np.zeros(3))
+    with pytest.raises(ModelError, match=r"'output.neurons': the synaptic filters before it "
+                                         r"\(time constants 0.009, 0.002 s\)"):
+        from_nir(_graph(uneven, graph.edges))
+    li = nir.LI(tau=np.full(2, 0.01), r=np.ones(2), v_leak=np.zeros(2))
+    neuron = nir.IF(r=np.ones(2), v_threshold=np.ones(2), v_reset=np.zeros(2))
+    nodes = {"input": inp, "a": nir.Affine(weight=np.ones((2, 3)), bias=np.zeros(2)),
+             "n": neuron, "b": nir.Affine(weight=np.ones((2, 2)), bias=np.zeros(2)), "f": li,
+             "m": neuron, "output": out}
+    edges = [("input", "a"), ("a", "n"), ("n", "b"), ("b", "f"), ("f", "m"), ("m", "output")]
+    with pytest.raises(ModelError, match=r"'m' \(IF\) follows LI filters"):
+        from_nir(_graph(nodes, edges))
+
+
+def test_models_nir_cannot_state_are_refused_naming_the_synapse():
+    spec, _ = _mlp("if_soft")
+    layers = (spec.layers[0], LayerSpec(**{**spec.layers[1].__dict__, "synapse": "alpha"}))
+    with pytest.raises(ModelError, match=r"'output'.*'alpha' synapse filters a current"):
+        to_nir(NetworkSpec(12, layers))

@@ -21,6 +21,19 @@ the step — what Norse, snnTorch and Sinabs do — and edges carry one unit per
   time-to-first-spike input layer is the ``Input`` node's metadata (``encoding: ttfs``,
   ``t_window``). Such a graph imports only with that metadata, ``tau_mem = 2 tau_syn`` and
   ``v_leak = 0``: brainconv runs CuBa-LIF behind TTFS input.
+* ``lif_rc`` (Hunsberger & Eliasmith's LIF, continuous time: ``tau_rc dv/dt = J - v``, ``J =
+  gain (I + I_syn) + theta``): NIR ``LIF`` with ``tau = tau_rc``, ``r = gain``, ``v_leak =
+  theta`` behind delta synapses. Behind an exponential synapse it is a ``CubaLIF`` (``tau_syn
+  = tau_s``, ``w_in = 1``: a spike of weight ``w`` adds the charge ``w``, as brainconv's
+  unit-area kernels); an alpha synapse is two such filters in series, an ``LI`` (``tau = tau_s``,
+  ``r = 1``, ``v_leak = 0``) before the ``CubaLIF``. The bias then moves from the ``Affine``
+  into ``v_leak = theta + gain b`` (NIR would filter it from 0 at the start; brainconv adds it
+  unfiltered). What NIR cannot state is node metadata: the refractory period ``tau_ref``,
+  ``min_voltage`` 0 (Nengo's clamp) and the grid convention (``grid``: input held over a step
+  at the filter's mean, spike time inside the step). The non-spiking ``readout`` is its
+  weights, its filters as ``LI`` nodes and its bias as an identity ``Affine`` after them.
+  Such nodes import as ``lif_rc`` by their metadata (``brainconv_model``); ``LI`` nodes between
+  layers are read as synaptic filters (exponential; two equal ones an alpha).
 * The input is the value of each step (brainconv's constant current), spikes of layer ``l`` in
   step ``t`` reach layer ``l + 1`` in step ``t`` (same-step propagation, as brainconv's
   schedule), thresholds are compared with ``v >= v_threshold`` (NIR writes ``v > v_threshold``;
@@ -36,7 +49,8 @@ Every node brainconv writes carries ``metadata`` with ``brainconv_model``, ``dt`
 **Import** supports ``Input``, ``Output``, ``Affine``, ``Linear``, ``Conv2d`` (dilation 1, one
 group), ``SumPool2d``, ``AvgPool2d`` and ``Flatten`` between ``IF`` and ``LIF`` layers
 (per-neuron thresholds, ``r`` and ``v_leak`` are folded into the weights and bias; one ``tau``
-per layer), in a chain from the input to the output. Recurrent edges, ``CubaLIF``, ``LI``,
+per layer), in a chain from the input to the output, and the ``lif_rc`` forms above. Recurrent
+edges, ``CubaLIF`` nodes other than brainconv's, ``LI`` nodes that are no filter between layers,
 ``Integrator``-like and other nodes are refused before any build, naming the node and why.
 Layers are named after their NIR nodes.
 """
@@ -45,11 +59,14 @@ import math
 import re
 from pathlib import Path
 
+from typing import Callable, NamedTuple
+
 import numpy as np
 import scipy.sparse
 
+from ..equations import get_model
 from ..errors import ModelError, ParameterError, ShapeError
-from ..spec import LayerSpec, NetworkSpec
+from ..spec import LayerSpec, NetworkSpec, pathway_synapse
 
 __all__ = ["EXPORTERS", "IMPORTERS", "from_nir", "nir_provenance", "to_nir", "write_nir"]
 
@@ -76,8 +93,9 @@ def _metadata(layer, dt, reset):
 
 def _export_if(layer, dt, reset, n):
     nir = _nir()
-    return nir.IF(r=np.full(n, 1.0 / dt), v_threshold=np.full(n, float(layer.threshold)),
-                  v_reset=np.zeros(n), metadata=_metadata(layer, dt, reset))
+    return layer.bias, [("neurons", nir.IF(
+        r=np.full(n, 1.0 / dt), v_threshold=np.full(n, float(layer.threshold)),
+        v_reset=np.zeros(n), metadata=_metadata(layer, dt, reset)))]
 
 
 def _export_lif(layer, dt, reset, n):
@@ -87,9 +105,10 @@ def _export_lif(layer, dt, reset, n):
         raise ParameterError(f"layer {layer.name!r}: lif with R = {R} has no leak; export it "
                              "as if_hard (R = 1)")
     tau = dt * R / (R - 1)
-    return nir.LIF(tau=np.full(n, tau), r=np.full(n, tau / dt), v_leak=np.zeros(n),
-                   v_threshold=np.full(n, float(layer.threshold)), v_reset=np.zeros(n),
-                   metadata=_metadata(layer, dt, reset))
+    return layer.bias, [("neurons", nir.LIF(
+        tau=np.full(n, tau), r=np.full(n, tau / dt), v_leak=np.zeros(n),
+        v_threshold=np.full(n, float(layer.threshold)), v_reset=np.zeros(n),
+        metadata=_metadata(layer, dt, reset)))]
 
 
 def _export_cuba(layer, dt, reset, n):
@@ -98,19 +117,95 @@ def _export_cuba(layer, dt, reset, n):
     tau_s = float(parameters.get("tau_s", 0.13))
     metadata = {**_metadata(layer, dt, reset), "max_spikes": int(parameters.get("max_spikes", 30)),
                 "threshold_comparison": ">= (the crossing inside a step, emitted at its end)"}
-    return nir.CubaLIF(tau_syn=np.full(n, tau_s), tau_mem=np.full(n, 2 * tau_s),
-                       r=np.full(n, 2 * tau_s), v_leak=np.zeros(n),
-                       v_threshold=np.full(n, float(layer.threshold)), v_reset=np.zeros(n),
-                       w_in=np.full(n, tau_s), metadata=metadata)
+    return layer.bias, [("neurons", nir.CubaLIF(
+        tau_syn=np.full(n, tau_s), tau_mem=np.full(n, 2 * tau_s), r=np.full(n, 2 * tau_s),
+        v_leak=np.zeros(n), v_threshold=np.full(n, float(layer.threshold)), v_reset=np.zeros(n),
+        w_in=np.full(n, tau_s), metadata=metadata))]
 
 
-#: brainconv model -> ``exporter(layer, dt, shape)`` returning a NIR neuron node whose
-#: parameters have ``shape`` (``(size,)``, or ``(C, H, W)`` behind a convolution).
+#: What a reader needs to reproduce brainconv's grid of a continuous-time layer.
+CONTINUOUS_GRID = ("on a grid of step dt (chosen at run time): a spike arrives at the start of "
+                   "its step as a Dirac of area w; the neuron holds J = gain (I + I_syn) + "
+                   "theta over each step at the mean of the filtered input over the step and "
+                   "integrates it exactly; at a spike, v resets to 0 and stays there for "
+                   "tau_ref from the crossing inside the step; v never drops below "
+                   "min_voltage (Nengo's LIF)")
+
+
+def _filters(layer):
+    """The synaptic filters' time constants of the pathway into ``layer``: none for delta, one
+    exponential, two equal ones for alpha (an alpha kernel is two exponentials in series)."""
+    tau_s = float(dict(layer.synapse_parameters).get("tau_s", 0.005))
+    return {"delta": [], "exponential": [tau_s], "alpha": [tau_s, tau_s]}[layer.synapse]
+
+
+def _li(layer, tau_s, n, dt):
+    """An LI node that filters spikes with a unit-area exponential of ``tau_s``."""
+    return _nir().LI(tau=np.full(n, tau_s), r=np.ones(n), v_leak=np.zeros(n),
+                     metadata={"brainconv_layer": layer.name, "dt": float(dt),
+                               "role": "synapse filter (exponential kernel of unit area)"})
+
+
+def _export_lif_rc(layer, dt, reset, n):
+    """``lif_rc`` (``tau_rc dv/dt = gain (I + I_syn) + theta - v``): NIR ``LIF`` with ``tau =
+    tau_rc``, ``r = gain``, ``v_leak = theta`` behind delta synapses, and behind a filter the
+    ``CubaLIF`` whose synapse is the (last) exponential, an ``LI`` before it for alpha; the
+    bias then moves into ``v_leak = theta + gain b`` (NIR would filter it from 0 at the start).
+    The refractory period and the clamp at 0, which NIR cannot state, are metadata."""
+    nir = _nir()
+    p = {**get_model("lif_rc").parameters, **dict(layer.parameters)}
+    theta, gain = float(p["theta"]), float(p["gain"])
+    metadata = {**_metadata(layer, dt, reset), "threshold_comparison": ">",
+                "time": "continuous", "tau_ref": float(p["tau_ref"]), "min_voltage": 0.0,
+                "synapse": layer.synapse, "grid": CONTINUOUS_GRID}
+    shared = dict(tau_mem=np.full(n, float(p["tau_rc"])), r=np.full(n, gain),
+                  v_threshold=np.full(n, theta), v_reset=np.zeros(n), metadata=metadata)
+    filters = _filters(layer)
+    if not filters:
+        shared["tau"] = shared.pop("tau_mem")
+        return layer.bias, [("neurons", nir.LIF(v_leak=np.full(n, theta), **shared))]
+    bias = np.reshape(np.asarray(layer.bias, dtype=float), n)
+    nodes = [(f"synapse{i + 1}", _li(layer, tau, n, dt)) for i, tau in enumerate(filters[:-1])]
+    return np.zeros(n), nodes + [("neurons", nir.CubaLIF(
+        tau_syn=np.full(n, filters[-1]), w_in=np.ones(n), v_leak=theta + gain * bias,
+        **shared))]
+
+
+def _export_readout(layer, dt, reset, n):
+    """The non-spiking readout ``y = I + I_syn``: its filters as ``LI`` nodes and the bias, unfiltered,
+    as an ``Affine`` of the identity after them (delta synapses: the weights node alone)."""
+    filters = _filters(layer)
+    if not filters:
+        return layer.bias, []
+    nodes = [(f"synapse{i + 1}", _li(layer, tau, n, dt)) for i, tau in enumerate(filters)]
+    return np.zeros(n), nodes + [("bias", _nir().Affine(
+        weight=np.eye(n), bias=np.asarray(layer.bias, dtype=float).copy(),
+        metadata={"brainconv_layer": layer.name, "brainconv_model": "readout",
+                  "role": "the readout's bias, added after the filters"}))]
+
+
+class Exporter(NamedTuple):
+    """How a brainconv model is written: ``write(layer, dt, reset, shape)`` returns the bias
+    the weights node carries and the nodes after it, ``(suffix, node)`` in order (the neuron
+    node's suffix is ``"neurons"``), with parameters of ``shape``; ``synapses`` are the pathway
+    synapse models NIR can state for it; ``reset`` is written into the neuron's metadata;
+    ``convolution``: whether a convolution into it may be written as ``Conv2d`` (the readout's
+    nodes are flat)."""
+
+    write: Callable
+    synapses: tuple
+    reset: str = "zero"
+    convolution: bool = True
+
+
+#: brainconv model -> :class:`Exporter`.
 EXPORTERS = {
-    "if_hard": lambda layer, dt, shape: _export_if(layer, dt, "zero", shape),
-    "if_soft": lambda layer, dt, shape: _export_if(layer, dt, "subtract", shape),
-    "lif": lambda layer, dt, shape: _export_lif(layer, dt, "zero", shape),
-    "cuba_lif": lambda layer, dt, shape: _export_cuba(layer, dt, "subtract", shape),
+    "if_hard": Exporter(_export_if, ("delta",)),
+    "if_soft": Exporter(_export_if, ("delta",), "subtract"),
+    "lif": Exporter(_export_lif, ("delta",)),
+    "cuba_lif": Exporter(_export_cuba, ("cuba_current",), "subtract"),
+    "lif_rc": Exporter(_export_lif_rc, ("delta", "exponential", "alpha")),
+    "readout": Exporter(_export_readout, ("delta", "exponential", "alpha"), "none", False),
 }
 
 
@@ -136,8 +231,10 @@ def to_nir(spec, dt=1e-3, input_shape=None):
     Parameters
     ----------
     spec : NetworkSpec
-        A network NIR can state: ``if_soft``, ``if_hard``, ``lif`` layers, or ``cuba_lif``
-        layers behind a ``ttfs`` input layer (:func:`brainconv.spiketime.cuba_network`).
+        A network NIR can state: ``if_soft``, ``if_hard``, ``lif`` layers; ``cuba_lif``
+        layers behind a ``ttfs`` input layer (:func:`brainconv.spiketime.cuba_network`); or
+        ``lif_rc`` layers with delta, exponential or alpha synapses, ending in ``lif_rc`` or a
+        ``readout`` (Hunsberger & Eliasmith's networks).
     dt : float
         The step in seconds that one brainconv timestep stands for (1 ms by default).
     input_shape : tuple of int, optional
@@ -151,7 +248,7 @@ def to_nir(spec, dt=1e-3, input_shape=None):
     ------
     ModelError
         For a layer whose model has no NIR form (ensembles, accumulators and other payload
-        models, few-spike neurons, continuous-time models, filtered synapses), naming it.
+        models, few-spike neurons, filtered synapses into grid models), naming it.
     ShapeError
         For an ``input_shape`` that is not three positive ints holding the input's values.
     """
@@ -161,14 +258,17 @@ def to_nir(spec, dt=1e-3, input_shape=None):
     for index, layer in enumerate(spec.layers):
         if index == 0 and layer.model == "ttfs" and len(spec.layers) > 1:
             continue
-        own = layer.synapse == "delta" or layer.model == "cuba_lif"
-        if layer.model not in EXPORTERS or not own:
+        exporter = EXPORTERS.get(layer.model)
+        synapse = pathway_synapse(spec, index)[0].name
+        if exporter is None or synapse not in exporter.synapses:
             raise ModelError(
-                f"layer {layer.name!r} (model {layer.model!r}, synapse {layer.synapse!r}) has "
-                f"no exact NIR form: NIR states neurons that send one spike at a time with an "
+                f"layer {layer.name!r} (model {layer.model!r}, synapse {synapse!r}) has no "
+                f"exact NIR form: NIR states neurons that send one spike at a time with an "
                 f"ODE ({', '.join(sorted(EXPORTERS))}; the grid ones with delta synapses, "
-                "cuba_lif behind ttfs input); payload, ensemble, few-spike and filtered models "
-                "do not fit it")
+                "cuba_lif behind ttfs input, lif_rc and the readout with delta, exponential "
+                "or alpha synapses); payload, ensemble and few-spike models do not fit it")
+        if layer.model == "readout" and index != len(spec.layers) - 1:
+            raise ModelError(f"layer {layer.name!r}: a readout is the last layer")
     shape = _check_input_shape(input_shape, spec.input_size)
     layers, input_metadata = list(spec.layers), {}
     if layers[0].model == "ttfs":  # CuBa-LIF networks: the encoding, not a layer, in NIR
@@ -179,8 +279,11 @@ def to_nir(spec, dt=1e-3, input_shape=None):
                                 metadata=input_metadata)}
     edges, previous = [], "input"
     for layer in layers:
-        conv = _conv_node(layer, shape) if len(shape) == 3 and \
+        exporter = EXPORTERS[layer.model]
+        conv = _conv_node(layer, shape) if len(shape) == 3 and exporter.convolution and \
             scipy.sparse.issparse(layer.weights) else None
+        bias, after = exporter.write(layer, float(dt), exporter.reset,
+                                     conv[1] if conv else layer.size)
         if conv is None:
             if len(shape) > 1:
                 nodes[f"{layer.name}.flatten"] = nir.Flatten(
@@ -189,15 +292,20 @@ def to_nir(spec, dt=1e-3, input_shape=None):
                 previous = f"{layer.name}.flatten"
             weights = layer.weights.toarray() if scipy.sparse.issparse(layer.weights) else \
                 np.asarray(layer.weights)
-            nodes[f"{layer.name}.weights"] = nir.Affine(weight=weights.T.copy(),
-                                                       bias=np.asarray(layer.bias, dtype=float))
+            nodes[f"{layer.name}.weights"] = nir.Affine(
+                weight=weights.T.copy(), bias=np.asarray(bias, dtype=float),
+                metadata={"brainconv_layer": layer.name})
             shape = (layer.size,)
         else:
             nodes[f"{layer.name}.weights"], shape = conv
-        nodes[f"{layer.name}.neurons"] = EXPORTERS[layer.model](layer, float(dt), shape)
-        edges += [(previous, f"{layer.name}.weights"),
-                  (f"{layer.name}.weights", f"{layer.name}.neurons")]
-        previous = f"{layer.name}.neurons"
+            # the exporter's bias (the layer's, or zeros where it moved into the neurons)
+            nodes[f"{layer.name}.weights"].bias = np.reshape(bias, shape)[:, 0, 0].copy()
+        edges.append((previous, f"{layer.name}.weights"))
+        previous = f"{layer.name}.weights"
+        for suffix, node in after:
+            nodes[f"{layer.name}.{suffix}"] = node
+            edges.append((previous, f"{layer.name}.{suffix}"))
+            previous = f"{layer.name}.{suffix}"
     if len(shape) > 1:
         nodes["output.flatten"] = nir.Flatten(input_type={"input": np.array(shape)},
                                               start_dim=0, end_dim=-1)
@@ -295,8 +403,64 @@ def _import_cuba(name, node, size, dt):
             np.zeros(size), _array(name, "v_threshold", node.v_threshold, size))
 
 
-#: NIR neuron node type name -> ``importer(name, node, size, dt)``.
+def _uniform(name, what, value, size):
+    """A parameter brainconv keeps once per layer: its value, refused if the neurons differ."""
+    values = _array(name, what, value, size)
+    if np.ptp(values) > 1e-12 * np.abs(values).max():
+        raise ParameterError(f"NIR node {name!r}: {what} differs between neurons "
+                             f"({values.min():g} to {values.max():g}); brainconv keeps one per "
+                             "layer")
+    return float(values[0])
+
+
+def _synapse_of(name, filters):
+    """``(synapse, synapse_parameters)`` of a chain of exponential filters (``tau`` each)."""
+    if not filters:
+        return "delta", ()
+    if len(filters) > 2 or np.ptp(filters) > 1e-12 * max(filters):
+        raise ModelError(f"NIR node {name!r}: the synaptic filters before it (time constants "
+                         f"{', '.join(f'{tau:g}' for tau in filters)} s) are neither one "
+                         "exponential nor two equal ones (an alpha kernel)")
+    return ("exponential", "alpha")[len(filters) - 1], (("tau_s", float(filters[0])),)
+
+
+def _import_lif_rc(name, node, size, dt, filters=()):
+    """A ``LIF`` or ``CubaLIF`` node brainconv wrote for ``lif_rc`` (its metadata has the
+    refractory period): ``J = r w_in (I + I_syn) + v_leak``, read as ``gain (I + I_syn + b) +
+    theta``; the CubaLIF's synapse is the last of the exponential filters before it."""
+    metadata = node.metadata or {}
+    _hard_reset(name, node, size)
+    if float(metadata.get("min_voltage", 0.0)) != 0:
+        raise ParameterError(f"NIR node {name!r}: lif_rc clamps v at 0; min_voltage "
+                             f"{metadata['min_voltage']} is not supported")
+    cuba = type(node).__name__ == "CubaLIF"
+    tau_rc = _uniform(name, "tau_mem" if cuba else "tau", node.tau_mem if cuba else node.tau,
+                      size)
+    scale = _array(name, "r", node.r, size)
+    if cuba:
+        scale = scale * _array(name, "w_in", node.w_in, size)
+        filters = list(filters) + [_uniform(name, "tau_syn", node.tau_syn, size)]
+    theta = _array(name, "v_threshold", node.v_threshold, size)
+    leak = _array(name, "v_leak", node.v_leak, size) - theta
+    if np.ptp(scale) == 0 and np.ptp(theta) == 0:  # gain and theta as written
+        gain, theta, scale, leak = float(scale[0]), float(theta[0]), np.ones(size), leak / scale
+    else:  # J / theta: per-neuron gains and thresholds fold into weights and bias
+        gain, scale, leak, theta = 1.0, scale / theta, leak / theta, 1.0
+    tau_ref = float(metadata.get("tau_ref", 0.0))
+    synapse, synapse_parameters = _synapse_of(name, filters)
+    return {"model": "lif_rc", "parameters": (("gain", gain), ("theta", theta),
+                                              ("tau_rc", tau_rc), ("tau_ref", tau_ref)),
+            "scale": scale, "leak": leak, "thresholds": np.ones(size), "synapse": synapse,
+            "synapse_parameters": synapse_parameters}
+
+
+#: NIR neuron node type name -> ``importer(name, node, size, dt)`` returning ``(model,
+#: parameters, weight scale per neuron, bias per neuron, threshold per neuron)``.
 IMPORTERS = {"IF": _import_if, "LIF": _import_lif, "CubaLIF": _import_cuba}
+#: brainconv model named in a node's metadata -> importer ``(name, node, size, dt, filters)``
+#: returning a dict (:func:`_import_lif_rc`); for nodes whose NIR type alone is ambiguous
+#: (``lif_rc``'s ``LIF`` is also the grid ``lif``'s), taken before :data:`IMPORTERS`.
+MODEL_IMPORTERS = {"lif_rc": _import_lif_rc}
 #: NIR node types that map inputs to currents linearly (composed between neuron layers).
 LINEAR_NODES = ("Affine", "Linear", "Conv2d", "SumPool2d", "AvgPool2d", "Flatten")
 
@@ -455,40 +619,97 @@ def from_nir(graph, dt=1e-3):
     shape = _input_shape(chain[0], graph, chain)
     input_size = int(np.prod(shape))
     matrix, bias = scipy.sparse.identity(input_size, format="csr"), np.zeros(input_size)
-    layers, pending = [], False
+    layers, pending, filters, owner = [], False, [], None
     for name in chain[1:-1]:
         node, kind = graph.nodes[name], type(graph.nodes[name]).__name__
+        owner = (node.metadata or {}).get("brainconv_layer", owner)
         if kind in LINEAR_NODES:
             step, step_bias, shape = _linear_map(name, node, shape)
             matrix, bias = matrix @ step, bias @ step + step_bias
             pending = pending or kind != "Flatten"
             continue
-        if kind not in IMPORTERS:
+        if kind == "LI":  # a synaptic filter: linear, so it commutes with the weights
+            matrix, tau = _filter(name, node, shape, matrix, bias, pending, layers)
+            filters.append(tau)
+            continue
+        importer = MODEL_IMPORTERS.get((getattr(node, "metadata", None) or {}).get(
+            "brainconv_model"))
+        if importer is None and kind not in IMPORTERS:
             raise ModelError(f"NIR node {name!r} is a {kind}, which brainconv cannot import "
-                             f"(neurons: {', '.join(IMPORTERS)}; linear: "
+                             f"(neurons: {', '.join(IMPORTERS)}, and the LIF and CubaLIF "
+                             f"brainconv writes for lif_rc; filters: LI; linear: "
                              f"{', '.join(LINEAR_NODES)})")
         if not pending:
             raise ShapeError(f"NIR neuron node {name!r} follows another neuron node without "
                              "weights between them")
         size = int(np.prod(shape))
-        model, parameters, scale, leak, thresholds = IMPORTERS[kind](name, node, size, dt)
-        threshold = float(thresholds[0])
-        if np.any(thresholds != threshold):  # fold per-neuron thresholds into the input
-            scale, leak, threshold = scale / thresholds, leak / thresholds, 1.0
-        weights = (matrix @ scipy.sparse.diags(scale)).tocsr()
-        dense = weights.nnz > 0.25 * weights.shape[0] * weights.shape[1]
-        layer_name = (node.metadata or {}).get("brainconv_layer") or _layer_name(name)
-        layers.append(LayerSpec(layer_name, model, size, weights.toarray() if dense else weights,
-                                bias * scale + leak, threshold, parameters=parameters))
-        matrix, bias, pending = scipy.sparse.identity(size, format="csr"), np.zeros(size), False
+        if importer is not None:
+            read = importer(name, node, size, dt, filters)
+        else:
+            if filters:
+                raise ModelError(f"NIR node {name!r} ({kind}) follows LI filters: brainconv's "
+                                 f"{kind} models take spikes unfiltered (delta synapses)")
+            read = dict(zip(("model", "parameters", "scale", "leak", "thresholds"),
+                            IMPORTERS[kind](name, node, size, dt)))
+        if read.get("synapse", "delta") != "delta" and not layers:
+            raise ModelError(f"NIR node {name!r}: the first layer takes the input unfiltered "
+                             "in brainconv (a constant current); the graph filters it")
+        layers.append(_layer(read, (node.metadata or {}).get("brainconv_layer") or
+                             _layer_name(name), size, matrix, bias))
+        matrix, bias = scipy.sparse.identity(size, format="csr"), np.zeros(size)
+        pending, filters, owner = False, [], None
     if not layers:
         raise ShapeError("the NIR graph has no neuron node between its Input and Output")
-    if pending:
+    if pending and get_model(layers[-1].model).time_base == "continuous" and \
+            layers[-1].model != "cuba_lif":  # Hunsberger's non-spiking readout
+        synapse, synapse_parameters = _synapse_of("output", filters)
+        size = int(np.prod(shape))
+        layers.append(_layer({"model": "readout", "parameters": (), "scale": np.ones(size),
+                              "leak": np.zeros(size), "thresholds": np.ones(size),
+                              "synapse": synapse, "synapse_parameters": synapse_parameters},
+                             owner or "output", size, matrix, bias))
+    elif pending or filters:
         raise ShapeError(f"the NIR graph ends with linear nodes after its last neuron node "
-                         f"{layers[-1].name!r}; brainconv's output is a spiking layer")
+                         f"{layers[-1].name!r}; brainconv's output is a spiking layer (or, "
+                         "after lif_rc layers, a readout)")
     if any(layer.model == "cuba_lif" for layer in layers):
         layers = _behind_ttfs(graph.nodes[chain[0]], chain[0], layers, input_size)
     return NetworkSpec(input_size, tuple(layers))
+
+
+def _layer(read, name, size, matrix, bias):
+    """The :class:`LayerSpec` of an importer's reading on the composed ``matrix`` and
+    ``bias`` before it (per-neuron thresholds folded into the input)."""
+    scale, leak, thresholds = read["scale"], read["leak"], read["thresholds"]
+    threshold = float(thresholds[0])
+    if np.any(thresholds != threshold):
+        scale, leak, threshold = scale / thresholds, leak / thresholds, 1.0
+    weights = (matrix @ scipy.sparse.diags(scale)).tocsr()
+    dense = weights.nnz > 0.25 * weights.shape[0] * weights.shape[1]
+    return LayerSpec(name, read["model"], size, weights.toarray() if dense else weights,
+                     bias * scale + leak, threshold, parameters=read["parameters"],
+                     synapse=read.get("synapse", "delta"),
+                     synapse_parameters=read.get("synapse_parameters", ()))
+
+
+def _filter(name, node, shape, matrix, bias, pending, layers):
+    """An ``LI`` node as a synaptic filter (``tau dv/dt = -v + r I``, ``v_leak = 0``): the
+    composed matrix with ``r`` folded in, and ``tau``. The bias before it must be 0: NIR would
+    filter it from 0 where brainconv adds it unfiltered."""
+    size = int(np.prod(shape))
+    if not pending or not layers:
+        raise ModelError(f"NIR node {name!r} (LI) filters "
+                         + ("the input: brainconv's first layer takes it unfiltered"
+                            if not layers else "without weights before it")
+                         + "; brainconv reads LI nodes as synaptic filters between layers")
+    if np.any(_array(name, "v_leak", node.v_leak, size) != 0):
+        raise ParameterError(f"NIR node {name!r}: an LI filter needs v_leak = 0")
+    if np.any(bias != 0):
+        raise ParameterError(f"NIR node {name!r}: the bias before an LI filter would be "
+                             "filtered from 0 at the start; brainconv adds biases unfiltered "
+                             "(move it after the filter or into the neurons' v_leak)")
+    tau = _uniform(name, "tau", node.tau, size)
+    return matrix @ scipy.sparse.diags(_array(name, "r", node.r, size)), tau
 
 
 def _behind_ttfs(input_node, input_name, layers, input_size):
