@@ -270,6 +270,30 @@ def test_sparse_connection_pattern_is_part_of_the_compiled_layout():
     assert key(moved) != key(output)
 
 
+def test_an_edited_template_builds_a_new_project(tmp_path, monkeypatch):
+    """brainconv's templates are compiled into every project: the same spec with one edited
+    template (a development tree at the same version) must not reuse the old binary."""
+    import shutil
+
+    from brainconv.devices import cpp_standalone
+    from brainconv.simulation import StandaloneProject
+
+    spec = sparse_conv_spec()
+    before = StandaloneProject.layout_key(spec, 10, 2, 3)
+    copy = tmp_path / "templates"
+    shutil.copytree(cpp_standalone.TEMPLATES, copy)
+    try:
+        monkeypatch.setattr(cpp_standalone, "TEMPLATES", copy)
+        cpp_standalone.templates_digest.cache_clear()
+        assert StandaloneProject.layout_key(spec, 10, 2, 3) == before  # the same text
+        (copy / "pathway.cpp").write_text((copy / "pathway.cpp").read_text() + "// edited\n")
+        cpp_standalone.templates_digest.cache_clear()
+        assert StandaloneProject.layout_key(spec, 10, 2, 3) != before
+    finally:
+        monkeypatch.undo()
+        cpp_standalone.templates_digest.cache_clear()
+
+
 def test_batch_size_follows_synapse_count_and_memory(small_spec):
     from brainconv.simulation import BYTES_PER_NEURON, BYTES_PER_SYNAPSE, choose_batch_size
 
@@ -361,6 +385,43 @@ def test_direct_pathways_store_weights_once_and_equal_numpy(standalone_dir):
         for index, layer in enumerate(spec.layers[1:], start=1):
             stored = layer.weights.nnz if hasattr(layer.weights, "nnz") else layer.weights.size
             assert project.value_shapes[("weights", index)] == (stored,)
+
+
+@pytest.mark.standalone
+def test_conv_pathways_between_spiking_layers_equal_numpy(standalone_dir):
+    """Convolutions between spiking layers (stride 2 with padding, then stride 1): their rows
+    repeat shifted, and pathway.cpp stores each repeated row once (a pattern per kernel slice
+    and boundary case) — the spikes equal the numpy reference's exactly. A random sparse
+    layer after them (no repeats) takes the plain rows."""
+    import scipy.sparse
+
+    from brainconv.layers import conv2d_connectivity
+    from brainconv.spec import LayerSpec, NetworkSpec
+    from conftest import dyadic
+
+    rng = np.random.default_rng(3)
+
+    def conv(shape, kernel, stride, padding):
+        pre, post, w = conv2d_connectivity(shape, kernel, stride, padding)
+        return scipy.sparse.csr_matrix((w, (pre, post)))
+
+    first = conv((1, 16, 16), dyadic(rng, (3, 1, 3, 3), 1.0), 2, 1)  # 256 -> 3 x 8 x 8
+    second = conv((3, 8, 8), dyadic(rng, (2, 3, 3, 3), 0.5), 1, 1)  # 192 -> 2 x 8 x 8
+    last = dyadic(rng, (128, 3), 0.25) * (rng.random((128, 3)) < 0.6)
+    spec = NetworkSpec(16, (
+        LayerSpec("hidden1", "if_soft", 256, dyadic(rng, (16, 256), 0.25),
+                  dyadic(rng, (256,), 0.125), 1.0),
+        LayerSpec("conv1", "if_soft", 192, first, np.repeat(dyadic(rng, (3,), 0.125), 64), 1.0),
+        LayerSpec("conv2", "if_soft", 128, second, np.repeat(dyadic(rng, (2,), 0.125), 64),
+                  1.0),
+        LayerSpec("output", "if_soft", 3, scipy.sparse.csr_matrix(last), 0.125 + dyadic(
+            rng, (3,), 0.125), 1.0)))
+    x = np.round(rng.uniform(0, 1, (6, 16)) * 64) / 64
+    reference = run_network(spec, x, 20, device="numpy")
+    assert min(count.sum() for count in reference["layer_spikes"][:3]) > 0
+    assert reference["output_spikes"].sum() > 0
+    assert_same_results(run_network(spec, x, 20, device="cpp_standalone", batch_size=4),
+                        reference)
 
 
 def compiler_has_avx2():

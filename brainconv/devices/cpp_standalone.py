@@ -17,6 +17,8 @@ import sys
 import time
 from pathlib import Path
 
+import functools
+
 import numpy as np
 
 from .. import __version__
@@ -33,6 +35,17 @@ __all__ = ["CppStandaloneDevice", "StandaloneProject", "cache_root", "compile_in
 def cache_root():
     """Directory holding compiled standalone projects (``$BRAINCONV_CACHE`` or ~/.cache)."""
     return cache_dir("standalone")
+
+
+#: brainconv's code-object templates (threshold, pathway), compiled into every project.
+TEMPLATES = Path(__file__).resolve().parent.parent / "templates"
+
+
+@functools.cache
+def templates_digest():
+    """sha256 of the templates' names and text: part of every project's layout key."""
+    return digest(*((path.name, path.read_text()) for path in sorted(TEMPLATES.iterdir())
+                    if path.is_file()))
 
 
 class StandaloneProject:
@@ -152,9 +165,10 @@ class StandaloneProject:
         from ..build import BATCH_CLOCK_SHRINK
 
         # float64 and constant inputs keep the key they had before precision and per-step
-        # inputs existed: cached projects stay valid.
+        # inputs existed. brainconv's templates are part of the generated code: an edited
+        # template (a development tree at the same version) builds a new project.
         return digest(spec.architecture, steps, batch_size, n_batches, float(dt_ms),
-                      brian2_version(), __version__, BATCH_CLOCK_SHRINK,
+                      brian2_version(), __version__, templates_digest(), BATCH_CLOCK_SHRINK,
                       get_device(device).name, recording,
                       *(() if precision == "float64" else (precision,)),
                       *(("per-step inputs",) if per_step else ()))[:16]
