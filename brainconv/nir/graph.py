@@ -68,7 +68,8 @@ from ..equations import get_model
 from ..errors import ModelError, ParameterError, ShapeError
 from ..spec import LayerSpec, NetworkSpec, pathway_synapse
 
-__all__ = ["EXPORTERS", "IMPORTERS", "from_nir", "nir_provenance", "to_nir", "write_nir"]
+__all__ = ["EXPORTERS", "Exporter", "IMPORTERS", "MODEL_IMPORTERS", "from_nir", "nir_provenance",
+           "to_nir", "write_nir"]
 
 SCHEDULE = ("same step: a spike of layer l in step t reaches layer l + 1 in step t; the input "
             "is the value of each step")
