@@ -452,7 +452,10 @@ def _build_layer(spec, models, index, below, values, batch_size, step_clock, bat
         if device is not None and device.branchless_thresholds and model.refractory is None:
             from .thresholds import fuse_threshold_reset
 
-            fuse_threshold_reset(group)  # one code object, at the thresholder's place
+            # one code object, at the thresholder's place; a first layer's state update joins
+            # it (nothing reaches that layer's state between the two: no pathway, no integrate)
+            fuse_threshold_reset(group, with_update=below is None and not integrate
+                                 and bool(group.equations.diff_eq_names))
     if below is None:
         return group, current, None, []
     weight_unit, on_pre = pathway_code(spec, models, index)

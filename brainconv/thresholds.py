@@ -17,36 +17,51 @@ __all__ = ["ThresholdReset", "fuse_threshold_reset"]
 
 
 class ThresholdReset(Thresholder):
-    """The thresholder of ``group`` that also runs its reset (template ``threshold_reset``).
+    """The thresholder of ``group`` that also runs its reset (template ``threshold_reset``),
+    and with ``update`` its state update first, in the same pass over the neurons.
 
-    Its abstract code has two blocks: ``condition`` (the thresholder's ``_cond = ...``) and
-    ``reset`` (the group's reset statements).
+    Its abstract code has three blocks: ``update`` (the ``StateUpdater``'s step, or nothing),
+    ``condition`` (the thresholder's ``_cond = ...``) and ``reset`` (the group's reset
+    statements).
     """
 
-    def __init__(self, group, when, order):
+    def __init__(self, group, when, order, update=None):
         Thresholder.__init__(self, group, when=when, event="spike")
         self.template = "threshold_reset"
         self.order = order
+        self.update = update
         self._name = f"{group.name}_spike_threshold_reset"
 
     def update_abstract_code(self, run_namespace):
         Thresholder.update_abstract_code(self, run_namespace)
         reset = self.group.event_codes["spike"]
-        self.abstract_code = {"condition": self.abstract_code, "reset": reset}
-        self.user_code = {"condition": self.user_code, "reset": reset}
+        step = ""
+        if self.update is not None:
+            self.update.update_abstract_code(run_namespace)
+            step = self.update.abstract_code
+        self.abstract_code = {"update": step, "condition": self.abstract_code, "reset": reset}
+        self.user_code = {"update": step, "condition": self.user_code, "reset": reset}
 
 
-def fuse_threshold_reset(group):
+def fuse_threshold_reset(group, with_update=False):
     """Replace ``group``'s thresholder and resetter by one :class:`ThresholdReset` at the
     thresholder's place in the schedule; returns it. The group must have no refractory period
-    and a reset (brainconv's spiking grid layers)."""
+    and a reset (brainconv's spiking grid layers).
+
+    With ``with_update`` the group's ``StateUpdater`` goes too: its step runs in the same pass,
+    just before each neuron's condition. That is the same arithmetic only where nothing
+    touches the state between the two (the caller's promise: a first layer, fed by its input
+    current alone, without ``integrate`` code); a layer fed by a pathway adds the spikes
+    between its update and its threshold."""
     threshold, reset = group.thresholder["spike"], group.resetter["spike"]
     if group._refractory is not False:
         raise ValueError(f"{group.name} has a refractory period: its threshold and reset "
                          "stay Brian2's")
-    fused = ThresholdReset(group, threshold.when, threshold.order)
+    updater = group.state_updater if with_update else None
+    fused = ThresholdReset(group, threshold.when, threshold.order, updater)
     group.contained_objects[:] = [fused if obj is threshold else obj
-                                  for obj in group.contained_objects if obj is not reset]
+                                  for obj in group.contained_objects
+                                  if obj is not reset and obj is not updater]
     group.thresholder["spike"] = fused
     del group.resetter["spike"]
     return fused

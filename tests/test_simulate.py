@@ -382,6 +382,12 @@ def test_direct_pathways_store_weights_once_and_equal_numpy(standalone_dir):
             assert "_mm256_movemask_epi8" in code and "if(_cond)" not in code
             assert "v -= theta" in code  # the reset, in the same code object
             assert not list(objects.glob(f"{layer.name}_spike_resetter_codeobject*.cpp"))
+            # the first layer's state update runs in the same pass (it has no pathway in);
+            # the others keep their own, before their pathway adds the spikes
+            updater = list(objects.glob(f"{layer.name}_stateupdater_codeobject*.cpp"))
+            fused = " _v = I + v;" in code  # the IF step, as Brian2 generates it
+            assert (fused, bool(updater)) == ((True, False) if layer is spec.layers[0]
+                                              else (False, True))
         for index, layer in enumerate(spec.layers[1:], start=1):
             stored = layer.weights.nnz if hasattr(layer.weights, "nnz") else layer.weights.size
             assert project.value_shapes[("weights", index)] == (stored,)

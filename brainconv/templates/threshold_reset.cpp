@@ -8,6 +8,8 @@
       performance.md). Without AVX2 or a GCC-style compiler (__builtin_popcount; MSVC),
       brainconv's branchless loop (threshold.cpp): every neuron writes its index into the next free slot and the condition is added to the count.
       The count is at most the first index of the 8 stored, so a store never reaches slot N.
+   0. for a first layer (thresholds.py, with_update), its state update, in the same pass just
+      before each neuron's condition, instead of a pass of its own at the start of the step.
    2. the reset of each neuron that spiked, as Brian2's resetter would run it next.
    Tried and measured slower or no faster: an in-place compaction of the conditions written
    into the spike space, skipping spike-free blocks of 8 (scalar, and with registers). #}
@@ -27,6 +29,7 @@
     long _count = 0;  // as threshold.cpp: no sign extension per store
     {
         const int _vectorisation_idx = -1;
+        {{scalar_code['update']|autoindent}}
         {{scalar_code['condition']|autoindent}}
 #ifdef BRAINCONV_AVX2_THRESHOLD
         // _positions[m]: the set bits of the 8-bit mask m, in ascending order
@@ -48,6 +51,9 @@
             for(int _idx=_start; _idx<_stop; _idx++)
             {
                 const size_t _vectorisation_idx = _idx;
+                {
+                    {{vector_code['update']|autoindent}}
+                }
                 {{vector_code['condition']|autoindent}}
                 _conditions[_idx - _start] = _cond;
             }
@@ -78,6 +84,9 @@
         for(int _idx=0; _idx<_N; _idx++)
         {
             const size_t _vectorisation_idx = _idx;
+            {
+                {{vector_code['update']|autoindent}}
+            }
             {{vector_code['condition']|autoindent}}
             _spikespace[_count] = _idx;
             _count += _cond ? 1 : 0;
