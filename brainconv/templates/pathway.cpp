@@ -38,7 +38,8 @@
     // instead of the ~12 MB of all synapses (C++ micro-benchmark of the MNIST CNN's conv2
     // pathway: 1.4-1.7x faster). Built once per process, after run_args set w (the weights
     // of a direct pathway do not change during a run); where patterns would not save
-    // three quarters of the synapses, the rows are read as they are.
+    // three quarters of the synapses, the rows are read as they are (the search stops as soon
+    // as the table passes a quarter of the synapses, so it never holds more).
     static std::vector<int32_t> _row_pattern, _row_base, _pattern_start, _pattern_target;
     static std::vector<{{w_type}}> _pattern_w;
     static int32_t _patterns_for = -1;  // the synapse count they were built for
@@ -70,6 +71,8 @@
                     _pattern_target.push_back({{_synaptic_post}}[_e] - _base);
                     _pattern_w.push_back({{w}}[_e]);
                 }
+                if (4 * _pattern_target.size() > (size_t)_n_syn)
+                    break;  // no saving: stop before the table (and its keys) grow further
             }
             _row_pattern[_r] = _found.first->second;
             _row_base[_r] = _base;
