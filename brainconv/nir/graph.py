@@ -661,8 +661,7 @@ def from_nir(graph, dt=1e-3):
         pending, filters, owner = False, [], None
     if not layers:
         raise ShapeError("the NIR graph has no neuron node between its Input and Output")
-    if pending and get_model(layers[-1].model).time_base == "continuous" and \
-            layers[-1].model != "cuba_lif":  # Hunsberger's non-spiking readout
+    if pending and layers[-1].model in MODEL_IMPORTERS:  # lif_rc: Hunsberger's readout
         synapse, synapse_parameters = _synapse_of("output", filters)
         size = int(np.prod(shape))
         layers.append(_layer({"model": "readout", "parameters": (), "scale": np.ones(size),
