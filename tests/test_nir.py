@@ -253,6 +253,12 @@ def test_malformed_graphs_are_refused_before_any_build():
     with pytest.raises(ParameterError, match=r"dt = 0.001 s must be below tau = 0.0001 s"):
         from_nir(_graph({"input": inp, "a": affine, "n": lif, "output": out},
                         [("input", "a"), ("a", "n"), ("n", "output")]), dt=1e-3)
+    uneven = nir.LIF(tau=np.array([0.01, 0.02]), r=np.ones(2), v_leak=np.zeros(2),
+                     v_threshold=np.ones(2), v_reset=np.zeros(2))
+    with pytest.raises(ParameterError, match=r"'n': tau differs between neurons \(0.01 to "
+                                             r"0.02\); brainconv keeps one per layer"):
+        from_nir(_graph({"input": inp, "a": affine, "n": uneven, "output": out},
+                        [("input", "a"), ("a", "n"), ("n", "output")]), dt=1e-3)
     with pytest.raises(ParameterError, match="does not exist"):
         from_nir("missing.nir")
 

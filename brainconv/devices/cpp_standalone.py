@@ -9,6 +9,7 @@ into one binary per CPU (:meth:`CppStandaloneDevice.plan_processes`). Outside PO
 manifest's run command is a POSIX one) the project runs through Brian2, one binary.
 """
 
+import functools
 import os
 import re
 import shutil
@@ -16,8 +17,6 @@ import signal
 import sys
 import time
 from pathlib import Path
-
-import functools
 
 import numpy as np
 

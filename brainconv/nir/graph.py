@@ -357,6 +357,16 @@ def _hard_reset(node_name, node, size):
                              "got other values; shift v_threshold and v_leak by -v_reset")
 
 
+def _uniform(name, what, value, size):
+    """A parameter brainconv keeps once per layer: its value, refused if the neurons differ."""
+    values = _array(name, what, value, size)
+    if np.ptp(values) > 1e-12 * np.abs(values).max():
+        raise ParameterError(f"NIR node {name!r}: {what} differs between neurons "
+                             f"({values.min():g} to {values.max():g}); brainconv keeps one per "
+                             "layer")
+    return float(values[0])
+
+
 def _import_if(name, node, size, dt):
     """``(model, parameters, weight scale per neuron, bias per neuron, threshold per neuron)``."""
     _hard_reset(name, node, size)
@@ -368,16 +378,12 @@ def _import_if(name, node, size, dt):
 
 def _import_lif(name, node, size, dt):
     _hard_reset(name, node, size)
-    tau = _array(name, "tau", node.tau, size)
-    if np.ptp(tau) > 1e-12 * tau.max():
-        raise ParameterError(f"NIR node {name!r}: tau differs between neurons "
-                             f"({tau.min():g} to {tau.max():g} s); brainconv's lif has one leak "
-                             "per layer")
-    if not dt < tau[0]:
+    tau = _uniform(name, "tau", node.tau, size)  # brainconv's lif: one leak per layer
+    if not dt < tau:
         raise ParameterError(f"NIR node {name!r}: dt = {dt:g} s must be below tau = "
-                             f"{tau[0]:g} s (the forward-Euler step of the LIF ODE); choose a "
+                             f"{tau:g} s (the forward-Euler step of the LIF ODE); choose a "
                              "smaller dt")
-    R = 1.0 / (1.0 - dt / tau[0])
+    R = 1.0 / (1.0 - dt / tau)
     r = _array(name, "r", node.r, size)
     v_leak = _array(name, "v_leak", node.v_leak, size)
     return ("lif", (("R", R),), r * dt / tau, dt * v_leak / tau,
@@ -389,29 +395,18 @@ def _import_cuba(name, node, size, dt):
         raise ModelError(f"NIR node {name!r}: a CubaLIF that resets to v_reset has no brainconv "
                          "model (cuba_lif subtracts the threshold); brainconv imports the "
                          "CubaLIF graphs it writes (node metadata reset: subtract)")
-    tau_syn, tau_mem = (_array(name, what, value, size) for what, value in
-                        (("tau_syn", node.tau_syn), ("tau_mem", node.tau_mem)))
-    if np.ptp(tau_syn) > 1e-12 * tau_syn.max() or np.any(np.abs(tau_mem - 2 * tau_syn)
-                                                         > 1e-12 * tau_mem):
-        raise ParameterError(f"NIR node {name!r}: brainconv's cuba_lif needs one tau_syn per "
-                             "layer and tau_mem = 2 tau_syn (BATS)")
+    tau_syn = _uniform(name, "tau_syn", node.tau_syn, size)
+    tau_mem = _array(name, "tau_mem", node.tau_mem, size)
+    if np.any(np.abs(tau_mem - 2 * tau_syn) > 1e-12 * tau_mem):
+        raise ParameterError(f"NIR node {name!r}: brainconv's cuba_lif needs tau_mem = 2 "
+                             "tau_syn (BATS)")
     if np.any(_array(name, "v_leak", node.v_leak, size) != 0):
         raise ParameterError(f"NIR node {name!r}: v_leak must be 0 for cuba_lif")
     scale = (_array(name, "r", node.r, size) * _array(name, "w_in", node.w_in, size)
              / (tau_mem * tau_syn))  # Hz added to g per unit of weight
     max_spikes = int((node.metadata or {}).get("max_spikes", 30))
-    return ("cuba_lif", (("tau_s", float(tau_syn[0])), ("max_spikes", max_spikes)), scale,
+    return ("cuba_lif", (("tau_s", tau_syn), ("max_spikes", max_spikes)), scale,
             np.zeros(size), _array(name, "v_threshold", node.v_threshold, size))
-
-
-def _uniform(name, what, value, size):
-    """A parameter brainconv keeps once per layer: its value, refused if the neurons differ."""
-    values = _array(name, what, value, size)
-    if np.ptp(values) > 1e-12 * np.abs(values).max():
-        raise ParameterError(f"NIR node {name!r}: {what} differs between neurons "
-                             f"({values.min():g} to {values.max():g}); brainconv keeps one per "
-                             "layer")
-    return float(values[0])
 
 
 def _synapse_of(name, filters):

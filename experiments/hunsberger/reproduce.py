@@ -551,7 +551,10 @@ def figure3(args, runs=None):
     names = [("sigma10_tau5", "tau_s = 5 ms"), ("sigma10_tau2", "tau_s = 2 ms"),
              ("sigma10_tau0", "tau_s = 0 (delta)")]
     back = {}  # the paper's presentation; the numpy reference cannot run the CNN at this size
-    if args.network == "mlp":
+    if args.network != "mlp" or args.samples < STREAM_IMAGES:
+        log(f"figure 3: no back-to-back panel (it needs the MLP and at least {STREAM_IMAGES} "
+            "test images: one stream)")
+    else:
         x, y = mnist("test")
         x, y = x[:args.samples], y[:args.samples]
         back = {name: back_to_back_errors(args, name, x, y) for name, _ in names}
