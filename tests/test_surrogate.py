@@ -118,6 +118,16 @@ def test_trained_network_on_cpp_standalone_equals_torch(standalone_dir):
     np.testing.assert_array_equal(compiled["output_spikes"], reference["output_spikes"])
 
 
+def _interrupt_in_epoch_3(x, y, path, **kwargs):
+    """A training run with a checkpoint, stopped by Ctrl-C in its third epoch."""
+    def interrupt(epoch, batch, loss, accuracy):
+        if epoch == 2:
+            raise KeyboardInterrupt
+
+    with pytest.raises(KeyboardInterrupt):
+        train_snn(x, y, checkpoint=path, progress=interrupt, **kwargs)
+
+
 def test_fine_tuning_a_converted_network_and_resuming(tmp_path):
     x, y = _two_class(seed=2)
     rng = np.random.default_rng(1)
@@ -129,19 +139,32 @@ def test_fine_tuning_a_converted_network_and_resuming(tmp_path):
     assert whole.layers[0].threshold == start.layers[0].threshold
     assert not np.array_equal(whole.layers[0].weights, start.layers[0].weights)
 
-    def interrupt(epoch, batch, loss, accuracy):
-        if epoch == 2:
-            raise KeyboardInterrupt
-
     path = tmp_path / "snn.pt"
-    with pytest.raises(KeyboardInterrupt):
-        train_snn(x, y, checkpoint=path, progress=interrupt, **kwargs)
+    _interrupt_in_epoch_3(x, y, path, **kwargs)
     resumed, history = train_snn(x, y, checkpoint=path, **kwargs)
     for a, b in zip(resumed.layers, whole.layers):
         np.testing.assert_array_equal(a.weights, b.weights)
     np.testing.assert_array_equal(history["loss"], whole_history["loss"])
     with pytest.raises(ParameterError, match="other inputs"):
         train_snn(x, y, checkpoint=path, **{**kwargs, "lr": 0.02})
+
+
+def test_halving_the_learning_rate_changes_later_epochs_and_survives_a_resume(tmp_path):
+    x, y = _two_class(seed=3)
+    kwargs = dict(steps=8, hidden=(12,), epochs=3, batch_size=32, lr=0.02, seed=0)
+    constant, constant_history = train_snn(x, y, **kwargs)
+    halved, history = train_snn(x, y, lr_halving_epochs=1, **kwargs)
+    assert history["loss"][0] == constant_history["loss"][0]  # epoch 1 runs at lr
+    assert not np.array_equal(halved.layers[0].weights, constant.layers[0].weights)
+
+    path = tmp_path / "snn.pt"
+    _interrupt_in_epoch_3(x, y, path, lr_halving_epochs=1, **kwargs)
+    # an int parameter equal to the default (slope 5.0) is the same input: the run resumes
+    resumed, _ = train_snn(x, y, checkpoint=path, lr_halving_epochs=1,
+                           surrogate_parameters={"slope": 5}, **kwargs)
+    np.testing.assert_array_equal(resumed.layers[0].weights, halved.layers[0].weights)
+    with pytest.raises(ParameterError, match="other inputs"):
+        train_snn(x, y, checkpoint=path, **kwargs)
 
 
 @pytest.mark.parametrize("kwargs, error, message", [
@@ -153,6 +176,7 @@ def test_fine_tuning_a_converted_network_and_resuming(tmp_path):
     ({"model": "fs_relu", "parameters": {"K": 4}, "hidden": (6,)}, ParameterError,
      "5 timesteps end before a sample has passed through the network.*at least 8 steps"),
     ({"batch_size": 10**6, "steps": 10**4}, ParameterError, "GiB for the backward pass"),
+    ({"lr_halving_epochs": 0}, ParameterError, "lr_halving_epochs must be an int >= 1"),
     ({"rule": "eprop"}, ParameterError, "unknown gradient rule 'eprop'; choose one of"),
     ({"rule": "aggregate", "model": "accumulator"}, ModelError,
      r"'aggregate' trains \['if_soft', 'if_hard', 'lif'\].*not 'accumulator'; use rule='bptt'"),

@@ -81,7 +81,7 @@ def check_surrogate(name, parameters=None):
         if not (isinstance(value, (int, float)) and math.isfinite(value) and value >= 0):
             raise ParameterError(f"surrogate parameter {key} must be a finite number >= 0, "
                                  f"got {value!r}")
-    return values
+    return {key: float(value) for key, value in values.items()}  # alpha=0 is alpha=0.0
 
 
 _FUNCTION = None

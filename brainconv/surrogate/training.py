@@ -178,7 +178,8 @@ def train_snn(x, labels, steps, hidden=(500,), model="if_soft", surrogate="fast_
               surrogate_parameters=None, parameters=None, threshold=1.0, start=None, epochs=1,
               batch_size=64, lr=1e-3, seed=0, logit_scale=10.0, n_classes=None, test=None,
               checkpoint=None, progress=None, dtype="float32", encoding="current",
-              poisson_parameters=None, rule="bptt", input_shape=None):
+              poisson_parameters=None, rule="bptt", input_shape=None, lr_halving_epochs=None,
+              weight_decay=0.0):
     """Train a spiking network through its forward pass with surrogate gradients.
 
     Parameters
@@ -208,6 +209,12 @@ def train_snn(x, labels, steps, hidden=(500,), model="if_soft", surrogate="fast_
         (:mod:`brainconv.surrogate.convolution`).
     epochs, batch_size, lr : int, int, float
         Adam's learning rate ``lr``.
+    lr_halving_epochs : int, optional
+        Halve the learning rate every this many epochs (as :func:`~brainconv.spiketime.train_bats`
+        does); default constant.
+    weight_decay : float
+        Decoupled weight decay (AdamW: every weight and bias shrinks by ``lr * weight_decay``
+        per batch), a regulariser against over-fitting; default 0 (plain Adam).
     seed : int
         Seeds the initialisation and each epoch's shuffle (``default_rng((seed, epoch))``).
     logit_scale : float
@@ -270,6 +277,13 @@ def train_snn(x, labels, steps, hidden=(500,), model="if_soft", surrogate="fast_
     if not (int(epochs) >= 0 and int(batch_size) >= 1 and 0 < lr < np.inf):
         raise ParameterError(f"need epochs >= 0, batch_size >= 1 and a finite lr > 0; got "
                              f"{epochs}, {batch_size}, {lr}")
+    if lr_halving_epochs is not None and (not isinstance(lr_halving_epochs, (int, np.integer))
+                                          or isinstance(lr_halving_epochs, bool)
+                                          or lr_halving_epochs < 1):
+        raise ParameterError(f"lr_halving_epochs must be an int >= 1 or None, got "
+                             f"{lr_halving_epochs!r}")
+    if not 0 <= weight_decay < np.inf:
+        raise ParameterError(f"weight_decay must be a finite number >= 0, got {weight_decay!r}")
     if dtype not in ("float32", "float64"):
         raise ParameterError(f"dtype must be 'float32' or 'float64', got {dtype!r}")
     if test is not None:
@@ -326,9 +340,12 @@ def train_snn(x, labels, steps, hidden=(500,), model="if_soft", surrogate="fast_
                  # joined later: current input and "bptt" keep the keys of older checkpoints
                  *(() if poisson is None else (sorted(poisson.items()),)),
                  *(() if rule == "bptt" else (rule,)),
-                 *(() if input_shape is None else (tuple(int(n) for n in input_shape),)))
+                 *(() if input_shape is None else (tuple(int(n) for n in input_shape),)),
+                 *(() if lr_halving_epochs is None else (("lr_halving_epochs",
+                                                          int(lr_halving_epochs)),)),
+                 *(() if not weight_decay else (("weight_decay", float(weight_decay)),)))
     params = [t.to(torch_dtype).requires_grad_() for t in initial]
-    optimiser = torch.optim.Adam(params, lr=lr)
+    optimiser = torch.optim.AdamW(params, lr=lr, weight_decay=float(weight_decay))
     log = {k: [] for k in ("loss", "train_accuracy", "test_accuracy", "spikes_per_neuron",
                            "seconds")}
     first = 0
@@ -377,6 +394,9 @@ def train_snn(x, labels, steps, hidden=(500,), model="if_soft", surrogate="fast_
         for epoch in range(first, int(epochs)):
             began = time.perf_counter()
             order = np.random.default_rng((int(seed), epoch)).permutation(len(x))
+            halvings = epoch // int(lr_halving_epochs) if lr_halving_epochs else 0
+            for group in optimiser.param_groups:  # set each epoch: a resumed run agrees
+                group["lr"] = lr * 0.5 ** halvings
             loss_sum, correct, spikes = 0.0, 0, np.zeros(L)
             for b0 in range(0, len(x), int(batch_size)):
                 idx = torch.from_numpy(order[b0:b0 + int(batch_size)])
