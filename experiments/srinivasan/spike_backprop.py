@@ -53,6 +53,7 @@ from brainconv.reference import simulate_reference  # noqa: E402
 from brainconv.surrogate import train_snn  # noqa: E402
 
 RESULTS = HERE / "results"
+FINETUNE_LR = 1e-4
 NETWORKS = {"mlp": "784-500-10",
             "cnn": "CNN 12C5-2P-24C5-2P-10 (experiments/mnist_cnn.py)"}
 
@@ -113,9 +114,8 @@ def main(argv=None):
     parser.add_argument("--test-samples", type=int, default=10000,
                         help="first N test images (all 10,000 for the results file)")
     parser.add_argument("--lr", type=float, default=1e-3)
-    parser.add_argument("--finetune-lr", type=float, default=1e-5,
-                        help="Adam's rate for fine-tuning the converted network (at 1e-4 the "
-                        "loss falls while the accuracy falls with it)")
+    parser.add_argument("--finetune-lr", type=float, default=FINETUNE_LR,
+                        help="Adam's rate for fine-tuning the converted network")
     parser.add_argument("--R", type=float, default=1.05, help="leak of lif: v = v/R + input")
     parser.add_argument("--alpha", type=float, default=0.0,
                         help="the pseudo-derivative's leak correction: 1 / (theta + alpha)")
@@ -216,8 +216,9 @@ def write(args, rows, ann_accuracy, macs):
                  f"{np.max(ratios):.2f}" if len(ratios) > 1 else ""),
               "Paper (CIFAR-10, VGG9): 8x fewer steps (100 against 800) at equal accuracy; "
               "targets here (issue): >= 98.5 % on the MLP within 50 steps."]
-    out = RESULTS / ("spike_backprop.md" if args.network == "mlp" else
-                     f"spike_backprop_{args.network}.md")
+    out = RESULTS / ("spike_backprop" + ("" if args.network == "mlp" else f"_{args.network}")
+                     + ("" if args.finetune_lr == FINETUNE_LR else
+                        f"_finetune_lr{args.finetune_lr:g}") + ".md")
     out.write_text("\n".join(lines) + "\n")
     print("\n".join(lines))
 
