@@ -120,6 +120,8 @@ def main(argv=None):
     parser.add_argument("--alpha", type=float, default=0.0,
                         help="the pseudo-derivative's leak correction: 1 / (theta + alpha)")
     args = parser.parse_args(argv)
+    if not (args.lr > 0 and args.finetune_lr > 0):
+        parser.error(f"--lr and --finetune-lr must be > 0, got {args.lr} and {args.finetune_lr}")
     if min(args.test_samples, args.train_samples, args.steps, args.eval_steps) < 1:
         parser.error("--train-samples, --test-samples, --steps and --eval-steps must be >= 1")
     (RESULTS / "cache").mkdir(parents=True, exist_ok=True)

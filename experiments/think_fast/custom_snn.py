@@ -73,6 +73,8 @@ def main(argv=None):
                         help="the spike surrogate: a fast sigmoid for every row, or each row's "
                              "gradient from the paper (eq. 10-14)")
     args = parser.parse_args(argv)
+    if (args.epochs is not None and args.epochs < 1) or (args.lr is not None and not args.lr > 0):
+        parser.error(f"--epochs must be >= 1 and --lr > 0, got {args.epochs} and {args.lr}")
     use_paper = args.gradients == "paper"
     tag = "_paper" if use_paper else ""
     cache = HERE / "results" / "custom_snn_cache"
